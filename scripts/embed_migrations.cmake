@@ -1,0 +1,10 @@
+# Writes OUT: a C++ file holding every migration in FILES (sorted), as name/sql pairs.
+set(body "// generated from storage/migrations/*.sql by scripts/embed_migrations.cmake\n#include \"storage/migrations.hpp\"\nnamespace depot::storage {\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> all = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} sql)
+  set(body "${body}    {\"${name}\", R\"__sql__(${sql})__sql__\"},\n")
+endforeach()
+set(body "${body}  };\n  return all;\n}\n}  // namespace depot::storage\n")
+file(WRITE ${OUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

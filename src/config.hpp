@@ -1,0 +1,51 @@
+// Config: every setting of `depot serve` and the other commands. Each flag --x-y is also the
+// environment variable DEPOT_X_Y and the config-file key x-y; precedence flag > env > file.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace depot {
+
+struct Config {
+  std::string config_file;
+  std::string listen = "127.0.0.1:8080";
+  std::string tls_listen = "127.0.0.1:8443";  // empty: no TLS listener
+  std::string tls_cert;                       // empty: self-signed under data-dir
+  std::string tls_key;
+  std::string data_dir = "./data";
+  std::string database_url;                   // empty: the embedded private PostgreSQL
+  std::string log_format = "text";            // text | json
+  std::string log_level = "info";
+  std::string region = "us-east-1";
+  std::string s3_base_domain;                 // virtual-hosted-style S3 when set
+  std::string master_key_file;                // default <data-dir>/master.key
+  std::string public_url;                     // e.g. https://storage.example.com (links, console)
+  int threads = 0;                            // I/O threads; 0 = one per core
+  int db_pool = 16;
+  // Limits
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_url_bytes = 8 * 1024;
+  int max_connections = 10000;
+  std::uint64_t max_object_bytes = 5ull * 1024 * 1024 * 1024 * 1024;  // 5 TiB as S3
+  std::size_t inline_threshold = 64 * 1024;   // objects up to this size are stored in PostgreSQL
+  std::chrono::seconds header_timeout{30};
+  std::chrono::seconds body_idle_timeout{60};
+  std::chrono::seconds keepalive_timeout{75};
+  std::chrono::seconds shutdown_grace{20};
+  std::uint64_t min_body_rate = 1024;         // bytes/s averaged over 30 s, else cut off
+  // Sweeper
+  std::chrono::seconds sweep_interval{60};
+  std::chrono::seconds orphan_grace{3600};    // a blob file newer than this is never swept
+  std::chrono::seconds node_timeout{60};      // a node silent this long has its reservations freed
+  std::chrono::seconds multipart_max_age{7 * 24 * 3600};
+  // WebDAV
+  bool dav_depth_infinity = false;
+  int dav_depth_infinity_max = 10000;
+  // First-run admin
+  std::string admin_user = "admin";
+  std::string admin_password;                 // DEPOT_ADMIN_PASSWORD; generated when empty
+};
+
+}  // namespace depot

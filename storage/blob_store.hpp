@@ -1,0 +1,68 @@
+// BlobStore: where object bytes live, named by blob id (never by key), so renames and copies
+// are metadata changes.
+//
+// Contract of the local-disk store (storage/local_blob_store.cpp): a writer writes into a
+// temporary file; finish() fsyncs it, renames it into the fan-out tree and fsyncs the directory,
+// so once finish() returns the blob survives a crash. Nothing refers to a blob until the metadata
+// transaction commits; a blob no committed row names is an orphan that the sweeper removes.
+// Thread-safety: the store may be used from any thread; a writer or reader by one coroutine.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "src/result.hpp"
+
+namespace depot::storage {
+
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;  // an unfinished writer removes its temporary file
+  virtual const std::string& id() const = 0;
+  // Appends bytes. Throws BodyError{storage_full} on ENOSPC, std::system_error otherwise.
+  virtual void write(const char* data, std::size_t n) = 0;
+  virtual std::uint64_t size() const = 0;
+  // Makes the blob durable under its id (fsync, rename, fsync dir), off the I/O thread.
+  virtual boost::asio::awaitable<Result<void>> finish() = 0;
+};
+
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  // Reads the next bytes of the requested range; 0 at its end.
+  virtual boost::asio::awaitable<std::size_t> read(char* buf, std::size_t n) = 0;
+  virtual std::uint64_t remaining() const = 0;
+};
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  virtual std::unique_ptr<BlobWriter> create() = 0;
+  // not_found if the blob is missing.
+  virtual Result<std::unique_ptr<BlobReader>> open(const std::string& id, std::uint64_t offset,
+                                                   std::uint64_t length) = 0;
+  // Removes a blob; missing is fine.
+  virtual void remove(const std::string& id) = 0;
+  // For /readyz: can a blob be written now?
+  virtual bool writable() = 0;
+  // Free bytes where blobs are written (console health), -1 if unknown.
+  virtual std::int64_t free_bytes() = 0;
+  // Calls fn(id, age) for every stored blob and every temporary file, for the orphan sweeper.
+  virtual void for_each_blob(const std::function<void(const std::string& id, std::chrono::seconds age)>& fn) = 0;
+  virtual void remove_stale_temporaries(std::chrono::seconds older_than) = 0;
+};
+
+// Reader over bytes held in memory (objects stored inline in PostgreSQL).
+std::unique_ptr<BlobReader> make_memory_reader(std::string data, std::uint64_t offset, std::uint64_t length);
+
+std::unique_ptr<BlobStore> make_local_blob_store(std::filesystem::path root, boost::asio::thread_pool& blocking);
+
+// A new random blob id: 32 hex digits.
+std::string new_blob_id();
+
+}  // namespace depot::storage

@@ -1,0 +1,102 @@
+// Database: a pool of PostgreSQL connections for coroutines.
+//
+// libpqxx is blocking, so SQL never runs on an I/O thread: run() posts the work to a pool of
+// threads that each own one connection, and resumes the calling coroutine on its own executor
+// when the work is done. One connection per thread means no connection is ever shared and no
+// thread waits for a connection; requests wait (bounded) in the pool's queue instead. We chose
+// this over libpq's asynchronous API driven by Asio because libpqxx gives us typed results,
+// parameters and transactions for free, and the queue makes back-pressure visible in metrics.
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+namespace depot::storage {
+
+class Database {
+ public:
+  Database(std::string url, std::size_t pool_size);
+  ~Database();
+
+  const std::string& url() const { return url_; }
+
+  // Runs fn(pqxx::connection&) on a pool thread; returns its result. Exceptions propagate.
+  template <class F>
+  auto run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F, pqxx::connection&>> {
+    using R = std::invoke_result_t<F, pqxx::connection&>;
+    waiting_++;
+    auto work = [this, fn = std::move(fn)]() mutable -> boost::asio::awaitable<R> {
+      waiting_--;
+      in_use_++;
+      struct Done { std::atomic<int>& n; ~Done() { n--; } } done{in_use_};
+      co_return fn(connection());
+    };
+    co_return co_await boost::asio::co_spawn(pool_.get_executor(), std::move(work), boost::asio::use_awaitable);
+  }
+
+  // Runs fn(pqxx::work&) in a transaction and commits; retries on serialization failures and
+  // deadlocks (up to 5 times) and once on a broken connection.
+  template <class F>
+  auto tx(F fn) -> boost::asio::awaitable<std::invoke_result_t<F, pqxx::work&>> {
+    co_return co_await run([this, fn = std::move(fn)](pqxx::connection& c) mutable {
+      return with_retries<std::invoke_result_t<F, pqxx::work&>>(c, fn);
+    });
+  }
+
+  // The same, blocking the calling thread (CLI commands).
+  template <class F>
+  auto tx_sync(F fn) -> std::invoke_result_t<F, pqxx::work&> {
+    return with_retries<std::invoke_result_t<F, pqxx::work&>>(sync_connection(), fn);
+  }
+
+  // Checks that the database answers (for /readyz).
+  boost::asio::awaitable<bool> ping();
+
+  int in_use() const { return in_use_; }
+  int waiting() const { return waiting_; }
+  std::size_t pool_size() const { return pool_size_; }
+
+ private:
+  pqxx::connection& connection();
+  pqxx::connection& sync_connection();
+  void drop_connection();
+
+  template <class R, class F>
+  R with_retries(pqxx::connection& c, F& fn) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        pqxx::work w(c);
+        if constexpr (std::is_void_v<R>) {
+          fn(w);
+          w.commit();
+          return;
+        } else {
+          R r = fn(w);
+          w.commit();
+          return r;
+        }
+      } catch (const pqxx::serialization_failure&) {
+        if (attempt >= 5) throw;
+      } catch (const pqxx::deadlock_detected&) {
+        if (attempt >= 5) throw;
+      }
+    }
+  }
+
+  std::string url_;
+  std::size_t pool_size_;
+  boost::asio::thread_pool pool_;
+  std::atomic<int> in_use_{0};
+  std::atomic<int> waiting_{0};
+  std::unique_ptr<pqxx::connection> sync_conn_;
+};
+
+}  // namespace depot::storage

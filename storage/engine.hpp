@@ -1,0 +1,159 @@
+// Engine: the one storage API under S3, WebDAV and the console.
+//
+// Every method is a coroutine that runs its SQL on the database pool (storage/db.hpp), never on
+// the calling I/O thread. Methods that take a UserId act for that user: a bucket of another user
+// is reported as access_denied (S3 shows AccessDenied) and never read or changed.
+// Thread-safety: one Engine serves all threads; all methods may be called concurrently.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/result.hpp"
+#include "storage/blob_store.hpp"
+#include "storage/types.hpp"
+
+namespace depot::storage {
+
+class Database;
+class QuotaEngine;
+class Reservation;
+
+// Where an upload's bytes come from (an HTTP body, possibly decoded: aws-chunked, verified
+// SHA-256...). read() returns 0 at the end; it may throw BodyError to make the engine discard
+// the upload. After the end, extra_checksums() gives checksums the source computed that the
+// engine should store with the object (algorithm -> base64).
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual boost::asio::awaitable<std::size_t> read(char* buf, std::size_t n) = 0;
+  virtual std::map<std::string, std::string> extra_checksums() { return {}; }
+};
+
+struct WriteConditions {
+  bool if_none_match_any = false;        // If-None-Match: *  -> fail if the key exists
+  std::optional<std::string> if_match;   // ETag (no quotes) the current object must have
+};
+
+struct PutOptions {
+  std::string content_type;
+  MetaMap user_meta;
+  HeaderMap headers;
+  std::optional<std::uint64_t> declared_size;   // reserved in the quota up front when known
+  std::optional<TimePoint> modified;            // otherwise now
+  std::optional<std::string> expected_md5_hex;  // Content-MD5, verified -> bad_digest
+  WriteConditions conditions;
+};
+
+// An upload that passed every check that can be made before its body is read: the bucket is the
+// user's, the conditions hold now, and the declared size is reserved in the quota. Move-only;
+// dropping it unfinished releases the reservation.
+class PutTicket {
+ public:
+  PutTicket();
+  PutTicket(PutTicket&&) noexcept;
+  PutTicket& operator=(PutTicket&&) noexcept;
+  ~PutTicket();
+
+  UserId user = 0;
+  Bucket bucket;
+  std::string key;
+  PutOptions options;
+  std::unique_ptr<Reservation> reservation;
+};
+
+enum class MetadataDirective { copy, replace };
+
+struct CopyOptions {
+  MetadataDirective directive = MetadataDirective::copy;
+  PutOptions replacement;                 // used with replace
+  WriteConditions dest_conditions;
+  // Source conditions are the caller's: it reads the source with head_object first.
+  std::optional<std::string> source_etag; // when set, the copy fails precondition_failed if the
+                                          // source changed in between
+};
+
+struct DeleteResult {
+  bool existed = false;
+};
+
+class Engine {
+ public:
+  Engine(Database& db, BlobStore& blobs, QuotaEngine& quota);
+
+  Database& db() { return db_; }
+  BlobStore& blobs() { return blobs_; }
+  QuotaEngine& quota() { return quota_; }
+
+  // ---- buckets ----
+  // Creates a bucket owned by user. bucket_owned_by_you / bucket_exists when taken,
+  // invalid_name when the S3 naming rules refuse it.
+  boost::asio::awaitable<Result<Bucket>> create_bucket(UserId user, std::string name, std::string region);
+  // no_such_bucket; access_denied when another user's; bucket_not_empty unless force (which
+  // deletes every object and frees the usage in one transaction).
+  boost::asio::awaitable<Result<void>> delete_bucket(UserId user, std::string name, bool force = false);
+  boost::asio::awaitable<Result<std::vector<Bucket>>> list_buckets(UserId user);
+  // The bucket if it exists and is the user's.
+  boost::asio::awaitable<Result<Bucket>> get_bucket(UserId user, std::string name);
+
+  // ---- objects ----
+  boost::asio::awaitable<Result<ObjectInfo>> head_object(const Bucket& b, std::string key);
+
+  // Step 1 of a write: checks and reserves before the body is read (quota_exceeded,
+  // precondition_failed, invalid_name for a key over 1024 bytes).
+  boost::asio::awaitable<Result<PutTicket>> begin_put(UserId user, const Bucket& b, std::string key, PutOptions opts);
+  // Step 2: streams the body into a new blob (hashing MD5), makes it durable, then commits the
+  // object and the usage in one transaction. Errors: bad_digest, quota_exceeded (an unknown-size
+  // body that grew past the limit), precondition_failed (the key changed meanwhile),
+  // storage_full, or a BodyError's error. Nothing is visible unless this returns a value.
+  boost::asio::awaitable<Result<ObjectInfo>> finish_put(PutTicket ticket, BodySource& body);
+
+  // Opens an object's bytes [offset, offset+length) for streaming.
+  boost::asio::awaitable<Result<std::unique_ptr<BlobReader>>> open_object(const ObjectInfo& obj, std::uint64_t offset,
+                                                                          std::uint64_t length);
+
+  boost::asio::awaitable<Result<DeleteResult>> delete_object(const Bucket& b, std::string key,
+                                                             WriteConditions cond = {});
+  // Deletes every key in keys (S3 DeleteObjects): one transaction, per-key outcome.
+  boost::asio::awaitable<Result<std::vector<Result<DeleteResult>>>> delete_objects(const Bucket& b,
+                                                                                   std::vector<std::string> keys);
+  // Deletes every key starting with prefix in one transaction. Returns how many.
+  boost::asio::awaitable<Result<std::int64_t>> delete_prefix(const Bucket& b, std::string prefix);
+
+  // Copies one object, sharing its blob (no data copied). The copy counts against dst's
+  // owner's quota. For a self-copy, directive must be replace (the caller checks).
+  boost::asio::awaitable<Result<ObjectInfo>> copy_object(UserId user, const Bucket& src, std::string src_key,
+                                                         const Bucket& dst, std::string dst_key, CopyOptions opts);
+  // Copies every key under src_prefix to dst_prefix + rest (WebDAV COPY Depth infinity), sharing
+  // blobs; with overwrite, existing keys under dst_prefix are deleted first. One transaction.
+  boost::asio::awaitable<Result<std::int64_t>> copy_prefix(UserId user, const Bucket& src, std::string src_prefix,
+                                                           const Bucket& dst, std::string dst_prefix, bool overwrite);
+  // Renames one key (metadata only). conflict if dst exists and !overwrite.
+  boost::asio::awaitable<Result<ObjectInfo>> rename_object(const Bucket& src, std::string src_key, const Bucket& dst,
+                                                           std::string dst_key, bool overwrite);
+  // Renames every key under src_prefix (WebDAV MOVE of a collection): metadata only, one
+  // transaction however many keys. With overwrite, keys under dst_prefix are deleted first.
+  boost::asio::awaitable<Result<std::int64_t>> rename_prefix(const Bucket& src, std::string src_prefix,
+                                                             const Bucket& dst, std::string dst_prefix, bool overwrite);
+
+  // Sets Last-Modified / user metadata of an existing object without touching its bytes.
+  boost::asio::awaitable<Result<ObjectInfo>> set_modified(const Bucket& b, std::string key, TimePoint when);
+
+  // One page of keys in byte order. With a delimiter, every group of keys sharing prefix+X+delim
+  // is one entry, and the group is skipped by an index seek, not read.
+  boost::asio::awaitable<Result<ListPage>> list(const Bucket& b, ListQuery q);
+  // True when at least one key starts with prefix (an implied or marked collection).
+  boost::asio::awaitable<Result<bool>> prefix_exists(const Bucket& b, std::string prefix);
+
+  static bool valid_bucket_name(std::string_view name);
+  static constexpr std::size_t max_key_bytes = 1024;
+
+ private:
+  Database& db_;
+  BlobStore& blobs_;
+  QuotaEngine& quota_;
+};
+
+}  // namespace depot::storage
