@@ -1,0 +1,109 @@
+#include <catch2/catch.hpp>
+#include <pugixml.hpp>
+
+#include "protocols/webdav/dav_xml.hpp"
+
+using namespace depot::webdav;
+
+TEST_CASE("PROPFIND bodies", "[webdav][xml]") {
+  SECTION("empty body is allprop") {
+    auto r = parse_propfind("");
+    REQUIRE(r.ok());
+    CHECK(r->kind == PropfindRequest::Kind::allprop);
+  }
+  SECTION("named properties keep their namespaces") {
+    auto r = parse_propfind(
+        "<?xml version=\"1.0\"?><D:propfind xmlns:D=\"DAV:\" xmlns:x=\"http://x/\"><D:prop>"
+        "<D:getetag/><x:foo/><bar xmlns=\"\"/><baz xmlns=\"urn:z\"/></D:prop></D:propfind>");
+    REQUIRE(r.ok());
+    CHECK(r->kind == PropfindRequest::Kind::prop);
+    REQUIRE(r->props.size() == 4);
+    CHECK(r->props[0] == QName{"DAV:", "getetag"});
+    CHECK(r->props[1] == QName{"http://x/", "foo"});
+    CHECK(r->props[2] == QName{"", "bar"});
+    CHECK(r->props[3] == QName{"urn:z", "baz"});
+  }
+  SECTION("default namespace, propname, allprop with include") {
+    auto pn = parse_propfind("<propfind xmlns='DAV:'><propname/></propfind>");
+    REQUIRE(pn.ok());
+    CHECK(pn->kind == PropfindRequest::Kind::propname);
+    auto ap = parse_propfind("<propfind xmlns='DAV:'><allprop/><include><getcontenttype/></include></propfind>");
+    REQUIRE(ap.ok());
+    CHECK(ap->kind == PropfindRequest::Kind::allprop);
+    REQUIRE(ap->include.size() == 1);
+    CHECK(ap->include[0] == QName{"DAV:", "getcontenttype"});
+  }
+  SECTION("litmus propfind_invalid and propfind_invalid2") {
+    CHECK_FALSE(parse_propfind("<foo>").ok());
+    CHECK_FALSE(parse_propfind("<D:propfind xmlns:D=\"DAV:\"><D:prop><bar:foo xmlns:bar=\"\"/>"
+                               "</D:prop></D:propfind>").ok());
+  }
+  SECTION("other refusals") {
+    CHECK_FALSE(parse_propfind("<propfind xmlns='urn:not-dav'><allprop/></propfind>").ok());
+    CHECK_FALSE(parse_propfind("<D:propfind xmlns:D='DAV:'><q:prop/></D:propfind>").ok());
+    CHECK_FALSE(parse_propfind("<propfind xmlns='DAV:'/>").ok());
+    std::string deep = "<propfind xmlns='DAV:'><prop>";
+    for (int i = 0; i < 100; ++i) deep += "<a>";
+    for (int i = 0; i < 100; ++i) deep += "</a>";
+    deep += "</prop></propfind>";
+    CHECK_FALSE(parse_propfind(deep).ok());
+  }
+}
+
+TEST_CASE("PROPPATCH bodies", "[webdav][xml]") {
+  auto r = parse_proppatch(
+      "<?xml version=\"1.0\" encoding=\"utf-8\" ?>"
+      "<D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"urn:schemas-microsoft-com:\">"
+      "<D:set><D:prop><Z:Win32LastModifiedTime>Wed, 25 Nov 2026 10:00:00 GMT</Z:Win32LastModifiedTime>"
+      "<t:valnspace xmlns:t=\"http://webdav.org/neon/litmus/\"><foo xmlns=\"bar\"/></t:valnspace>"
+      "<x:amp xmlns:x=\"urn:x\">a &amp; b</x:amp>"
+      "</D:prop></D:set>"
+      "<D:remove><D:prop><Z:Win32FileAttributes/></D:prop></D:remove></D:propertyupdate>");
+  REQUIRE(r.ok());
+  REQUIRE(r->ops.size() == 4);
+  CHECK(r->ops[0].name == QName{"urn:schemas-microsoft-com:", "Win32LastModifiedTime"});
+  CHECK(r->ops[0].value_xml == "Wed, 25 Nov 2026 10:00:00 GMT");
+  CHECK(r->ops[1].name == QName{"http://webdav.org/neon/litmus/", "valnspace"});
+  CHECK(r->ops[2].value_xml == "a &amp; b");
+  CHECK(r->ops[3].remove);
+  CHECK(r->ops[3].name.local == "Win32FileAttributes");
+
+  // The stored value of valnspace re-parses on its own with foo in namespace "bar".
+  pugi::xml_document d;
+  REQUIRE(d.load_string(("<w>" + r->ops[1].value_xml + "</w>").c_str()));
+  auto foo = d.first_child().first_child();
+  CHECK(std::string(foo.name()) == "foo");
+  CHECK(std::string(foo.attribute("xmlns").value()) == "bar");
+
+  CHECK_FALSE(parse_proppatch("<D:propertyupdate xmlns:D='DAV:'/>").ok());
+  CHECK_FALSE(parse_proppatch("not xml").ok());
+}
+
+TEST_CASE("PROPPATCH value keeps in-scope prefixes of child elements", "[webdav][xml]") {
+  auto r = parse_proppatch(
+      "<D:propertyupdate xmlns:D='DAV:' xmlns:p='urn:p'><D:set><D:prop>"
+      "<p:x><p:child a='1'>t</p:child></p:x></D:prop></D:set></D:propertyupdate>");
+  REQUIRE(r.ok());
+  pugi::xml_document d;
+  REQUIRE(d.load_string(r->ops[0].value_xml.c_str()));
+  CHECK(std::string(d.first_child().attribute("xmlns:p").value()) == "urn:p");
+}
+
+TEST_CASE("LOCK bodies", "[webdav][xml]") {
+  auto r = parse_lockinfo(
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?><lockinfo xmlns='DAV:'><lockscope><shared/></lockscope>"
+      "<locktype><write/></locktype><owner><href>http://me/</href></owner></lockinfo>");
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->exclusive);
+  CHECK(r->owner_xml.find("http://me/") != std::string::npos);
+  auto e = parse_lockinfo("<D:lockinfo xmlns:D='DAV:'><D:lockscope><D:exclusive/></D:lockscope>"
+                          "<D:locktype><D:write/></D:locktype><D:owner>litmus test suite</D:owner></D:lockinfo>");
+  REQUIRE(e.ok());
+  CHECK(e->exclusive);
+  CHECK(e->owner_xml == "litmus test suite");
+  CHECK_FALSE(parse_lockinfo("<D:lockinfo xmlns:D='DAV:'><D:locktype><D:write/></D:locktype></D:lockinfo>").ok());
+}
+
+TEST_CASE("XML escaping", "[webdav][xml]") {
+  CHECK(xml_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&apos;");
+}
