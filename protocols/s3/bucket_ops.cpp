@@ -1,0 +1,148 @@
+// Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
+// versioning (reported unversioned) and ACLs (the owner's full control).
+#include "protocols/s3/acl.hpp"
+#include "protocols/s3/body.hpp"
+#include "protocols/s3/context.hpp"
+#include "protocols/s3/xml.hpp"
+#include "src/http/semantics.hpp"
+#include "storage/engine.hpp"
+
+namespace depot::s3 {
+
+std::optional<S3Error> check_canned_acl(const Ctx& c) {
+  auto acl = c.header("x-amz-acl");
+  if (acl.empty() || acl == "private" || acl == "bucket-owner-full-control") return std::nullopt;
+  return s3_error(501, "NotImplemented",
+                  "Only the canned ACL 'private' is supported: every bucket and object belongs to its owner alone.");
+}
+
+namespace {
+
+void add_owner(XmlNode parent, const Ctx& c) {
+  auto o = parent.add("Owner");
+  o.add("ID", c.user_name);
+  o.add("DisplayName", c.user_name);
+}
+
+asio::awaitable<void> list_buckets(Ctx& c) {
+  auto buckets = co_await c.app.engine.list_buckets(c.user);
+  if (!buckets) co_return co_await respond_error(c, from_engine(buckets.error()));
+  XmlDoc doc("ListAllMyBucketsResult");
+  add_owner(doc.root(), c);
+  auto list = doc.root().add("Buckets");
+  for (auto& b : *buckets) {
+    auto e = list.add("Bucket");
+    e.add("Name", b.name);
+    e.add("CreationDate", http::format_iso8601(b.created));
+  }
+  co_await respond_xml(c, doc.str());
+}
+
+asio::awaitable<void> create_bucket(Ctx& c) {
+  if (auto e = check_canned_acl(c)) co_return co_await respond_error(c, *e);
+  if (!storage::Engine::valid_bucket_name(c.op.bucket))
+    co_return co_await respond_error(c, s3_error(400, "InvalidBucketName", "The specified bucket is not valid."));
+  std::string region = c.app.config.region;
+  if (c.ex.has_body()) {
+    auto body = co_await read_small_body(c, 64 * 1024);
+    if (!body) co_return;
+    if (!body->empty()) {
+      auto doc = parse_xml(*body);
+      if (!doc) co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."));
+      std::string loc = child_text(doc->document_element(), "LocationConstraint");
+      if (!loc.empty() && loc != region)
+        co_return co_await respond_error(
+            c, s3_error(400, "InvalidLocationConstraint",
+                        "The specified location-constraint is not valid: this server's region is " + region + "."));
+    }
+  }
+  auto b = co_await c.app.engine.create_bucket(c.user, c.op.bucket, region);
+  if (!b) co_return co_await respond_error(c, from_engine(b.error(), Subject::bucket));
+  HeaderList h;
+  h.emplace_back("Location", "/" + c.op.bucket);
+  co_await respond_empty(c, bhttp::status::ok, std::move(h));
+}
+
+asio::awaitable<void> delete_bucket(Ctx& c) {
+  auto r = co_await c.app.engine.delete_bucket(c.user, c.op.bucket);
+  if (!r) co_return co_await respond_error(c, from_engine(r.error(), Subject::bucket));
+  co_await respond_empty(c, bhttp::status::no_content);
+}
+
+asio::awaitable<void> head_bucket(Ctx& c) {
+  auto b = co_await require_bucket(c);
+  if (!b) co_return;
+  HeaderList h;
+  h.emplace_back("x-amz-bucket-region", b->region);
+  co_await respond_empty(c, bhttp::status::ok, std::move(h));
+}
+
+asio::awaitable<void> bucket_location(Ctx& c) {
+  auto b = co_await require_bucket(c);
+  if (!b) co_return;
+  XmlDoc doc("LocationConstraint");
+  if (b->region != "us-east-1") doc.root().raw().append_child(pugi::node_pcdata).set_value(b->region.c_str());
+  co_await respond_xml(c, doc.str());
+}
+
+asio::awaitable<void> get_versioning(Ctx& c) {
+  auto b = co_await require_bucket(c);
+  if (!b) co_return;
+  XmlDoc doc("VersioningConfiguration");
+  co_await respond_xml(c, doc.str());
+}
+
+asio::awaitable<void> put_versioning(Ctx& c) {
+  auto b = co_await require_bucket(c);
+  if (!b) co_return;
+  auto body = co_await read_small_body(c, 64 * 1024);
+  if (!body) co_return;
+  auto doc = parse_xml(*body);
+  if (!doc) co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."));
+  std::string status = child_text(doc->document_element(), "Status");
+  if (status == "Enabled")
+    co_return co_await respond_error(c, s3_error(501, "NotImplemented", "Bucket versioning is not supported yet: buckets stay unversioned."));
+  if (status != "Suspended")
+    co_return co_await respond_error(c, s3_error(400, "MalformedXML", "Status must be Enabled or Suspended."));
+  co_await respond_empty(c, bhttp::status::ok);
+}
+
+}  // namespace
+
+asio::awaitable<void> handle_bucket_op(Ctx& c) {
+  switch (c.op.op) {
+    case Op::ListBuckets: co_await list_buckets(c); break;
+    case Op::CreateBucket: co_await create_bucket(c); break;
+    case Op::DeleteBucket: co_await delete_bucket(c); break;
+    case Op::HeadBucket: co_await head_bucket(c); break;
+    case Op::GetBucketLocation: co_await bucket_location(c); break;
+    case Op::GetBucketVersioning: co_await get_versioning(c); break;
+    case Op::PutBucketVersioning: co_await put_versioning(c); break;
+    default: co_await respond_error(c, s3_error(501, "NotImplemented", "Not implemented.")); break;
+  }
+}
+
+asio::awaitable<void> handle_acl_op(Ctx& c) {
+  auto b = co_await require_bucket(c);
+  if (!b) co_return;
+  if (c.op.op == Op::GetObjectAcl || c.op.op == Op::PutObjectAcl) {
+    auto o = co_await c.app.engine.head_object(*b, c.op.key);
+    if (!o) co_return co_await respond_error(c, from_engine(o.error(), Subject::object));
+  }
+  if (c.op.op == Op::PutBucketAcl || c.op.op == Op::PutObjectAcl) {
+    if (auto e = check_canned_acl(c)) co_return co_await respond_error(c, *e);
+    co_return co_await respond_empty(c, bhttp::status::ok);
+  }
+  XmlDoc doc("AccessControlPolicy");
+  add_owner(doc.root(), c);
+  auto grant = doc.root().add("AccessControlList").add("Grant");
+  auto grantee = grant.add("Grantee");
+  grantee.attr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance");
+  grantee.attr("xsi:type", "CanonicalUser");
+  grantee.add("ID", c.user_name);
+  grantee.add("DisplayName", c.user_name);
+  grant.add("Permission", "FULL_CONTROL");
+  co_await respond_xml(c, doc.str());
+}
+
+}  // namespace depot::s3

@@ -1,0 +1,98 @@
+// CopyObject: shares the source blob (no data copied); COPY/REPLACE metadata directive;
+// copy-source conditionals; self-copy only with REPLACE.
+#include "protocols/s3/copy_source.hpp"
+#include "protocols/s3/object_headers.hpp"
+#include "protocols/s3/xml.hpp"
+#include "src/http/semantics.hpp"
+
+namespace depot::s3 {
+
+asio::awaitable<std::optional<CopySource>> resolve_copy_source(Ctx& c) {
+  std::string_view raw = c.header("x-amz-copy-source");
+  if (auto q = raw.find('?'); q != std::string_view::npos) {
+    auto rest = raw.substr(q + 1);
+    raw = raw.substr(0, q);
+    if (rest.starts_with("versionId=") && rest != "versionId=null") {
+      co_await respond_error(c, s3_error(400, "InvalidArgument", "Only the version null exists in an unversioned bucket."));
+      co_return std::nullopt;
+    }
+  }
+  auto decoded = http::percent_decode(raw);
+  std::string src = decoded ? *decoded : std::string(raw);
+  if (!src.empty() && src.front() == '/') src.erase(0, 1);
+  auto slash = src.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == src.size()) {
+    co_await respond_error(c, s3_error(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"));
+    co_return std::nullopt;
+  }
+  auto b = co_await c.app.engine.get_bucket(c.user, src.substr(0, slash));
+  if (!b) {
+    co_await respond_error(c, from_engine(b.error(), Subject::bucket));
+    co_return std::nullopt;
+  }
+  auto o = co_await c.app.engine.head_object(*b, src.substr(slash + 1));
+  if (!o) {
+    co_await respond_error(c, from_engine(o.error(), Subject::object));
+    co_return std::nullopt;
+  }
+  // Conditionals on the source: any failure is 412 for a copy.
+  bool ok = true;
+  if (auto v = c.header("x-amz-copy-source-if-match"); !v.empty()) {
+    bool match = false;
+    std::string_view list = v;
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      auto tag = list.substr(0, comma);
+      while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+      while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+      if (tag == "*" || http::unquote_etag(tag) == o->etag) match = true;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    ok = ok && match;
+  }
+  if (auto v = c.header("x-amz-copy-source-if-none-match"); !v.empty())
+    ok = ok && !(v == "*" || http::unquote_etag(v) == o->etag);
+  if (auto v = c.header("x-amz-copy-source-if-unmodified-since"); !v.empty())
+    if (auto t = http::parse_http_date(v)) ok = ok && std::chrono::floor<std::chrono::seconds>(o->modified) <= *t;
+  if (auto v = c.header("x-amz-copy-source-if-modified-since"); !v.empty())
+    if (auto t = http::parse_http_date(v)) ok = ok && std::chrono::floor<std::chrono::seconds>(o->modified) > *t;
+  if (!ok) {
+    co_await respond_error(c, s3_error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"));
+    co_return std::nullopt;
+  }
+  co_return CopySource{std::move(b.value()), std::move(o.value())};
+}
+
+asio::awaitable<void> handle_copy_object(Ctx& c) {
+  auto dst = co_await require_bucket(c);
+  if (!dst) co_return;
+  auto src = co_await resolve_copy_source(c);
+  if (!src) co_return;
+  storage::CopyOptions opts;
+  auto directive = c.header("x-amz-metadata-directive");
+  if (directive == "REPLACE") {
+    opts.directive = storage::MetadataDirective::replace;
+  } else if (!directive.empty() && directive != "COPY") {
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Unknown metadata directive."));
+  }
+  auto po = put_options_from_request(c);
+  if (auto* e = std::get_if<S3Error>(&po)) co_return co_await respond_error(c, *e);
+  opts.dest_conditions = std::get<storage::PutOptions>(po).conditions;
+  if (opts.directive == storage::MetadataDirective::replace) opts.replacement = std::get<storage::PutOptions>(po);
+  bool self = src->bucket.id == dst->id && src->object.key == c.op.key;
+  if (self && opts.directive == storage::MetadataDirective::copy)
+    co_return co_await respond_error(
+        c, s3_error(400, "InvalidRequest",
+                    "This copy request is illegal because it is trying to copy an object to itself without changing "
+                    "the object's metadata, storage class, website redirect location or encryption attributes."));
+  opts.source_etag = src->object.etag;
+  auto r = co_await c.app.engine.copy_object(c.user, src->bucket, src->object.key, *dst, c.op.key, std::move(opts));
+  if (!r) co_return co_await respond_error(c, from_engine(r.error(), Subject::object));
+  XmlDoc doc("CopyObjectResult");
+  doc.root().add("LastModified", http::format_iso8601(r->modified));
+  doc.root().add("ETag", quote_etag(r->etag));
+  co_await respond_xml(c, doc.str());
+}
+
+}  // namespace depot::s3

@@ -1,0 +1,162 @@
+// GetObject and HeadObject (Range, partNumber, conditional requests, response-* overrides,
+// checksum mode) and GetObjectAttributes.
+#include <charconv>
+
+#include "protocols/s3/context.hpp"
+#include "protocols/s3/object_headers.hpp"
+#include "protocols/s3/xml.hpp"
+#include "src/http/semantics.hpp"
+#include "storage/engine.hpp"
+#include "storage/multipart_store.hpp"
+
+namespace depot::s3 {
+namespace {
+
+constexpr std::pair<std::string_view, std::string_view> kOverrides[] = {
+    {"response-content-type", "content-type"},
+    {"response-content-language", "content-language"},
+    {"response-expires", "expires"},
+    {"response-cache-control", "cache-control"},
+    {"response-content-disposition", "content-disposition"},
+    {"response-content-encoding", "content-encoding"},
+};
+
+void add_checksums(http::ResponseHeader& h, const storage::ObjectInfo& o) {
+  for (auto& [alg, v] : o.checksums) {
+    if (alg == "type") {
+      h.set("x-amz-checksum-type", v);
+      continue;
+    }
+    if (alg == "MD5") continue;
+    std::string name = "x-amz-checksum-";
+    for (char ch : alg) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    h.set(name, v);
+  }
+}
+
+asio::awaitable<void> attributes(Ctx& c, const storage::ObjectInfo& o) {
+  std::string wanted(c.header("x-amz-object-attributes"));
+  auto want = [&](std::string_view a) { return wanted.find(a) != std::string::npos; };
+  XmlDoc doc("GetObjectAttributesResponse");
+  auto r = doc.root();
+  if (want("ETag")) r.add("ETag", o.etag);
+  if (want("Checksum") && !o.checksums.empty()) {
+    auto ck = r.add("Checksum");
+    for (auto& [alg, v] : o.checksums) {
+      if (alg == "type") ck.add("ChecksumType", v);
+      else if (alg != "MD5") ck.add("Checksum" + alg, v);
+    }
+  }
+  if (want("ObjectParts") && o.parts > 0) {
+    auto p = r.add("ObjectParts");
+    p.add("TotalPartsCount", o.parts);
+  }
+  if (want("StorageClass")) r.add("StorageClass", "STANDARD");
+  if (want("ObjectSize")) r.add("ObjectSize", o.size);
+  auto res = http::make_response(c.ex, bhttp::status::ok, doc.str(), "application/xml");
+  res.set(bhttp::field::last_modified, http::format_http_date(o.modified));
+  add_cors(c, res.base());
+  co_await c.ex.respond(std::move(res));
+}
+
+}  // namespace
+
+asio::awaitable<void> handle_get_object(Ctx& c) {
+  auto b = co_await require_bucket(c);
+  if (!b) co_return;
+  auto found = co_await c.app.engine.head_object(*b, c.op.key);
+  if (!found) co_return co_await respond_error(c, from_engine(found.error(), Subject::object));
+  const storage::ObjectInfo& o = *found;
+  if (c.op.op == Op::GetObjectAttributes) co_return co_await attributes(c, o);
+
+  // Preconditions, then the range or part.
+  switch (http::evaluate_preconditions(c.ex.request(), o.etag, o.modified, true)) {
+    case http::Precondition::not_modified: {
+      HeaderList h;
+      h.emplace_back("ETag", quote_etag(o.etag));
+      h.emplace_back("Last-Modified", http::format_http_date(o.modified));
+      co_return co_await respond_empty(c, bhttp::status::not_modified, std::move(h));
+    }
+    case http::Precondition::precondition_failed:
+      co_return co_await respond_error(c, s3_error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"));
+    case http::Precondition::pass: break;
+  }
+
+  std::uint64_t first = 0, length = static_cast<std::uint64_t>(o.size);
+  bool partial = false;
+  if (c.op.has("partNumber")) {
+    auto v = c.op.get("partNumber");
+    int n = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (r.ec != std::errc{} || n < 1 || n > 10000)
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"));
+    if (o.parts == 0) {
+      if (n != 1) co_return co_await respond_error(c, s3_error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable"));
+    } else {
+      if (n > static_cast<int>(o.part_sizes.size()))
+        co_return co_await respond_error(c, s3_error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable"));
+      for (int i = 0; i < n - 1; ++i) first += static_cast<std::uint64_t>(o.part_sizes[i]);
+      length = static_cast<std::uint64_t>(o.part_sizes[n - 1]);
+      partial = true;
+    }
+  } else if (auto range = c.header("range"); !range.empty()) {
+    auto rr = http::resolve_range(range, static_cast<std::uint64_t>(o.size));
+    if (rr.outcome == http::RangeOutcome::unsatisfiable) {
+      S3Error e = s3_error(416, "InvalidRange", "The requested range is not satisfiable");
+      e.details = {{"RangeRequested", std::string(range)}, {"ActualObjectSize", std::to_string(o.size)}};
+      auto res = http::make_response(c.ex, bhttp::status::range_not_satisfiable, {}, "application/xml");
+      if (!c.is_head()) res.body() = error_xml(e, c.op.resource(), c.ex.info().request_id);
+      else res.content_length(0);
+      res.set(bhttp::field::content_range, "bytes */" + std::to_string(o.size));
+      add_cors(c, res.base());
+      co_return co_await c.ex.respond(std::move(res));
+    }
+    if (rr.outcome == http::RangeOutcome::satisfiable) {
+      first = rr.range.first;
+      length = rr.range.length;
+      partial = true;
+    }
+  }
+
+  http::ResponseHeader h;
+  h.result(partial ? bhttp::status::partial_content : bhttp::status::ok);
+  h.version(c.ex.request().version());
+  add_object_headers(h, o);
+  if (partial) {
+    h.set(bhttp::field::content_range, "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) + "/" +
+                                           std::to_string(o.size));
+  }
+  if (c.header("x-amz-checksum-mode") == "ENABLED" && !partial) add_checksums(h, o);
+  for (auto& [q, name] : kOverrides)
+    if (c.op.has(q)) h.set(name, c.op.get(q));
+  add_cors(c, h);
+
+  if (c.is_head()) {
+    http::StringResponse res{std::move(h)};
+    res.content_length(length);
+    co_await c.ex.respond(std::move(res));
+    co_return;
+  }
+  Result<std::unique_ptr<storage::BlobReader>> reader = make_error(Errc::internal, "unopened");
+  if (o.parts > 0)
+    reader = co_await storage::open_multipart_object(c.app.db, c.app.blobs, o, first, length);
+  else
+    reader = co_await c.app.engine.open_object(o, first, length);
+  if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
+  co_await c.ex.begin_response(std::move(h), length);
+  std::vector<char> buf(256 * 1024);
+  std::uint64_t sent = 0;
+  while (sent < length) {
+    std::size_t n = co_await (*reader)->read(buf.data(), buf.size());
+    if (n == 0) break;
+    co_await c.ex.write_body(buf.data(), n);
+    sent += n;
+  }
+  if (sent < length) {
+    c.ex.close_after_response();  // the blob was shorter than its metadata: cut the connection
+    throw std::runtime_error("object " + o.key + " is shorter than its recorded size");
+  }
+  co_await c.ex.end_response();
+}
+
+}  // namespace depot::s3

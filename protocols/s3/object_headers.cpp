@@ -1,0 +1,90 @@
+#include "protocols/s3/object_headers.hpp"
+
+#include "protocols/s3/acl.hpp"
+#include "src/http/semantics.hpp"
+
+namespace depot::s3 {
+namespace {
+constexpr std::string_view kStoredHeaders[] = {"content-encoding", "content-disposition", "content-language",
+                                               "cache-control", "expires"};
+constexpr std::size_t kMaxUserMeta = 2048;
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (auto& ch : o) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return o;
+}
+
+// Content-Encoding without the aws-chunked framing token.
+std::string strip_aws_chunked(std::string_view v) {
+  std::string out;
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto tok = v.substr(0, comma);
+    while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
+    while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
+    if (!tok.empty() && lower(tok) != "aws-chunked") {
+      if (!out.empty()) out += ",";
+      out += tok;
+    }
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  return out;
+}
+}  // namespace
+
+std::string quote_etag(std::string_view etag) { return "\"" + std::string(etag) + "\""; }
+
+std::variant<storage::WriteConditions, S3Error> write_conditions(const Ctx& c) {
+  storage::WriteConditions w;
+  auto inm = c.header("if-none-match");
+  if (!inm.empty()) {
+    if (inm != "*") return s3_error(501, "NotImplemented", "If-None-Match on writes only supports '*'.");
+    w.if_none_match_any = true;
+  }
+  auto im = c.header("if-match");
+  if (!im.empty()) w.if_match = std::string(http::unquote_etag(im));
+  return w;
+}
+
+std::variant<storage::PutOptions, S3Error> put_options_from_request(const Ctx& c) {
+  if (auto e = check_canned_acl(c)) return *e;
+  storage::PutOptions o;
+  o.content_type = std::string(c.header("content-type"));
+  std::size_t meta_bytes = 0;
+  for (auto& f : c.ex.request()) {
+    std::string name = lower(f.name_string());
+    if (name.starts_with("x-amz-meta-")) {
+      std::string k = name.substr(11);
+      std::string v(f.value());
+      meta_bytes += k.size() + v.size();
+      auto [it, fresh] = o.user_meta.emplace(k, v);
+      if (!fresh) it->second += "," + v;
+    }
+  }
+  if (meta_bytes > kMaxUserMeta)
+    return s3_error(400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.");
+  for (auto h : kStoredHeaders) {
+    auto v = c.header(h);
+    if (v.empty()) continue;
+    std::string value = h == "content-encoding" ? strip_aws_chunked(v) : std::string(v);
+    if (!value.empty()) o.headers[std::string(h)] = value;
+  }
+  auto cond = write_conditions(c);
+  if (auto* e = std::get_if<S3Error>(&cond)) return *e;
+  o.conditions = std::get<storage::WriteConditions>(cond);
+  return o;
+}
+
+void add_object_headers(http::ResponseHeader& h, const storage::ObjectInfo& o) {
+  h.set(bhttp::field::etag, quote_etag(o.etag));
+  h.set(bhttp::field::last_modified, http::format_http_date(o.modified));
+  h.set(bhttp::field::content_type, o.content_type.empty() ? "binary/octet-stream" : o.content_type);
+  h.set(bhttp::field::accept_ranges, "bytes");
+  for (auto& [k, v] : o.headers) h.set(k, v);
+  for (auto& [k, v] : o.user_meta) h.set("x-amz-meta-" + k, v);
+  if (o.parts > 0) h.set("x-amz-mp-parts-count", std::to_string(o.parts));
+}
+
+}  // namespace depot::s3

@@ -1,0 +1,56 @@
+// The S3 request router: method + host + path + query + a few headers -> one typed Operation.
+// Handlers receive the Operation and never re-parse the URL. Pure and thread-safe.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocols/s3/error.hpp"
+#include "src/http/exchange.hpp"
+
+namespace depot::s3 {
+
+enum class Op {
+  ListBuckets,
+  // buckets
+  CreateBucket, DeleteBucket, HeadBucket, ListObjects, ListObjectsV2, ListObjectVersions, GetBucketLocation,
+  GetBucketVersioning, PutBucketVersioning, GetBucketTagging, PutBucketTagging, DeleteBucketTagging,
+  GetBucketCors, PutBucketCors, DeleteBucketCors, GetBucketAcl, PutBucketAcl, ListMultipartUploads, DeleteObjects,
+  // objects
+  PutObject, CopyObject, GetObject, HeadObject, DeleteObject, GetObjectAttributes,
+  GetObjectTagging, PutObjectTagging, DeleteObjectTagging, GetObjectAcl, PutObjectAcl,
+  CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+  // CORS preflight, bucket or object
+  Preflight,
+};
+
+const char* op_name(Op op);
+
+struct Operation {
+  Op op = Op::ListBuckets;
+  std::string bucket;  // empty for ListBuckets
+  std::string key;     // decoded; empty for bucket operations
+  std::map<std::string, std::string> query;  // decoded names and values
+  bool virtual_host = false;
+
+  bool has(std::string_view q) const { return query.count(std::string(q)) > 0; }
+  std::string get(std::string_view q) const {
+    auto it = query.find(std::string(q));
+    return it == query.end() ? std::string{} : it->second;
+  }
+  // The S3 Resource of error bodies: /bucket/key.
+  std::string resource() const;
+};
+
+// Decodes a raw query string into names and values ('+' kept as '+').
+std::map<std::string, std::string> parse_query(std::string_view raw);
+
+struct RouteOutcome {
+  std::optional<Operation> operation;
+  std::optional<S3Error> error;
+};
+// base_domain: virtual-hosted style when the Host is <bucket>.<base_domain> (empty: path style only).
+RouteOutcome route(const http::RequestHeader& req, std::string_view base_domain);
+
+}  // namespace depot::s3

@@ -1,0 +1,68 @@
+#include <catch2/catch.hpp>
+
+#include "protocols/s3/error.hpp"
+#include "protocols/s3/router.hpp"
+
+using namespace depot;
+using namespace depot::s3;
+
+namespace {
+RouteOutcome r(http::bhttp::verb v, std::string target, std::string host = "127.0.0.1:8080",
+               std::vector<std::pair<std::string, std::string>> h = {}, std::string base = "") {
+  http::RequestHeader req;
+  req.method(v);
+  req.target(target);
+  req.set(http::bhttp::field::host, host);
+  for (auto& [k, val] : h) req.set(k, val);
+  return route(req, base);
+}
+using V = http::bhttp::verb;
+}  // namespace
+
+TEST_CASE("S3 router: path style", "[s3]") {
+  CHECK(r(V::get, "/").operation->op == Op::ListBuckets);
+  CHECK(r(V::put, "/bkt").operation->op == Op::CreateBucket);
+  CHECK(r(V::get, "/bkt?list-type=2&prefix=a%2Fb").operation->op == Op::ListObjectsV2);
+  CHECK(r(V::get, "/bkt?list-type=2&prefix=a%2Fb").operation->get("prefix") == "a/b");
+  CHECK(r(V::get, "/bkt/").operation->op == Op::ListObjects);
+  CHECK(r(V::get, "/bkt?location").operation->op == Op::GetBucketLocation);
+  CHECK(r(V::post, "/bkt?delete").operation->op == Op::DeleteObjects);
+  CHECK(r(V::get, "/bkt?versions").operation->op == Op::ListObjectVersions);
+  auto put = r(V::put, "/bkt/dir/my%20file+x.txt");
+  CHECK(put.operation->op == Op::PutObject);
+  CHECK(put.operation->key == "dir/my file+x.txt");
+  CHECK(r(V::put, "/bkt/k", "h", {{"x-amz-copy-source", "/a/b"}}).operation->op == Op::CopyObject);
+  CHECK(r(V::put, "/bkt/k?partNumber=1&uploadId=u").operation->op == Op::UploadPart);
+  CHECK(r(V::put, "/bkt/k?partNumber=1&uploadId=u", "h", {{"x-amz-copy-source", "a/b"}}).operation->op == Op::UploadPartCopy);
+  CHECK(r(V::post, "/bkt/k?uploads").operation->op == Op::CreateMultipartUpload);
+  CHECK(r(V::post, "/bkt/k?uploadId=u").operation->op == Op::CompleteMultipartUpload);
+  CHECK(r(V::delete_, "/bkt/k?uploadId=u").operation->op == Op::AbortMultipartUpload);
+  CHECK(r(V::get, "/bkt/k?uploadId=u").operation->op == Op::ListParts);
+  CHECK(r(V::get, "/bkt/k?tagging").operation->op == Op::GetObjectTagging);
+  CHECK(r(V::head, "/bkt/k").operation->op == Op::HeadObject);
+  CHECK(r(V::options, "/bkt/k").operation->op == Op::Preflight);
+  CHECK(r(V::get, "/bkt?policy").error->code == "NotImplemented");
+  CHECK(r(V::patch, "/bkt/k").error->code == "MethodNotAllowed");
+  CHECK(r(V::get, "/bkt/k").operation->resource() == "/bkt/k");
+}
+
+TEST_CASE("S3 router: virtual-hosted style", "[s3]") {
+  auto o = r(V::get, "/a/b.txt", "photos.s3.example.com:8080", {}, "s3.example.com");
+  REQUIRE(o.operation);
+  CHECK(o.operation->bucket == "photos");
+  CHECK(o.operation->key == "a/b.txt");
+  CHECK(o.operation->op == Op::GetObject);
+  auto root = r(V::get, "/", "s3.example.com", {}, "s3.example.com");
+  CHECK(root.operation->op == Op::ListBuckets);
+}
+
+TEST_CASE("S3 error body", "[s3]") {
+  auto e = from_engine(make_error(Errc::no_such_key, "x"), Subject::object);
+  CHECK(e.status == 404);
+  auto xml = error_xml(e, "/b/k", "req1");
+  CHECK(xml.find("<Code>NoSuchKey</Code>") != std::string::npos);
+  CHECK(xml.find("<Resource>/b/k</Resource>") != std::string::npos);
+  CHECK(xml.find("<RequestId>req1</RequestId>") != std::string::npos);
+  CHECK(from_engine(make_error(Errc::quota_exceeded, "")).code == "QuotaExceeded");
+  CHECK(from_engine(make_error(Errc::too_large, "the key is longer than 1024 bytes")).code == "KeyTooLongError");
+}

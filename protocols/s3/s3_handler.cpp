@@ -1,0 +1,187 @@
+// The S3 front-end: route, authenticate (SigV4), dispatch to the operation's family.
+#include "protocols/s3/s3_handler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "auth/access_keys.hpp"
+#include "protocols/s3/context.hpp"
+#include "protocols/s3/cors.hpp"
+#include "storage/engine.hpp"
+
+namespace depot::s3 {
+namespace {
+
+class S3Handler final : public http::Handler {
+ public:
+  explicit S3Handler(App& app) : app_(app) {}
+  asio::awaitable<void> handle(http::Exchange& ex) override;
+
+ private:
+  asio::awaitable<std::optional<S3Error>> authenticate(Ctx& c);
+  asio::awaitable<void> dispatch(Ctx& c);
+  App& app_;
+};
+
+asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
+  namespace sigv4 = auth::sigv4;
+  auto parsed = sigv4::parse_request_auth(c.ex.request());
+  if (parsed.error) co_return from_auth(*parsed.error);
+  if (!parsed.auth) co_return s3_error(403, "AccessDenied", "Access Denied");
+  auto key = co_await app_.keys.lookup(parsed.auth->access_key);
+  if (!key) {
+    if (key.code() == Errc::not_found) {
+      S3Error e = s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+      e.details = {{"AWSAccessKeyId", parsed.auth->access_key}};
+      co_return e;
+    }
+    co_return from_engine(key.error());
+  }
+  if (!key->user_active) co_return s3_error(403, "AccessDenied", "The account of this access key is not active.");
+  auto v = sigv4::verify_request(c.ex.request(), *parsed.auth, key->secret, std::chrono::system_clock::now());
+  if (v.error) co_return from_auth(*v.error);
+  c.user = key->user;
+  c.user_name = key->user_name;
+  c.access_key = key->id;
+  c.payload_hash = parsed.auth->payload_hash;
+  if (!parsed.auth->presigned) c.signer = std::move(v.context);
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
+  ex.info().protocol = "s3";
+  auto routed = route(ex.request(), app_.config.s3_base_domain);
+  if (routed.error) {
+    Ctx c{app_, ex, Operation{}};
+    co_await respond_error(c, *routed.error);
+    co_return;
+  }
+  Ctx c{app_, ex, std::move(*routed.operation)};
+  ex.info().operation = op_name(c.op.op);
+  std::optional<S3Error> failed;
+  try {
+    // Browsers send preflights without credentials: they are answered from the bucket's CORS rules.
+    if (c.op.op == Op::Preflight) {
+      co_await handle_cors_op(c);
+      co_return;
+    }
+    if (!c.op.bucket.empty() && !ex.header(bhttp::field::origin).empty()) co_await load_cors_headers(c);
+    if (auto err = co_await authenticate(c)) {
+      co_await respond_error(c, *err);
+      co_return;
+    }
+    ex.info().user = c.user_name;
+    co_await dispatch(c);
+  } catch (const BodyError& e) {
+    failed = from_engine(e.error);
+  } catch (const pqxx::failure& e) {
+    spdlog::error("s3 {}: database error: {}", op_name(c.op.op), e.what());
+    failed = s3_error(503, "ServiceUnavailable", "Please reduce your request rate.");
+  }
+  if (failed && !ex.responded()) co_await respond_error(c, *failed);
+}
+
+asio::awaitable<void> S3Handler::dispatch(Ctx& c) {
+  switch (c.op.op) {
+    case Op::ListBuckets:
+    case Op::CreateBucket:
+    case Op::DeleteBucket:
+    case Op::HeadBucket:
+    case Op::GetBucketLocation:
+    case Op::GetBucketVersioning:
+    case Op::PutBucketVersioning:
+      co_await handle_bucket_op(c);
+      co_return;
+    case Op::GetBucketAcl:
+    case Op::PutBucketAcl:
+    case Op::GetObjectAcl:
+    case Op::PutObjectAcl:
+      co_await handle_acl_op(c);
+      co_return;
+    case Op::ListObjects:
+    case Op::ListObjectsV2:
+    case Op::ListObjectVersions:
+      co_await handle_list_op(c);
+      co_return;
+    case Op::PutObject:
+      co_await handle_put_object(c);
+      co_return;
+    case Op::CopyObject:
+      co_await handle_copy_object(c);
+      co_return;
+    case Op::GetObject:
+    case Op::HeadObject:
+    case Op::GetObjectAttributes:
+      co_await handle_get_object(c);
+      co_return;
+    case Op::DeleteObject:
+    case Op::DeleteObjects:
+      co_await handle_delete_op(c);
+      co_return;
+    case Op::GetBucketTagging:
+    case Op::PutBucketTagging:
+    case Op::DeleteBucketTagging:
+    case Op::GetObjectTagging:
+    case Op::PutObjectTagging:
+    case Op::DeleteObjectTagging:
+      co_await handle_tagging_op(c);
+      co_return;
+    case Op::GetBucketCors:
+    case Op::PutBucketCors:
+    case Op::DeleteBucketCors:
+    case Op::Preflight:
+      co_await handle_cors_op(c);
+      co_return;
+    case Op::ListMultipartUploads:
+    case Op::CreateMultipartUpload:
+    case Op::UploadPart:
+    case Op::UploadPartCopy:
+    case Op::CompleteMultipartUpload:
+    case Op::AbortMultipartUpload:
+    case Op::ListParts:
+      co_await handle_multipart_op(c);
+      co_return;
+  }
+  co_await respond_error(c, s3_error(501, "NotImplemented", "This operation is not implemented."));
+}
+
+}  // namespace
+
+void add_cors(const Ctx& c, http::ResponseHeader& h) {
+  for (auto& [k, v] : c.cors_headers) h.set(k, v);
+}
+
+asio::awaitable<void> respond_error(Ctx& c, const S3Error& e) {
+  auto res = http::make_response(c.ex, static_cast<bhttp::status>(e.status), {}, "application/xml");
+  if (!c.is_head()) res.body() = error_xml(e, c.op.resource(), c.ex.info().request_id);
+  else res.content_length(0);
+  add_cors(c, res.base());
+  if (e.status == 503) res.set(bhttp::field::retry_after, "1");
+  co_await c.ex.respond(std::move(res));
+}
+
+asio::awaitable<void> respond_xml(Ctx& c, std::string xml, bhttp::status st) {
+  auto res = http::make_response(c.ex, st, std::move(xml), "application/xml");
+  add_cors(c, res.base());
+  co_await c.ex.respond(std::move(res));
+}
+
+asio::awaitable<void> respond_empty(Ctx& c, bhttp::status st, HeaderList headers) {
+  auto res = http::make_response(c.ex, st);
+  for (auto& [k, v] : headers) res.set(k, v);
+  add_cors(c, res.base());
+  if (c.is_head()) res.content_length(0);
+  co_await c.ex.respond(std::move(res));
+}
+
+asio::awaitable<std::optional<storage::Bucket>> require_bucket(Ctx& c) {
+  auto b = co_await c.app.engine.get_bucket(c.user, c.op.bucket);
+  if (!b) {
+    co_await respond_error(c, from_engine(b.error(), Subject::bucket));
+    co_return std::nullopt;
+  }
+  co_return std::move(b.value());
+}
+
+std::unique_ptr<http::Handler> make_s3_handler(App& app) { return std::make_unique<S3Handler>(app); }
+
+}  // namespace depot::s3
