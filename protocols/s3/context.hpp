@@ -12,6 +12,8 @@
 #include "src/http/exchange.hpp"
 #include "storage/types.hpp"
 
+namespace depot::storage { class MultipartStore; class S3ConfigStore; }
+
 namespace depot::s3 {
 
 namespace asio = boost::asio;
@@ -26,6 +28,8 @@ struct Ctx {
   std::string access_key;
   std::optional<auth::sigv4::SigningContext> signer;  // set for header-signed requests
   std::string payload_hash;                           // x-amz-content-sha256 as signed
+  storage::MultipartStore* multipart = nullptr;
+  storage::S3ConfigStore* s3config = nullptr;  // tagging and CORS
   // CORS headers to add to the response (from the bucket's rules and the request Origin).
   std::vector<std::pair<std::string, std::string>> cors_headers;
 

@@ -7,19 +7,27 @@
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/cors.hpp"
 #include "storage/engine.hpp"
+#include "storage/multipart_store.hpp"
+#include "storage/sweeper.hpp"
 
 namespace depot::s3 {
 namespace {
 
 class S3Handler final : public http::Handler {
  public:
-  explicit S3Handler(App& app) : app_(app) {}
+  explicit S3Handler(App& app) : app_(app), multipart_(app.db, app.blobs, app.quota) {
+    auto max_age = app.config.multipart_max_age;
+    app.sweeper.add_task("s3-multipart-expiry", [this, max_age]() -> asio::awaitable<void> {
+      co_await multipart_.expire(max_age);
+    });
+  }
   asio::awaitable<void> handle(http::Exchange& ex) override;
 
  private:
   asio::awaitable<std::optional<S3Error>> authenticate(Ctx& c);
   asio::awaitable<void> dispatch(Ctx& c);
   App& app_;
+  storage::MultipartStore multipart_;
 };
 
 asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
@@ -56,6 +64,7 @@ asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
     co_return;
   }
   Ctx c{app_, ex, std::move(*routed.operation)};
+  c.multipart = &multipart_;
   ex.info().operation = op_name(c.op.op);
   std::optional<S3Error> failed;
   try {

@@ -1,0 +1,370 @@
+// Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
+// ListMultipartUploads. Parts are blobs; completing writes one object over them, copying nothing.
+#include <charconv>
+
+#include "protocols/s3/body.hpp"
+#include "protocols/s3/context.hpp"
+#include "protocols/s3/copy_source.hpp"
+#include "protocols/s3/object_headers.hpp"
+#include "protocols/s3/xml.hpp"
+#include "src/http/semantics.hpp"
+#include "storage/multipart_store.hpp"
+#include "storage/quota.hpp"
+
+namespace depot::s3 {
+namespace {
+
+constexpr std::uint64_t kMaxPartBytes = 5ull * 1024 * 1024 * 1024;
+
+S3Error no_such_upload() { return from_engine(make_error(Errc::not_found, ""), Subject::upload); }
+
+// "Code: message" errors from the store become that S3 code.
+S3Error store_error(const Error& e) {
+  if (e.code == Errc::invalid_argument) {
+    auto colon = e.message.find(": ");
+    if (colon != std::string::npos) return s3_error(400, e.message.substr(0, colon), e.message.substr(colon + 2));
+  }
+  if (e.code == Errc::not_found) return no_such_upload();
+  return from_engine(e, Subject::object);
+}
+
+std::optional<int> parse_int(const std::string& v) {
+  int n = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size()) return std::nullopt;
+  return n;
+}
+
+void add_owner(XmlNode n, const char* name, const Ctx& c) {
+  auto o = n.add(name);
+  o.add("ID", c.user_name);
+  o.add("DisplayName", c.user_name);
+}
+
+asio::awaitable<std::optional<storage::UploadInfo>> require_upload(Ctx& c, const storage::Bucket& b) {
+  auto u = co_await c.multipart->get(b.id, c.op.key, c.op.get("uploadId"));
+  if (!u) {
+    co_await respond_error(c, no_such_upload());
+    co_return std::nullopt;
+  }
+  co_return std::move(u.value());
+}
+
+asio::awaitable<void> create_upload(Ctx& c, const storage::Bucket& b) {
+  if (c.op.key.size() > storage::Engine::max_key_bytes)
+    co_return co_await respond_error(c, s3_error(400, "KeyTooLongError", "Your key is too long"));
+  auto po = put_options_from_request(c);
+  if (auto* e = std::get_if<S3Error>(&po)) co_return co_await respond_error(c, *e);
+  auto& opts = std::get<storage::PutOptions>(po);
+  storage::UploadInfo u;
+  u.bucket = b.id;
+  u.key = c.op.key;
+  u.user = b.owner;
+  u.content_type = opts.content_type;
+  u.user_meta = opts.user_meta;
+  u.headers = opts.headers;
+  if (auto alg = c.header("x-amz-checksum-algorithm"); !alg.empty()) {
+    auto a = crypto::parse_algorithm(alg);
+    if (!a || *a == crypto::Algorithm::md5)
+      co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "Checksum algorithm provided is unsupported."));
+    u.checksum_algorithm = crypto::algorithm_name(*a);
+    u.checksum_type = std::string(c.header("x-amz-checksum-type"));
+    if (u.checksum_type.empty()) u.checksum_type = "COMPOSITE";
+  }
+  auto created = co_await c.multipart->create(std::move(u));
+  if (!created) co_return co_await respond_error(c, from_engine(created.error()));
+  XmlDoc doc("InitiateMultipartUploadResult");
+  doc.root().add("Bucket", b.name);
+  doc.root().add("Key", c.op.key);
+  doc.root().add("UploadId", created->id);
+  auto res = http::make_response(c.ex, bhttp::status::ok, doc.str(), "application/xml");
+  if (!created->checksum_algorithm.empty()) {
+    res.set("x-amz-checksum-algorithm", created->checksum_algorithm);
+    res.set("x-amz-checksum-type", created->checksum_type);
+  }
+  add_cors(c, res.base());
+  co_await c.ex.respond(std::move(res));
+}
+
+std::optional<int> part_number(const Ctx& c) {
+  auto n = parse_int(c.op.get("partNumber"));
+  if (!n || *n < 1 || *n > storage::MultipartStore::kMaxParts) return std::nullopt;
+  return n;
+}
+
+S3Error bad_part_number() {
+  return s3_error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+}
+
+// Streams src into a new part blob, computing its MD5. Throws BodyError from src.
+asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::BodySource& src, std::uint64_t limit) {
+  auto writer = c.app.blobs.create();
+  auto md5 = crypto::make_hasher(crypto::Algorithm::md5);
+  std::vector<char> buf(256 * 1024);
+  std::uint64_t total = 0;
+  for (;;) {
+    std::size_t n = co_await src.read(buf.data(), buf.size());
+    if (n == 0) break;
+    total += n;
+    if (total > limit) co_return make_error(Errc::too_large, "the part is larger than announced");
+    md5->update(buf.data(), n);
+    writer->write(buf.data(), n);
+  }
+  auto fin = co_await writer->finish();
+  if (!fin) co_return fin.error();
+  storage::PartInfo p;
+  p.blob_id = writer->id();
+  p.size = static_cast<std::int64_t>(total);
+  p.etag = crypto::to_hex(md5->finish());
+  co_return p;
+}
+
+asio::awaitable<void> upload_part(Ctx& c, const storage::Bucket& b) {
+  auto n = part_number(c);
+  if (!n) co_return co_await respond_error(c, bad_part_number());
+  auto u = co_await require_upload(c, b);
+  if (!u) co_return;
+  auto md5 = content_md5_hex(c);
+  if (auto* e = std::get_if<S3Error>(&md5)) co_return co_await respond_error(c, *e);
+  auto made = RequestBody::make(c);
+  if (auto* e = std::get_if<S3Error>(&made)) co_return co_await respond_error(c, *e);
+  auto& body = *std::get<std::unique_ptr<RequestBody>>(made);
+  std::uint64_t size = body.size().value_or(0);
+  if (size > kMaxPartBytes)
+    co_return co_await respond_error(c, s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"));
+  // Quota before the body: a refused part costs no upload (100-continue comes with the first read).
+  auto reservation = co_await c.app.quota.reserve(b.owner, static_cast<std::int64_t>(size));
+  if (!reservation) co_return co_await respond_error(c, from_engine(reservation.error()));
+
+  std::optional<S3Error> failed;
+  Result<storage::PartInfo> part = make_error(Errc::internal, "unwritten");
+  try {
+    part = co_await write_part_blob(c, body, size);
+  } catch (const BodyError& e) {
+    failed = body.failure() ? *body.failure() : from_engine(e.error);
+  }
+  if (failed) co_return co_await respond_error(c, *failed);
+  if (!part) co_return co_await respond_error(c, from_engine(part.error()));
+  if (auto& want = std::get<std::optional<std::string>>(md5); want && *want != part->etag) {
+    c.app.blobs.remove(part->blob_id);
+    co_return co_await respond_error(c, s3_error(400, "BadDigest", "The Content-MD5 you specified did not match what we received."));
+  }
+  part->number = *n;
+  auto sums = body.extra_checksums();
+  if (!u->checksum_algorithm.empty()) {
+    auto it = sums.find(u->checksum_algorithm);
+    if (it != sums.end()) part->checksum = it->second;
+  }
+  auto stored = co_await c.multipart->add_part(*u, std::move(part.value()), std::move(reservation.value()));
+  if (!stored) co_return co_await respond_error(c, store_error(stored.error()));
+  HeaderList h;
+  h.emplace_back("ETag", quote_etag(stored->etag));
+  for (auto& [alg, v] : sums) {
+    if (alg == "type") continue;
+    std::string name = "x-amz-checksum-";
+    for (char ch : alg) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    h.emplace_back(name, v);
+  }
+  co_await respond_empty(c, bhttp::status::ok, std::move(h));
+}
+
+class ReaderSource final : public storage::BodySource {
+ public:
+  explicit ReaderSource(storage::BlobReader& r) : r_(r) {}
+  asio::awaitable<std::size_t> read(char* buf, std::size_t n) override { co_return co_await r_.read(buf, n); }
+ private:
+  storage::BlobReader& r_;
+};
+
+asio::awaitable<void> upload_part_copy(Ctx& c, const storage::Bucket& b) {
+  auto n = part_number(c);
+  if (!n) co_return co_await respond_error(c, bad_part_number());
+  auto u = co_await require_upload(c, b);
+  if (!u) co_return;
+  auto src = co_await resolve_copy_source(c);
+  if (!src) co_return;
+  std::uint64_t first = 0, length = static_cast<std::uint64_t>(src->object.size);
+  if (auto range = c.header("x-amz-copy-source-range"); !range.empty()) {
+    // bytes=first-last, both required, within the object.
+    std::string_view r = range;
+    bool ok = r.starts_with("bytes=");
+    std::uint64_t a = 0, z = 0;
+    if (ok) {
+      r.remove_prefix(6);
+      auto dash = r.find('-');
+      ok = dash != std::string_view::npos;
+      if (ok) {
+        auto r1 = std::from_chars(r.data(), r.data() + dash, a);
+        auto r2 = std::from_chars(r.data() + dash + 1, r.data() + r.size(), z);
+        ok = r1.ec == std::errc{} && r2.ec == std::errc{} && r1.ptr == r.data() + dash && r2.ptr == r.data() + r.size() && a <= z;
+      }
+    }
+    if (!ok)
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"));
+    if (z >= length)
+      co_return co_await respond_error(c, s3_error(400, "InvalidRange", "The requested range is not satisfiable"));
+    first = a;
+    length = z - a + 1;
+  }
+  if (length > kMaxPartBytes)
+    co_return co_await respond_error(c, s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"));
+  auto reservation = co_await c.app.quota.reserve(b.owner, static_cast<std::int64_t>(length));
+  if (!reservation) co_return co_await respond_error(c, from_engine(reservation.error()));
+  Result<std::unique_ptr<storage::BlobReader>> reader = make_error(Errc::internal, "unopened");
+  if (src->object.parts > 0)
+    reader = co_await storage::open_multipart_object(c.app.db, c.app.blobs, src->object, first, length);
+  else
+    reader = co_await c.app.engine.open_object(src->object, first, length);
+  if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
+  ReaderSource rs(**reader);
+  auto part = co_await write_part_blob(c, rs, length);
+  if (!part) co_return co_await respond_error(c, from_engine(part.error()));
+  part->number = *n;
+  auto stored = co_await c.multipart->add_part(*u, std::move(part.value()), std::move(reservation.value()));
+  if (!stored) co_return co_await respond_error(c, store_error(stored.error()));
+  XmlDoc doc("CopyPartResult");
+  doc.root().add("LastModified", http::format_iso8601(stored->modified));
+  doc.root().add("ETag", quote_etag(stored->etag));
+  co_await respond_xml(c, doc.str());
+}
+
+asio::awaitable<void> complete_upload(Ctx& c, const storage::Bucket& b) {
+  auto u = co_await require_upload(c, b);
+  if (!u) co_return;
+  auto cond = write_conditions(c);
+  if (auto* e = std::get_if<S3Error>(&cond)) co_return co_await respond_error(c, *e);
+  auto body = co_await read_small_body(c, 4 * 1024 * 1024);
+  if (!body) co_return;
+  auto malformed = s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
+  auto doc = parse_xml(*body);
+  if (!doc) co_return co_await respond_error(c, malformed);
+  std::vector<storage::CompletePart> parts;
+  for (auto p : doc->document_element().children()) {
+    std::string_view name = p.name();
+    if (auto colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
+    if (name != "Part") continue;
+    auto num = parse_int(child_text(p, "PartNumber"));
+    if (!num) co_return co_await respond_error(c, malformed);
+    parts.push_back({*num, std::string(http::unquote_etag(child_text(p, "ETag")))});
+  }
+  if (parts.empty())
+    co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema"));
+  if (parts.size() > static_cast<std::size_t>(storage::MultipartStore::kMaxParts))
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"));
+  auto done = co_await c.multipart->complete(b, *u, std::move(parts), std::get<storage::WriteConditions>(cond));
+  if (!done) co_return co_await respond_error(c, store_error(done.error()));
+  XmlDoc out("CompleteMultipartUploadResult");
+  out.root().add("Location", "/" + b.name + "/" + http::percent_encode(c.op.key, true));
+  out.root().add("Bucket", b.name);
+  out.root().add("Key", c.op.key);
+  out.root().add("ETag", quote_etag(done->etag));
+  for (auto& [alg, v] : done->checksums) {
+    if (alg == "type") out.root().add("ChecksumType", v);
+    else out.root().add("Checksum" + alg, v);
+  }
+  co_await respond_xml(c, out.str());
+}
+
+asio::awaitable<void> abort_upload(Ctx& c, const storage::Bucket& b) {
+  auto u = co_await require_upload(c, b);
+  if (!u) co_return;
+  auto r = co_await c.multipart->abort(b, *u);
+  if (!r) co_return co_await respond_error(c, store_error(r.error()));
+  co_await respond_empty(c, bhttp::status::no_content);
+}
+
+asio::awaitable<void> list_parts(Ctx& c, const storage::Bucket& b) {
+  auto u = co_await require_upload(c, b);
+  if (!u) co_return;
+  int marker = 0, max_parts = 1000;
+  if (c.op.has("part-number-marker")) {
+    auto m = parse_int(c.op.get("part-number-marker"));
+    if (!m || *m < 0) co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid part-number-marker"));
+    marker = *m;
+  }
+  if (c.op.has("max-parts")) {
+    auto m = parse_int(c.op.get("max-parts"));
+    if (!m || *m < 0) co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid max-parts"));
+    max_parts = std::min(*m, 1000);
+  }
+  auto parts = co_await c.multipart->list_parts(u->id, marker, max_parts);
+  if (!parts) co_return co_await respond_error(c, store_error(parts.error()));
+  bool truncated = static_cast<int>(parts->size()) > max_parts;
+  if (truncated) parts->resize(static_cast<std::size_t>(max_parts));
+  XmlDoc doc("ListPartsResult");
+  auto r = doc.root();
+  r.add("Bucket", b.name);
+  r.add("Key", c.op.key);
+  r.add("UploadId", u->id);
+  add_owner(r, "Initiator", c);
+  add_owner(r, "Owner", c);
+  r.add("StorageClass", "STANDARD");
+  r.add("PartNumberMarker", marker);
+  if (!parts->empty()) r.add("NextPartNumberMarker", parts->back().number);
+  r.add("MaxParts", max_parts);
+  r.add_bool("IsTruncated", truncated);
+  if (!u->checksum_algorithm.empty()) r.add("ChecksumAlgorithm", u->checksum_algorithm);
+  for (auto& p : *parts) {
+    auto x = r.add("Part");
+    x.add("PartNumber", p.number);
+    x.add("LastModified", http::format_iso8601(p.modified));
+    x.add("ETag", quote_etag(p.etag));
+    x.add("Size", p.size);
+    if (!p.checksum.empty()) x.add("Checksum" + u->checksum_algorithm, p.checksum);
+  }
+  co_await respond_xml(c, doc.str());
+}
+
+asio::awaitable<void> list_uploads(Ctx& c, const storage::Bucket& b) {
+  int max = 1000;
+  if (c.op.has("max-uploads")) {
+    auto m = parse_int(c.op.get("max-uploads"));
+    if (!m || *m < 0) co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid max-uploads"));
+    max = std::min(*m, 1000);
+  }
+  auto prefix = c.op.get("prefix");
+  auto key_marker = c.op.get("key-marker");
+  auto id_marker = c.op.get("upload-id-marker");
+  auto page = co_await c.multipart->list_uploads(b.id, prefix, key_marker, id_marker, max);
+  if (!page) co_return co_await respond_error(c, from_engine(page.error()));
+  XmlDoc doc("ListMultipartUploadsResult");
+  auto r = doc.root();
+  r.add("Bucket", b.name);
+  r.add("KeyMarker", key_marker);
+  r.add("UploadIdMarker", id_marker);
+  if (!page->uploads.empty()) {
+    r.add("NextKeyMarker", page->uploads.back().key);
+    r.add("NextUploadIdMarker", page->uploads.back().id);
+  }
+  r.add("Prefix", prefix);
+  r.add("MaxUploads", max);
+  r.add_bool("IsTruncated", page->truncated);
+  for (auto& u : page->uploads) {
+    auto x = r.add("Upload");
+    x.add("Key", u.key);
+    x.add("UploadId", u.id);
+    add_owner(x, "Initiator", c);
+    add_owner(x, "Owner", c);
+    x.add("StorageClass", "STANDARD");
+    x.add("Initiated", http::format_iso8601(u.created));
+  }
+  co_await respond_xml(c, doc.str());
+}
+
+}  // namespace
+
+asio::awaitable<void> handle_multipart_op(Ctx& c) {
+  auto b = co_await require_bucket(c);
+  if (!b) co_return;
+  switch (c.op.op) {
+    case Op::CreateMultipartUpload: co_await create_upload(c, *b); break;
+    case Op::UploadPart: co_await upload_part(c, *b); break;
+    case Op::UploadPartCopy: co_await upload_part_copy(c, *b); break;
+    case Op::CompleteMultipartUpload: co_await complete_upload(c, *b); break;
+    case Op::AbortMultipartUpload: co_await abort_upload(c, *b); break;
+    case Op::ListParts: co_await list_parts(c, *b); break;
+    default: co_await list_uploads(c, *b); break;
+  }
+}
+
+}  // namespace depot::s3
