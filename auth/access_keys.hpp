@@ -31,6 +31,7 @@ class MasterKey {
   std::string encrypt(std::string_view plain) const;          // base64(nonce|ciphertext|tag)
   Result<std::string> decrypt(std::string_view sealed) const;
  private:
+  MasterKey() = default;
   std::string key_;
 };
 

@@ -6,7 +6,7 @@
 #include "src/config.hpp"
 
 namespace depot {
-namespace storage { class Database; class Engine; class QuotaEngine; class BlobStore; }
+namespace storage { class Database; class Engine; class QuotaEngine; class BlobStore; class Sweeper; }
 namespace auth { class UserStore; class AccessKeys; }
 class Metrics;
 
@@ -19,6 +19,7 @@ struct App {
   auth::UserStore& users;
   auth::AccessKeys& keys;
   Metrics& metrics;
+  storage::Sweeper& sweeper;          // register periodic clean-up tasks here
   boost::asio::thread_pool& blocking;  // for work that would block an I/O thread
 };
 

@@ -46,6 +46,8 @@ inline Error make_error(Errc c, std::string msg) { return Error{c, std::move(msg
 template <class T>
 class [[nodiscard]] Result {
  public:
+  // Default-constructible only because asio's co_spawn needs it; never observed as a value.
+  Result() : v_(Error{Errc::internal, "no result"}) {}
   Result(T v) : v_(std::move(v)) {}
   Result(Error e) : v_(std::move(e)) {}
   bool ok() const { return v_.index() == 0; }

@@ -57,6 +57,9 @@ class Database {
     return with_retries<std::invoke_result_t<F, pqxx::work&>>(sync_connection(), fn);
   }
 
+  // Runs fn(pqxx::connection&) on a pool thread without waiting for it (errors are logged).
+  void post(std::function<void(pqxx::connection&)> fn);
+
   // Checks that the database answers (for /readyz).
   boost::asio::awaitable<bool> ping();
 

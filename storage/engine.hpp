@@ -79,9 +79,14 @@ struct DeleteResult {
   bool existed = false;
 };
 
+struct EngineOptions {
+  std::size_t inline_threshold = 64 * 1024;  // objects up to this size live in PostgreSQL
+  std::uint64_t max_object_bytes = 5ull << 40;
+};
+
 class Engine {
  public:
-  Engine(Database& db, BlobStore& blobs, QuotaEngine& quota);
+  Engine(Database& db, BlobStore& blobs, QuotaEngine& quota, EngineOptions opts = {});
 
   Database& db() { return db_; }
   BlobStore& blobs() { return blobs_; }
@@ -151,9 +156,12 @@ class Engine {
   static constexpr std::size_t max_key_bytes = 1024;
 
  private:
+  void unlink_blobs(const std::vector<std::string>& ids);
+
   Database& db_;
   BlobStore& blobs_;
   QuotaEngine& quota_;
+  EngineOptions opts_;
 };
 
 }  // namespace depot::storage

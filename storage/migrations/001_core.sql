@@ -95,3 +95,8 @@ CREATE TABLE access_keys (
   revoked_at  timestamptz
 );
 CREATE INDEX access_keys_user_idx ON access_keys (user_id);
+
+-- Every row that counts against a user's quota; `depot usage verify` sums it. Later migrations
+-- replace the view to add their own sources (open multipart parts, ...).
+CREATE VIEW usage_sources AS
+  SELECT b.owner_id AS user_id, o.size AS bytes, 1 AS objects FROM objects o JOIN buckets b ON b.id = o.bucket_id;

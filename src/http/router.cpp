@@ -1,0 +1,61 @@
+#include "src/http/router.hpp"
+
+#include "admin-ui/console_handler.hpp"
+#include "protocols/s3/s3_handler.hpp"
+#include "protocols/webdav/webdav_handler.hpp"
+#include "src/metrics.hpp"
+#include "storage/blob_store.hpp"
+#include "storage/db.hpp"
+
+namespace depot::http {
+
+Router::Router(App& app)
+    : app_(app),
+      s3_(s3::make_s3_handler(app)),
+      webdav_(webdav::make_webdav_handler(app)),
+      console_(console::make_console_handler(app)) {}
+
+Router::~Router() = default;
+
+asio::awaitable<void> Router::handle(Exchange& ex) {
+  auto path = ex.path();
+  if (path == "/dav" || path.starts_with("/dav/") || (path == "/" && ex.request().method() == bhttp::verb::options &&
+                                                       ex.header(bhttp::field::origin).empty())) {
+    ex.info().protocol = "webdav";
+    co_return co_await webdav_->handle(ex);
+  }
+  if (path == "/healthz") co_return co_await health(ex);
+  if (path == "/readyz") co_return co_await ready(ex);
+  if (path == "/metrics") co_return co_await metrics(ex);
+  if (path == "/ui" || path.starts_with("/ui/") || path.starts_with("/api/")) {
+    ex.info().protocol = path.starts_with("/api/") ? "api" : "ui";
+    co_return co_await console_->handle(ex);
+  }
+  ex.info().protocol = "s3";
+  co_return co_await s3_->handle(ex);
+}
+
+asio::awaitable<void> Router::health(Exchange& ex) {
+  ex.info().protocol = "health";
+  ex.info().operation = "healthz";
+  co_await ex.respond(make_response(ex, bhttp::status::ok, "ok\n", "text/plain; charset=utf-8"));
+}
+
+asio::awaitable<void> Router::ready(Exchange& ex) {
+  ex.info().protocol = "health";
+  ex.info().operation = "readyz";
+  bool db_ok = co_await app_.db.ping();
+  bool blobs_ok = app_.blobs.writable();
+  std::string body = std::string("database: ") + (db_ok ? "ok" : "unreachable") + "\nblob store: " +
+                     (blobs_ok ? "ok" : "not writable") + "\n";
+  auto st = db_ok && blobs_ok ? bhttp::status::ok : bhttp::status::service_unavailable;
+  co_await ex.respond(make_response(ex, st, body, "text/plain; charset=utf-8"));
+}
+
+asio::awaitable<void> Router::metrics(Exchange& ex) {
+  ex.info().protocol = "health";
+  ex.info().operation = "metrics";
+  co_await ex.respond(make_response(ex, bhttp::status::ok, app_.metrics.render(), "text/plain; version=0.0.4"));
+}
+
+}  // namespace depot::http

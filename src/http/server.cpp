@@ -1,0 +1,482 @@
+#include "src/http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "src/http/semantics.hpp"
+#include "src/log.hpp"
+#include "src/metrics.hpp"
+
+namespace depot::http {
+
+using tcp = asio::ip::tcp;
+using TlsStream = asio::ssl::stream<beast::tcp_stream>;
+constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
+
+struct Server::Shared {
+  const Config& cfg;
+  Handler& root;
+  Metrics& metrics;
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+std::string new_request_id() {
+  unsigned char raw[8];
+  RAND_bytes(raw, sizeof raw);
+  static const char* kHex = "0123456789ABCDEF";
+  std::string id;
+  for (unsigned char c : raw) {
+    id += kHex[c >> 4];
+    id += kHex[c & 15];
+  }
+  return id;
+}
+
+beast::tcp_stream& lowest(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& lowest(TlsStream& s) { return s.next_layer(); }
+
+template <class Stream>
+class SessionExchange final : public Exchange {
+ public:
+  SessionExchange(Stream& stream, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::buffer_body>& parser,
+                  const Config& cfg, RequestInfo info)
+      : stream_(stream), buffer_(buffer), parser_(parser), cfg_(cfg), info_(std::move(info)) {
+    const auto& req = parser_.get();
+    keep_alive_ = req.keep_alive();
+    auto expect = req.find(bhttp::field::expect);
+    expect_continue_ = expect != req.end() && beast::iequals(expect->value(), "100-continue");
+    is_head_ = req.method() == bhttp::verb::head;
+  }
+
+  const RequestHeader& request() const override { return parser_.get().base(); }
+  RequestInfo& info() override { return info_; }
+
+  std::optional<std::uint64_t> content_length() const override {
+    auto cl = parser_.content_length();
+    if (cl) return *cl;
+    return std::nullopt;
+  }
+  bool has_body() const override {
+    if (parser_.chunked()) return true;
+    auto cl = parser_.content_length();
+    return cl && *cl > 0;
+  }
+  bool body_done() const override { return parser_.is_done(); }
+  bool continue_pending() const { return expect_continue_ && !continue_sent_; }
+
+  asio::awaitable<std::size_t> read_body(char* buf, std::size_t n) override {
+    if (parser_.is_done() || n == 0) co_return 0;
+    if (continue_pending()) {
+      continue_sent_ = true;
+      lowest(stream_).expires_after(cfg_.body_idle_timeout);
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [ec, _] = co_await asio::async_write(stream_, asio::buffer(kContinue, sizeof kContinue - 1), kUse);
+      if (ec) throw boost::system::system_error(ec);
+    }
+    if (body_started_.time_since_epoch().count() == 0) body_started_ = std::chrono::steady_clock::now();
+    for (;;) {
+      parser_.get().body().data = buf;
+      parser_.get().body().size = n;
+      lowest(stream_).expires_after(cfg_.body_idle_timeout);
+      auto [ec, _] = co_await bhttp::async_read_some(stream_, buffer_, parser_, kUse);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        close_ = true;
+        throw boost::system::system_error(ec);
+      }
+      std::size_t got = n - parser_.get().body().size;
+      bytes_in += got;
+      check_rate();
+      if (got > 0 || parser_.is_done()) co_return got;
+    }
+  }
+
+  void prepare(ResponseHeader& h) {
+    h.set(bhttp::field::server, "depot");
+    h.set(bhttp::field::date, format_http_date(std::chrono::time_point_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now())));
+    h.set("x-amz-request-id", info_.request_id);
+    h.set("X-Request-Id", info_.request_id);
+    status = h.result_int();
+  }
+
+  bool keep_alive_after() const { return keep_alive_ && !close_; }
+
+  asio::awaitable<void> respond(StringResponse res) override {
+    responded_ = true;
+    prepare(res.base());
+    // A response sent before the body was read (a refusal) closes the connection unless the
+    // rest of the body is small enough to drain.
+    settle_unread_body();
+    res.keep_alive(keep_alive_after());
+    auto st = res.result_int();
+    bool no_body_status = st == 204 || st == 304 || (st >= 100 && st < 200);
+    if (no_body_status) {
+      res.body().clear();
+      res.erase(bhttp::field::content_length);
+    } else if (is_head_) {
+      if (res.find(bhttp::field::content_length) == res.end()) res.content_length(res.body().size());
+      res.body().clear();
+    } else {
+      res.prepare_payload();
+    }
+    if (!is_head_ && !no_body_status) bytes_out += res.body().size();
+    lowest(stream_).expires_after(cfg_.body_idle_timeout);
+    bhttp::response_serializer<bhttp::string_body> sr{res};
+    if (is_head_ || no_body_status) sr.split(true);
+    boost::system::error_code ec;
+    if (is_head_ || no_body_status) {
+      std::tie(ec, std::ignore) = co_await bhttp::async_write_header(stream_, sr, kUse);
+    } else {
+      std::tie(ec, std::ignore) = co_await bhttp::async_write(stream_, sr, kUse);
+    }
+    if (ec) {
+      close_ = true;
+      throw boost::system::system_error(ec);
+    }
+  }
+
+  asio::awaitable<void> begin_response(ResponseHeader hdr, std::optional<std::uint64_t> length) override {
+    responded_ = true;
+    prepare(hdr);
+    settle_unread_body();
+    stream_res_ = std::make_unique<bhttp::response<bhttp::buffer_body>>(std::move(hdr));
+    stream_res_->keep_alive(keep_alive_after());
+    if (length) stream_res_->content_length(*length);
+    else stream_res_->chunked(true);
+    stream_res_->body().data = nullptr;
+    stream_res_->body().more = true;
+    sr_ = std::make_unique<bhttp::response_serializer<bhttp::buffer_body>>(*stream_res_);
+    lowest(stream_).expires_after(cfg_.body_idle_timeout);
+    auto [ec, _] = co_await bhttp::async_write_header(stream_, *sr_, kUse);
+    if (ec) {
+      close_ = true;
+      throw boost::system::system_error(ec);
+    }
+  }
+
+  asio::awaitable<void> write_body(const char* data, std::size_t n) override {
+    if (n == 0) co_return;
+    stream_res_->body().data = const_cast<char*>(data);
+    stream_res_->body().size = n;
+    stream_res_->body().more = true;
+    lowest(stream_).expires_after(cfg_.body_idle_timeout);
+    auto [ec, _] = co_await bhttp::async_write(stream_, *sr_, kUse);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      close_ = true;
+      throw boost::system::system_error(ec);
+    }
+    bytes_out += n;
+  }
+
+  asio::awaitable<void> end_response() override {
+    stream_res_->body().data = nullptr;
+    stream_res_->body().size = 0;
+    stream_res_->body().more = false;
+    lowest(stream_).expires_after(cfg_.body_idle_timeout);
+    auto [ec, _] = co_await bhttp::async_write(stream_, *sr_, kUse);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      close_ = true;
+      throw boost::system::system_error(ec);
+    }
+    finished_stream_ = true;
+  }
+
+  bool responded() const override { return responded_; }
+  void close_after_response() override { close_ = true; }
+  bool streaming_unfinished() const { return stream_res_ && !finished_stream_; }
+
+  // After the response: read and discard what is left of a small body so the connection can
+  // be reused; otherwise the caller closes.
+  asio::awaitable<bool> drain() {
+    if (parser_.is_done()) co_return true;
+    if (close_) co_return false;
+    char sink[16384];
+    std::uint64_t budget = 256 * 1024;
+    while (!parser_.is_done() && budget > 0) {
+      std::size_t got = co_await read_body(sink, sizeof sink);
+      budget -= std::min<std::uint64_t>(budget, got);
+    }
+    co_return parser_.is_done();
+  }
+
+ private:
+  void settle_unread_body() {
+    if (parser_.is_done()) return;
+    if (continue_pending()) {
+      // The client waits for 100 Continue and will not send the body: the connection can
+      // only be reused if it really sends nothing, which we cannot know. Close it.
+      close_ = true;
+      return;
+    }
+    auto cl = parser_.content_length_remaining();
+    if (parser_.chunked() || !cl || *cl > 256 * 1024) close_ = true;
+  }
+
+  void check_rate() {
+    // Cut off bodies that trickle in slower than min_body_rate over a 30 s window.
+    auto now = std::chrono::steady_clock::now();
+    if (window_start_.time_since_epoch().count() == 0) window_start_ = now;
+    window_bytes_ = bytes_in - window_base_;
+    if (now - window_start_ >= std::chrono::seconds(30)) {
+      double secs = std::chrono::duration<double>(now - window_start_).count();
+      if (double(window_bytes_) / secs < double(cfg_.min_body_rate)) {
+        close_ = true;
+        throw boost::system::system_error(asio::error::timed_out);
+      }
+      window_start_ = now;
+      window_base_ = bytes_in;
+    }
+  }
+
+  Stream& stream_;
+  beast::flat_buffer& buffer_;
+  bhttp::request_parser<bhttp::buffer_body>& parser_;
+  const Config& cfg_;
+  RequestInfo info_;
+  bool keep_alive_ = true;
+  bool expect_continue_ = false;
+  bool continue_sent_ = false;
+  bool is_head_ = false;
+  bool responded_ = false;
+  bool close_ = false;
+  bool finished_stream_ = false;
+  std::chrono::steady_clock::time_point body_started_{};
+  std::chrono::steady_clock::time_point window_start_{};
+  std::uint64_t window_bytes_ = 0, window_base_ = 0;
+  std::unique_ptr<bhttp::response<bhttp::buffer_body>> stream_res_;
+  std::unique_ptr<bhttp::response_serializer<bhttp::buffer_body>> sr_;
+};
+
+template <class Stream>
+asio::awaitable<void> send_simple(Stream& stream, unsigned status, std::string_view body) {
+  bhttp::response<bhttp::string_body> res{bhttp::status(status), 11};
+  res.set(bhttp::field::server, "depot");
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.keep_alive(false);
+  res.body() = std::string(body);
+  res.prepare_payload();
+  lowest(stream).expires_after(std::chrono::seconds(5));
+  co_await bhttp::async_write(stream, res, kUse);
+}
+
+template <class Stream>
+asio::awaitable<void> serve(Stream& stream, std::shared_ptr<Server::Shared> sh, std::string remote, bool tls) {
+  const Config& cfg = sh->cfg;
+  beast::flat_buffer buffer(8192);
+  bool first = true;
+  for (;;) {
+    if (sh->stopping) co_return;
+    bhttp::request_parser<bhttp::buffer_body> parser;
+    parser.header_limit(std::uint32_t(cfg.max_header_bytes));
+    parser.body_limit(boost::none);  // handlers enforce their own limits while streaming
+    lowest(stream).expires_after(first ? cfg.header_timeout : cfg.keepalive_timeout);
+    auto [ec, _] = co_await bhttp::async_read_header(stream, buffer, parser, kUse);
+    if (ec) {
+      if (ec == bhttp::error::header_limit) co_await send_simple(stream, 431, "Request header fields too large\n");
+      else if (ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
+               ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category())  // a parse error
+        co_await send_simple(stream, 400, "Bad request: " + ec.message() + "\n");
+      co_return;
+    }
+    first = false;
+    // Header reads may continue under the header deadline once the body starts.
+    lowest(stream).expires_after(cfg.header_timeout);
+    auto start = std::chrono::steady_clock::now();
+    if (parser.get().target().size() > cfg.max_url_bytes) {
+      co_await send_simple(stream, 414, "URI too long\n");
+      co_return;
+    }
+    RequestInfo info;
+    info.request_id = new_request_id();
+    info.remote_addr = remote;
+    info.tls = tls;
+    info.start = start;
+    SessionExchange<Stream> ex(stream, buffer, parser, cfg, std::move(info));
+    bool failed = false;
+    bool answer_500 = false;
+    try {
+      co_await sh->root.handle(ex);
+    } catch (const boost::system::system_error& e) {
+      // Client went away or was too slow: nothing more to say to it.
+      spdlog::debug("request {} ended: {}", ex.info().request_id, e.what());
+      failed = true;
+      ex.close_after_response();
+    } catch (const std::exception& e) {
+      spdlog::error("request {} failed: {}", ex.info().request_id, e.what());
+      failed = true;
+      answer_500 = !ex.responded();
+    }
+    if (answer_500) {
+      ex.close_after_response();
+      try {
+        auto res = make_response(ex, bhttp::status::internal_server_error, "Internal server error\n", "text/plain");
+        co_await ex.respond(std::move(res));
+      } catch (...) {
+      }
+    }
+    if (!ex.responded() && !failed) {
+      spdlog::error("handler gave no response for {} {}", std::string(parser.get().method_string()), std::string(ex.path()));
+      ex.close_after_response();
+      auto res = make_response(ex, bhttp::status::internal_server_error, "Internal server error\n", "text/plain");
+      co_await ex.respond(std::move(res));
+    }
+    if (failed && ex.status == 0) ex.status = 499;  // client closed, as nginx counts it
+    auto took = std::chrono::steady_clock::now() - start;
+    sh->metrics.record_request(ex.info().protocol, ex.info().operation, ex.status,
+                               std::chrono::duration<double>(took).count(), ex.bytes_in, ex.bytes_out);
+    log_access(ex, took);
+    if (failed || ex.streaming_unfinished() || !ex.keep_alive_after()) co_return;
+    bool clean = false;
+    try {
+      clean = co_await ex.drain();
+    } catch (...) {
+      clean = false;
+    }
+    if (!clean) co_return;
+  }
+}
+
+asio::awaitable<void> plain_session(tcp::socket sock, std::shared_ptr<Server::Shared> sh) {
+  std::string remote;
+  boost::system::error_code ec;
+  auto ep = sock.remote_endpoint(ec);
+  if (!ec) remote = ep.address().to_string();
+  beast::tcp_stream stream(std::move(sock));
+  sh->metrics.connection_opened();
+  try {
+    co_await serve(stream, sh, remote, false);
+  } catch (const std::exception& e) {
+    spdlog::debug("connection from {} ended: {}", remote, e.what());
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  sh->metrics.connection_closed();
+}
+
+asio::awaitable<void> tls_session(tcp::socket sock, std::shared_ptr<Server::Shared> sh, asio::ssl::context& ctx) {
+  std::string remote;
+  boost::system::error_code ec;
+  auto ep = sock.remote_endpoint(ec);
+  if (!ec) remote = ep.address().to_string();
+  TlsStream stream(beast::tcp_stream(std::move(sock)), ctx);
+  sh->metrics.connection_opened();
+  try {
+    stream.next_layer().expires_after(sh->cfg.header_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUse);
+    if (!hec) {
+      co_await serve(stream, sh, remote, true);
+      stream.next_layer().expires_after(std::chrono::seconds(5));
+      co_await stream.async_shutdown(kUse);
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("TLS connection from {} ended: {}", remote, e.what());
+  }
+  sh->metrics.connection_closed();
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, std::shared_ptr<Server::Shared> sh,
+                                  asio::ssl::context* tls) {
+  for (;;) {
+    // Each connection gets its own strand: its timers and I/O never run concurrently.
+    auto [ec, sock] = co_await acc->async_accept(asio::make_strand(acc->get_executor()), kUse);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || sh->stopping) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      if (ec == asio::error::no_descriptors) {
+        asio::steady_timer t(acc->get_executor(), std::chrono::milliseconds(100));
+        co_await t.async_wait(kUse);
+      }
+      continue;
+    }
+    if (sh->metrics.open_connections() >= sh->cfg.max_connections) {
+      // Over the limit: refuse at once rather than queue without bound.
+      boost::system::error_code ignore;
+      sock.close(ignore);
+      continue;
+    }
+    sock.set_option(tcp::no_delay(true));
+    auto ex = sock.get_executor();
+    if (tls)
+      asio::co_spawn(ex, tls_session(std::move(sock), sh, *tls), asio::detached);
+    else
+      asio::co_spawn(ex, plain_session(std::move(sock), sh), asio::detached);
+  }
+}
+
+}  // namespace
+
+tcp::endpoint parse_endpoint(const std::string& addr_port) {
+  auto colon = addr_port.rfind(':');
+  if (colon == std::string::npos) throw std::invalid_argument("expected ADDRESS:PORT, got '" + addr_port + "'");
+  std::string host = addr_port.substr(0, colon);
+  std::string port = addr_port.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw std::invalid_argument("'" + host + "' is not an IP address");
+  int p = 0;
+  try {
+    p = std::stoi(port);
+  } catch (...) {
+    p = -1;
+  }
+  if (p < 0 || p > 65535) throw std::invalid_argument("'" + port + "' is not a port number");
+  return {addr, static_cast<unsigned short>(p)};
+}
+
+Server::Server(asio::io_context& ioc, const Config& cfg, Handler& root, Metrics& metrics)
+    : ioc_(ioc), shared_(new Shared{cfg, root, metrics, {}, {}}) {}
+
+Server::~Server() = default;
+
+static std::shared_ptr<tcp::acceptor> open_acceptor(asio::io_context& ioc, const std::string& addr_port) {
+  auto ep = parse_endpoint(addr_port);
+  auto acc = std::make_shared<tcp::acceptor>(ioc);
+  acc->open(ep.protocol());
+  acc->set_option(asio::socket_base::reuse_address(true));
+  acc->bind(ep);
+  acc->listen(asio::socket_base::max_listen_connections);
+  return acc;
+}
+
+void Server::listen(const std::string& addr_port) {
+  auto acc = open_acceptor(ioc_, addr_port);
+  shared_->acceptors.push_back(acc);
+  asio::co_spawn(ioc_, accept_loop(acc, shared_, nullptr), asio::detached);
+}
+
+void Server::listen_tls(const std::string& addr_port, asio::ssl::context& ctx) {
+  auto acc = open_acceptor(ioc_, addr_port);
+  shared_->acceptors.push_back(acc);
+  asio::co_spawn(ioc_, accept_loop(acc, shared_, &ctx), asio::detached);
+}
+
+void Server::stop_accepting() {
+  stopping_ = true;
+  shared_->stopping = true;
+  for (auto& a : shared_->acceptors) {
+    boost::system::error_code ec;
+    a->close(ec);
+  }
+}
+
+int Server::open_connections() const { return shared_->metrics.open_connections(); }
+
+}  // namespace depot::http

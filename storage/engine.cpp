@@ -1,0 +1,691 @@
+#include "storage/engine.hpp"
+
+#include <openssl/evp.h>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "storage/db.hpp"
+#include "storage/object_rows.hpp"
+#include "storage/quota.hpp"
+
+namespace depot::storage {
+namespace asio = boost::asio;
+
+PutTicket::PutTicket() = default;
+PutTicket::PutTicket(PutTicket&&) noexcept = default;
+PutTicket& PutTicket::operator=(PutTicket&&) noexcept = default;
+PutTicket::~PutTicket() = default;
+
+namespace {
+
+// Aborts a transaction with an expected failure; caught around db.tx and returned as an Error.
+struct TxError : std::exception {
+  Error error;
+  explicit TxError(Error e) : error(std::move(e)) {}
+};
+
+class Md5 {
+ public:
+  Md5() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr); }
+  ~Md5() { EVP_MD_CTX_free(ctx_); }
+  void update(const char* d, std::size_t n) { EVP_DigestUpdate(ctx_, d, n); }
+  std::string hex() {
+    unsigned char out[16];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, out, &len);
+    static const char* kHex = "0123456789abcdef";
+    std::string h;
+    for (unsigned i = 0; i < len; ++i) {
+      h += kHex[out[i] >> 4];
+      h += kHex[out[i] & 15];
+    }
+    return h;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+// Serializes writers of one key (two first PUTs of a new key would both see no old row).
+void lock_key(pqxx::work& w, BucketId b, const std::string& key) {
+  w.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", int(b & 0x7fffffff), key);
+}
+
+Bucket bucket_from_row(const pqxx::row& r) {
+  Bucket b;
+  b.id = r[0].as<BucketId>();
+  b.name = r[1].as<std::string>();
+  b.owner = r[2].as<UserId>();
+  b.owner_name = r[3].as<std::string>();
+  b.region = r[4].as<std::string>();
+  b.created = from_micros(r[5].as<std::int64_t>());
+  return b;
+}
+constexpr const char* kBucketSelect =
+    "SELECT b.id, b.name, b.owner_id, u.name, b.region, (extract(epoch from b.created_at) * 1000000)::bigint "
+    "FROM buckets b JOIN users u ON u.id = b.owner_id ";
+
+std::optional<ObjectInfo> fetch_object(pqxx::work& w, BucketId b, const std::string& key, bool for_update) {
+  auto r = w.exec_params(std::string("SELECT ") + kObjectColumns + " FROM objects o WHERE o.bucket_id = $1 AND o.key = $2" +
+                             (for_update ? " FOR UPDATE" : ""),
+                         b, key);
+  if (r.empty()) return std::nullopt;
+  return object_from_row(r[0]);
+}
+
+Result<void> check_conditions(const WriteConditions& c, const std::optional<ObjectInfo>& current) {
+  if (c.if_none_match_any && current)
+    return make_error(Errc::precondition_failed, "the object already exists (If-None-Match: *)");
+  if (c.if_match) {
+    if (!current) return make_error(Errc::no_such_key, "the object does not exist (If-Match)");
+    if (*c.if_match != "*" && *c.if_match != current->etag)
+      return make_error(Errc::precondition_failed, "the object's ETag does not match (If-Match)");
+  }
+  return {};
+}
+
+struct Released {
+  std::int64_t objects = 0;
+  std::int64_t bytes = 0;
+  std::vector<std::string> unlink;  // blob files no row refers to any more
+};
+
+// Runs `delete_sql` (a DELETE ... RETURNING blob_id, size) and drops the references its rows
+// held, deleting blobs that no object uses any more. The caller credits usage.
+template <class... Args>
+Released release_deleted(pqxx::work& w, const std::string& delete_sql, Args&&... args) {
+  pqxx::result rows = w.exec_params("WITH d AS (" + delete_sql +
+                                "), g AS (SELECT blob_id, count(*) AS n, sum(size) AS bytes FROM d GROUP BY blob_id), "
+                                "b AS (UPDATE blobs SET refcount = blobs.refcount - g.n FROM g WHERE blobs.id = g.blob_id "
+                                "RETURNING blobs.id, blobs.refcount, blobs.inline_data IS NULL AS on_disk, g.n, g.bytes) "
+                                "SELECT id, refcount, on_disk, n, bytes FROM b",
+                            std::forward<Args>(args)...);
+  Released rel;
+  std::vector<std::string> zero;
+  for (const pqxx::row& r : rows) {
+    rel.objects += r[3].as<std::int64_t>();
+    rel.bytes += r[4].as<std::int64_t>();
+    if (r[1].as<int>() == 0) {
+      zero.push_back(r[0].as<std::string>());
+      if (r[2].as<bool>()) rel.unlink.push_back(r[0].as<std::string>());
+    }
+  }
+  if (!zero.empty()) w.exec_params("DELETE FROM blobs WHERE id = ANY($1::text[]) AND refcount = 0", to_pg_text_array(zero));
+  return rel;
+}
+
+std::string upper_or_max(const std::string& prefix) {
+  // Exclusive upper bound for the range scan of prefix; U+10FFFF repeated stands for "no bound".
+  auto u = prefix_upper_bound(prefix);
+  return u ? *u : std::string("\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF");
+}
+
+template <class F>
+auto catch_tx(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const TxError& e) {
+    return e.error;
+  }
+}
+
+Result<void> valid_key(const std::string& key) {
+  if (key.empty()) return make_error(Errc::invalid_name, "the key is empty");
+  if (key.size() > Engine::max_key_bytes)
+    return make_error(Errc::too_large, "the key is longer than 1024 bytes");
+  return {};
+}
+
+}  // namespace
+
+Engine::Engine(Database& db, BlobStore& blobs, QuotaEngine& quota, EngineOptions opts)
+    : db_(db), blobs_(blobs), quota_(quota), opts_(opts) {}
+
+void Engine::unlink_blobs(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) blobs_.remove(id);
+}
+
+bool Engine::valid_bucket_name(std::string_view n) {
+  if (n.size() < 3 || n.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(n.front()) || !alnum(n.back())) return false;
+  bool all_ip = true;
+  int dots = 0;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    if (!alnum(c) && c != '.' && c != '-') return false;
+    if (c == '.' && (n[i + 1] == '.' || n[i + 1] == '-' || n[i - 1] == '-')) return false;
+    if (c == '.') ++dots;
+    else if (!(c >= '0' && c <= '9')) all_ip = false;
+  }
+  if (all_ip && dots == 3) return false;  // looks like an IP address
+  if (n.starts_with("xn--") || n.starts_with("sthree-") || n.ends_with("-s3alias") || n.ends_with("--ol-s3"))
+    return false;
+  return true;
+}
+
+// ---------------------------------------------------------------- buckets
+
+asio::awaitable<Result<Bucket>> Engine::create_bucket(UserId user, std::string name, std::string region) {
+  if (!valid_bucket_name(name)) co_return make_error(Errc::invalid_name, "the bucket name is not valid");
+  co_return co_await db_.tx([&](pqxx::work& w) -> Result<Bucket> {
+    auto existing = w.exec_params("SELECT owner_id FROM buckets WHERE name = $1", name);
+    if (!existing.empty()) {
+      if (existing[0][0].as<UserId>() == user)
+        return make_error(Errc::bucket_owned_by_you, "you already own this bucket");
+      return make_error(Errc::bucket_exists, "the bucket name is taken");
+    }
+    auto r = w.exec_params(
+        "INSERT INTO buckets (name, owner_id, region) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
+        name, user, region);
+    if (r.empty()) return make_error(Errc::bucket_exists, "the bucket name is taken");
+    auto b = w.exec_params(std::string(kBucketSelect) + "WHERE b.id = $1", r[0][0].as<BucketId>());
+    return bucket_from_row(b[0]);
+  });
+}
+
+asio::awaitable<Result<Bucket>> Engine::get_bucket(UserId user, std::string name) {
+  co_return co_await db_.tx([&](pqxx::work& w) -> Result<Bucket> {
+    auto r = w.exec_params(std::string(kBucketSelect) + "WHERE b.name = $1", name);
+    if (r.empty()) return make_error(Errc::no_such_bucket, "the bucket does not exist");
+    auto b = bucket_from_row(r[0]);
+    if (b.owner != user) return make_error(Errc::access_denied, "the bucket belongs to another user");
+    return b;
+  });
+}
+
+asio::awaitable<Result<std::vector<Bucket>>> Engine::list_buckets(UserId user) {
+  co_return co_await db_.tx([&](pqxx::work& w) -> Result<std::vector<Bucket>> {
+    std::vector<Bucket> out;
+    for (const auto& r : w.exec_params(std::string(kBucketSelect) + "WHERE b.owner_id = $1 ORDER BY b.name", user))
+      out.push_back(bucket_from_row(r));
+    return out;
+  });
+}
+
+asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string name, bool force) {
+  std::vector<std::string> unlink;
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<void> {
+    unlink.clear();
+    auto r = w.exec_params("SELECT id, owner_id FROM buckets WHERE name = $1 FOR UPDATE", name);
+    if (r.empty()) return make_error(Errc::no_such_bucket, "the bucket does not exist");
+    if (r[0][1].as<UserId>() != user) return make_error(Errc::access_denied, "the bucket belongs to another user");
+    auto id = r[0][0].as<BucketId>();
+    if (!force) {
+      auto any = w.exec_params("SELECT 1 FROM objects WHERE bucket_id = $1 LIMIT 1", id);
+      if (!any.empty()) return make_error(Errc::bucket_not_empty, "the bucket is not empty");
+    } else {
+      auto rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 RETURNING blob_id, size", id);
+      QuotaEngine::credit(w, user, rel.bytes, rel.objects);
+      unlink = std::move(rel.unlink);
+    }
+    w.exec_params("DELETE FROM buckets WHERE id = $1", id);
+    return {};
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+// ---------------------------------------------------------------- objects
+
+asio::awaitable<Result<ObjectInfo>> Engine::head_object(const Bucket& b, std::string key) {
+  co_return co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
+    auto o = fetch_object(w, b.id, key, false);
+    if (!o) return make_error(Errc::no_such_key, "the object does not exist");
+    return *o;
+  });
+}
+
+asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& b, std::string key, PutOptions opts) {
+  if (auto v = valid_key(key); !v) co_return v.error();
+  if (opts.declared_size && *opts.declared_size > opts_.max_object_bytes)
+    co_return make_error(Errc::too_large, "the object is larger than the maximum object size");
+  if (opts.conditions.if_none_match_any || opts.conditions.if_match) {
+    auto current = co_await db_.tx([&](pqxx::work& w) { return fetch_object(w, b.id, key, false); });
+    if (auto c = check_conditions(opts.conditions, current); !c) co_return c.error();
+  }
+  PutTicket t;
+  if (opts.declared_size && *opts.declared_size > 0) {
+    auto r = co_await quota_.reserve(user, std::int64_t(*opts.declared_size));
+    if (!r) co_return r.error();
+    t.reservation = std::move(r.value());
+  } else {
+    // Unknown or zero size: a zero reservation still proves the account can take writes now,
+    // and an over-quota account is refused before any body is read.
+    auto u = co_await quota_.usage(user);
+    if (!u) co_return u.error();
+    if (!opts.declared_size && u->bytes_used + u->bytes_reserved >= u->bytes_limit)
+      co_return make_error(Errc::quota_exceeded, "your storage quota is used up");
+  }
+  t.user = user;
+  t.bucket = b;
+  t.key = std::move(key);
+  t.options = std::move(opts);
+  co_return t;
+}
+
+asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& body) {
+  constexpr std::size_t kChunk = 256 * 1024;
+  constexpr std::int64_t kGrowStep = 8 << 20;
+  std::vector<char> buf(kChunk);
+  Md5 md5;
+  std::string small;  // the body while it is small enough to keep inline
+  std::unique_ptr<BlobWriter> writer;
+  std::uint64_t total = 0;
+  std::map<std::string, std::string> checksums;
+  try {
+    for (;;) {
+      std::size_t n = co_await body.read(buf.data(), buf.size());
+      if (n == 0) break;
+      total += n;
+      if (total > opts_.max_object_bytes)
+        co_return make_error(Errc::too_large, "the object is larger than the maximum object size");
+      // Bodies of unknown size reserve quota as they grow.
+      std::int64_t reserved = t.reservation ? t.reservation->bytes() : 0;
+      if (std::int64_t(total) > reserved) {
+        if (!t.reservation) {
+          auto r = co_await quota_.reserve(t.user, std::max<std::int64_t>(kGrowStep, std::int64_t(total)));
+          if (!r) co_return r.error();
+          t.reservation = std::move(r.value());
+        } else {
+          auto g = co_await quota_.grow(*t.reservation, std::max<std::int64_t>(kGrowStep, std::int64_t(total) - reserved));
+          if (!g) co_return g.error();
+        }
+      }
+      md5.update(buf.data(), n);
+      if (!writer && small.size() + n <= opts_.inline_threshold) {
+        small.append(buf.data(), n);
+      } else {
+        if (!writer) {
+          writer = blobs_.create();
+          if (!small.empty()) writer->write(small.data(), small.size());
+          small.clear();
+          small.shrink_to_fit();
+        }
+        writer->write(buf.data(), n);
+      }
+    }
+    checksums = body.extra_checksums();
+  } catch (const BodyError& e) {
+    co_return e.error;
+  }
+  auto etag = md5.hex();
+  if (t.options.expected_md5_hex && *t.options.expected_md5_hex != etag)
+    co_return make_error(Errc::bad_digest, "the Content-MD5 you specified did not match what we received");
+  std::string blob_id;
+  if (writer) {
+    auto fin = co_await writer->finish();
+    if (!fin) co_return fin.error();
+    blob_id = writer->id();
+  } else {
+    blob_id = new_blob_id();
+  }
+
+  ObjectInfo info;
+  info.bucket = t.bucket.id;
+  info.key = t.key;
+  info.size = std::int64_t(total);
+  info.etag = etag;
+  info.content_type = t.options.content_type;
+  info.user_meta = t.options.user_meta;
+  info.headers = t.options.headers;
+  info.checksums = checksums;
+  info.blob_id = blob_id;
+  auto now = std::chrono::time_point_cast<std::chrono::microseconds>(Clock::now());
+  info.modified = t.options.modified.value_or(now);
+  info.created = now;
+
+  std::vector<std::string> unlink;
+  bool inline_blob = !writer;
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
+    unlink.clear();
+    return catch_tx([&]() -> Result<ObjectInfo> {
+      lock_key(w, info.bucket, info.key);
+      auto old = fetch_object(w, info.bucket, info.key, true);
+      if (auto c = check_conditions(t.options.conditions, old); !c) throw TxError(c.error());
+      if (inline_blob)
+        w.exec_params("INSERT INTO blobs (id, size, refcount, inline_data) VALUES ($1, $2, 1, $3)", blob_id, info.size,
+                      pqxx::binarystring(small));
+      else
+        w.exec_params("INSERT INTO blobs (id, size, refcount) VALUES ($1, $2, 1)", blob_id, info.size);
+      Released rel;
+      if (old)
+        rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size",
+                              info.bucket, info.key);
+      w.exec_params(
+          "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, "
+          "modified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, "
+          "to_timestamp($10::double precision / 1000000), to_timestamp($11::double precision / 1000000))",
+          info.bucket, info.key, blob_id, info.size, info.etag, info.content_type, map_to_json(info.user_meta),
+          map_to_json(info.headers), map_to_json(info.checksums), double(to_micros(info.modified)),
+          double(to_micros(info.created)));
+      auto q = quota_.commit(w, t.reservation.get(), t.user, info.size - rel.bytes, 1 - rel.objects);
+      if (!q) throw TxError(q.error());
+      unlink = std::move(rel.unlink);
+      return info;
+    });
+  });
+  if (!res && !inline_blob) blobs_.remove(blob_id);
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<std::unique_ptr<BlobReader>>> Engine::open_object(const ObjectInfo& obj, std::uint64_t offset,
+                                                                         std::uint64_t length) {
+  auto inline_data = co_await db_.tx([&](pqxx::work& w) -> std::optional<std::string> {
+    auto r = w.exec_params("SELECT inline_data FROM blobs WHERE id = $1 AND inline_data IS NOT NULL", obj.blob_id);
+    if (r.empty()) return std::nullopt;
+    pqxx::binarystring bs(r[0][0]);
+    return std::string(bs.str());
+  });
+  if (inline_data)
+    co_return make_memory_reader(std::move(*inline_data), offset, length);
+  co_return blobs_.open(obj.blob_id, offset, length);
+}
+
+asio::awaitable<Result<DeleteResult>> Engine::delete_object(const Bucket& b, std::string key, WriteConditions cond) {
+  std::vector<std::string> unlink;
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<DeleteResult> {
+    unlink.clear();
+    if (cond.if_match || cond.if_none_match_any) {
+      auto cur = fetch_object(w, b.id, key, true);
+      if (auto c = check_conditions(cond, cur); !c) return c.error();
+    }
+    auto rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", b.id, key);
+    QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+    unlink = std::move(rel.unlink);
+    return DeleteResult{rel.objects > 0};
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<std::vector<Result<DeleteResult>>>> Engine::delete_objects(const Bucket& b,
+                                                                                  std::vector<std::string> keys) {
+  std::vector<std::string> unlink;
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::vector<Result<DeleteResult>>> {
+    unlink.clear();
+    // One statement for the whole batch; which keys existed comes back from RETURNING.
+    auto existed_rows = w.exec_params(
+        "SELECT key FROM objects WHERE bucket_id = $1 AND key = ANY($2::text[])", b.id, to_pg_text_array(keys));
+    std::set<std::string> existed;
+    for (const auto& r : existed_rows) existed.insert(r[0].as<std::string>());
+    auto rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = ANY($2::text[]) RETURNING blob_id, size",
+                               b.id, to_pg_text_array(keys));
+    QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+    unlink = std::move(rel.unlink);
+    std::vector<Result<DeleteResult>> out;
+    for (const auto& k : keys) {
+      if (auto v = valid_key(k); !v) out.emplace_back(v.error());
+      else out.emplace_back(DeleteResult{existed.count(k) > 0});
+    }
+    return out;
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<std::int64_t>> Engine::delete_prefix(const Bucket& b, std::string prefix) {
+  std::vector<std::string> unlink;
+  auto upper = upper_or_max(prefix);
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::int64_t> {
+    auto rel = release_deleted(
+        w, "DELETE FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 RETURNING blob_id, size", b.id, prefix, upper);
+    QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+    unlink = std::move(rel.unlink);
+    return rel.objects;
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucket& src, std::string src_key,
+                                                        const Bucket& dst, std::string dst_key, CopyOptions opts) {
+  if (auto v = valid_key(dst_key); !v) co_return v.error();
+  std::vector<std::string> unlink;
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
+    unlink.clear();
+    return catch_tx([&]() -> Result<ObjectInfo> {
+      auto source = fetch_object(w, src.id, src_key, false);
+      if (!source) return make_error(Errc::no_such_key, "the source object does not exist");
+      if (opts.source_etag && *opts.source_etag != source->etag)
+        return make_error(Errc::precondition_failed, "the source object changed during the copy");
+      lock_key(w, dst.id, dst_key);
+      auto old = fetch_object(w, dst.id, dst_key, true);
+      if (auto c = check_conditions(opts.dest_conditions, old); !c) return c.error();
+      ObjectInfo info = *source;
+      info.bucket = dst.id;
+      info.key = dst_key;
+      auto now = std::chrono::time_point_cast<std::chrono::microseconds>(Clock::now());
+      info.modified = now;
+      info.created = now;
+      if (opts.directive == MetadataDirective::replace) {
+        info.content_type = opts.replacement.content_type;
+        info.user_meta = opts.replacement.user_meta;
+        info.headers = opts.replacement.headers;
+        if (opts.replacement.modified) info.modified = *opts.replacement.modified;
+      }
+      w.exec_params("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", info.blob_id);
+      Released rel;
+      if (old)
+        rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", dst.id,
+                              dst_key);
+      w.exec_params(
+          "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, parts, "
+          "part_sizes, modified_at, created_at) SELECT $1, $2, blob_id, size, etag, $3, $4::jsonb, $5::jsonb, checksums, "
+          "parts, part_sizes, to_timestamp($6::double precision / 1000000), to_timestamp($7::double precision / 1000000) "
+          "FROM objects WHERE bucket_id = $8 AND key = $9",
+          dst.id, dst_key, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
+          double(to_micros(info.modified)), double(to_micros(info.created)), src.id, src_key);
+      auto q = QuotaEngine::charge(w, dst.owner, info.size - rel.bytes, 1 - rel.objects);
+      if (!q) throw TxError(q.error());
+      unlink = std::move(rel.unlink);
+      return info;
+    });
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<std::int64_t>> Engine::copy_prefix(UserId user, const Bucket& src, std::string src_prefix,
+                                                          const Bucket& dst, std::string dst_prefix, bool overwrite) {
+  std::vector<std::string> unlink;
+  auto src_upper = upper_or_max(src_prefix);
+  auto dst_upper = upper_or_max(dst_prefix);
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::int64_t> {
+    unlink.clear();
+    return catch_tx([&]() -> Result<std::int64_t> {
+      Released rel;
+      if (overwrite)
+        rel = release_deleted(w,
+                              "DELETE FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 RETURNING blob_id, size",
+                              dst.id, dst_prefix, dst_upper);
+      auto ins = w.exec_params(
+          "WITH c AS (INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, "
+          "checksums, parts, part_sizes, modified_at, created_at) "
+          "SELECT $1, $2 || substr(key, length($3) + 1), blob_id, size, etag, content_type, user_meta, headers, "
+          "checksums, parts, part_sizes, modified_at, now() FROM objects WHERE bucket_id = $4 AND key >= $3 AND key < $5 "
+          "ON CONFLICT (bucket_id, key) DO NOTHING RETURNING blob_id, size), "
+          "g AS (SELECT blob_id, count(*) AS n FROM c GROUP BY blob_id), "
+          "u AS (UPDATE blobs SET refcount = blobs.refcount + g.n FROM g WHERE blobs.id = g.blob_id RETURNING 1) "
+          "SELECT count(*), COALESCE(sum(size), 0)::bigint, (SELECT count(*) FROM u) FROM c",
+          dst.id, dst_prefix, src_prefix, src.id, src_upper);
+      auto copied = ins[0][0].as<std::int64_t>();
+      auto bytes = ins[0][1].as<std::int64_t>();
+      auto q = QuotaEngine::charge(w, dst.owner, bytes - rel.bytes, copied - rel.objects);
+      if (!q) throw TxError(q.error());
+      unlink = std::move(rel.unlink);
+      return copied;
+    });
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<ObjectInfo>> Engine::rename_object(const Bucket& src, std::string src_key, const Bucket& dst,
+                                                          std::string dst_key, bool overwrite) {
+  if (auto v = valid_key(dst_key); !v) co_return v.error();
+  std::vector<std::string> unlink;
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
+    unlink.clear();
+    return catch_tx([&]() -> Result<ObjectInfo> {
+      lock_key(w, dst.id, dst_key);
+      auto source = fetch_object(w, src.id, src_key, true);
+      if (!source) return make_error(Errc::no_such_key, "the source object does not exist");
+      if (src.id == dst.id && src_key == dst_key) return *source;
+      auto old = fetch_object(w, dst.id, dst_key, true);
+      Released rel;
+      if (old) {
+        if (!overwrite) return make_error(Errc::already_exists, "the destination exists");
+        rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", dst.id,
+                              dst_key);
+        QuotaEngine::credit(w, dst.owner, rel.bytes, rel.objects);
+      }
+      w.exec_params("UPDATE objects SET bucket_id = $1, key = $2 WHERE bucket_id = $3 AND key = $4", dst.id, dst_key,
+                    src.id, src_key);
+      if (src.owner != dst.owner) {
+        QuotaEngine::credit(w, src.owner, source->size, 1);
+        auto q = QuotaEngine::charge(w, dst.owner, source->size, 1);
+        if (!q) throw TxError(q.error());
+      }
+      unlink = std::move(rel.unlink);
+      auto moved = *source;
+      moved.bucket = dst.id;
+      moved.key = dst_key;
+      return moved;
+    });
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<std::int64_t>> Engine::rename_prefix(const Bucket& src, std::string src_prefix, const Bucket& dst,
+                                                            std::string dst_prefix, bool overwrite) {
+  std::vector<std::string> unlink;
+  auto src_upper = upper_or_max(src_prefix);
+  auto dst_upper = upper_or_max(dst_prefix);
+  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::int64_t> {
+    unlink.clear();
+    return catch_tx([&]() -> Result<std::int64_t> {
+      Released rel;
+      if (overwrite) {
+        rel = release_deleted(w,
+                              "DELETE FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 RETURNING blob_id, size",
+                              dst.id, dst_prefix, dst_upper);
+        QuotaEngine::credit(w, dst.owner, rel.bytes, rel.objects);
+      }
+      pqxx::result moved;
+      try {
+        pqxx::subtransaction sub(w);
+        moved = sub.exec_params(
+            "WITH m AS (UPDATE objects SET bucket_id = $1, key = $2 || substr(key, length($3) + 1) "
+            "WHERE bucket_id = $4 AND key >= $3 AND key < $5 RETURNING size) "
+            "SELECT count(*), COALESCE(sum(size), 0)::bigint FROM m",
+            dst.id, dst_prefix, src_prefix, src.id, src_upper);
+        sub.commit();
+      } catch (const pqxx::unique_violation&) {
+        throw TxError(make_error(Errc::already_exists, "a destination key exists"));
+      }
+      auto n = moved[0][0].as<std::int64_t>();
+      if (src.owner != dst.owner) {
+        auto bytes = moved[0][1].as<std::int64_t>();
+        QuotaEngine::credit(w, src.owner, bytes, n);
+        auto q = QuotaEngine::charge(w, dst.owner, bytes, n);
+        if (!q) throw TxError(q.error());
+      }
+      unlink = std::move(rel.unlink);
+      return n;
+    });
+  });
+  unlink_blobs(unlink);
+  co_return res;
+}
+
+asio::awaitable<Result<ObjectInfo>> Engine::set_modified(const Bucket& b, std::string key, TimePoint when) {
+  co_return co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
+    w.exec_params("UPDATE objects SET modified_at = to_timestamp($3::double precision / 1000000) WHERE bucket_id = $1 AND key = $2",
+                  b.id, key, double(to_micros(when)));
+    auto o = fetch_object(w, b.id, key, false);
+    if (!o) return make_error(Errc::no_such_key, "the object does not exist");
+    return *o;
+  });
+}
+
+asio::awaitable<Result<bool>> Engine::prefix_exists(const Bucket& b, std::string prefix) {
+  auto upper = upper_or_max(prefix);
+  co_return co_await db_.tx([&](pqxx::work& w) -> Result<bool> {
+    auto r = w.exec_params("SELECT 1 FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 LIMIT 1", b.id, prefix,
+                           upper);
+    return !r.empty();
+  });
+}
+
+asio::awaitable<Result<ListPage>> Engine::list(const Bucket& b, ListQuery q) {
+  if (q.max_keys < 0) co_return make_error(Errc::invalid_argument, "max-keys must not be negative");
+  int max = std::min(q.max_keys, 1000);
+  ListPage page;
+  if (max == 0) co_return page;
+  auto upper = upper_or_max(q.prefix);
+  std::string start = q.start_after;
+  // The start key: strictly after start_after, and no lower than the prefix.
+  bool start_inclusive = false;
+  if (start < q.prefix) {
+    start = q.prefix;
+    start_inclusive = true;
+  }
+  if (!q.delimiter.empty() && !start_inclusive && start.size() > q.prefix.size() && start.starts_with(q.prefix) &&
+      start.ends_with(q.delimiter) &&
+      start.find(q.delimiter, q.prefix.size()) == start.size() - q.delimiter.size()) {
+    // Continuing after a common prefix: skip the whole group.
+    if (auto u = prefix_upper_bound(start)) {
+      start = *u;
+      start_inclusive = true;
+    }
+  }
+  auto rows = co_await db_.tx([&](pqxx::work& w) {
+    std::string cmp = start_inclusive ? ">=" : ">";
+    if (q.delimiter.empty()) {
+      return w.exec_params(std::string("SELECT NULL::text, ") + kObjectColumns +
+                               " FROM objects o WHERE o.bucket_id = $1 AND o.key " + cmp +
+                               " $2 AND o.key >= $3 AND o.key < $4 ORDER BY o.key LIMIT $5",
+                           b.id, start, q.prefix, upper, max + 1);
+    }
+    // Loose index scan: each step is one index probe for the next key, jumping past a whole
+    // common-prefix group (prefix + X + delimiter) instead of reading its keys.
+    std::string sql = std::string(
+        "WITH RECURSIVE walk(k, cp) AS ("
+        " SELECT f.k, CASE WHEN strpos(substr(f.k, length($3) + 1), $6) > 0"
+        "   THEN substr(f.k, 1, length($3) + strpos(substr(f.k, length($3) + 1), $6) - 1 + length($6)) END"
+        " FROM (SELECT o.key AS k FROM objects o WHERE o.bucket_id = $1 AND o.key ") + cmp +
+        " $2 AND o.key >= $3 AND o.key < $4 ORDER BY o.key LIMIT 1) f"
+        " UNION ALL"
+        " SELECT n.k, CASE WHEN strpos(substr(n.k, length($3) + 1), $6) > 0"
+        "   THEN substr(n.k, 1, length($3) + strpos(substr(n.k, length($3) + 1), $6) - 1 + length($6)) END"
+        " FROM walk w CROSS JOIN LATERAL (SELECT o.key AS k FROM objects o WHERE o.bucket_id = $1 AND o.key < $4 AND"
+        "   o.key > w.k AND (w.cp IS NULL OR o.key >= left(w.cp, -1) || chr(ascii(right(w.cp, 1)) + 1))"
+        "   ORDER BY o.key LIMIT 1) n"
+        ") "
+        "SELECT w.cp, " + kObjectColumns + " FROM (SELECT * FROM walk LIMIT $5) w"
+        " LEFT JOIN objects o ON w.cp IS NULL AND o.bucket_id = $1 AND o.key = w.k ORDER BY COALESCE(w.cp, w.k)";
+    return w.exec_params(sql, b.id, start, q.prefix, upper, max + 1, q.delimiter);
+  });
+  for (const auto& r : rows) {
+    if (int(page.entries.size()) == max) {
+      page.truncated = true;
+      break;
+    }
+    ListEntry e;
+    if (!r[0].is_null()) {
+      e.is_prefix = true;
+      e.key = r[0].as<std::string>();
+    } else {
+      e.object = object_from_row(r, 1);
+      e.key = e.object.key;
+    }
+    page.entries.push_back(std::move(e));
+  }
+  if (!page.entries.empty()) page.next_marker = page.entries.back().key;
+  co_return page;
+}
+
+}  // namespace depot::storage

@@ -1,0 +1,245 @@
+// The local-disk blob store: <root>/blobs/ab/cd/<id> and <root>/tmp/<id>.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <system_error>
+
+#include "storage/blob_store.hpp"
+
+namespace depot::storage {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+std::string new_blob_id() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  static const char* kHex = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    id[2 * i] = kHex[raw[i] >> 4];
+    id[2 * i + 1] = kHex[raw[i] & 15];
+  }
+  return id;
+}
+
+namespace {
+
+bool valid_id(const std::string& id) {
+  if (id.size() != 32) return false;
+  for (char c : id)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+[[noreturn]] void throw_errno(const char* what, int err) {
+  if (err == ENOSPC || err == EDQUOT)
+    throw BodyError(make_error(Errc::storage_full, "the blob store is out of space"));
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_errno("open dir", errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) throw_errno("fsync dir", err);
+}
+
+class LocalStore;
+
+class LocalWriter final : public BlobWriter {
+ public:
+  LocalWriter(LocalStore& store, std::string id, fs::path tmp, fs::path final_path, asio::thread_pool& blocking)
+      : store_(store), id_(std::move(id)), tmp_(std::move(tmp)), final_(std::move(final_path)), blocking_(blocking) {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd_ < 0) throw_errno("create blob", errno);
+  }
+  ~LocalWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!finished_) ::unlink(tmp_.c_str());
+  }
+  const std::string& id() const override { return id_; }
+  std::uint64_t size() const override { return size_; }
+
+  void write(const char* data, std::size_t n) override {
+    while (n > 0) {
+      ssize_t w = ::write(fd_, data, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("write blob", errno);
+      }
+      data += w;
+      n -= std::size_t(w);
+      size_ += std::uint64_t(w);
+    }
+  }
+
+  asio::awaitable<Result<void>> finish() override {
+    // fsync and rename block for milliseconds: keep them off the I/O thread.
+    auto work = [this]() -> asio::awaitable<Result<void>> {
+      try {
+        if (::fsync(fd_) != 0) throw_errno("fsync blob", errno);
+        ::close(fd_);
+        fd_ = -1;
+        std::error_code ec;
+        fs::create_directories(final_.parent_path(), ec);
+        if (::rename(tmp_.c_str(), final_.c_str()) != 0) throw_errno("rename blob", errno);
+        finished_ = true;
+        fsync_dir(final_.parent_path());
+        co_return Result<void>{};
+      } catch (const BodyError& e) {
+        co_return e.error;
+      } catch (const std::exception& e) {
+        co_return make_error(Errc::internal, e.what());
+      }
+    };
+    co_return co_await asio::co_spawn(blocking_.get_executor(), work, asio::use_awaitable);
+  }
+
+ private:
+  LocalStore& store_;
+  std::string id_;
+  fs::path tmp_, final_;
+  asio::thread_pool& blocking_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  bool finished_ = false;
+};
+
+class LocalReader final : public BlobReader {
+ public:
+  LocalReader(int fd, std::uint64_t offset, std::uint64_t length) : fd_(fd), pos_(offset), remaining_(length) {}
+  ~LocalReader() override { ::close(fd_); }
+  asio::awaitable<std::size_t> read(char* buf, std::size_t n) override {
+    // Reads come from the page cache in the common case; a pread is short enough to do inline.
+    if (remaining_ == 0) co_return 0;
+    n = std::size_t(std::min<std::uint64_t>(n, remaining_));
+    for (;;) {
+      ssize_t r = ::pread(fd_, buf, n, off_t(pos_));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw std::system_error(errno, std::generic_category(), "read blob");
+      if (r == 0) throw std::runtime_error("blob shorter than its recorded size");
+      pos_ += std::uint64_t(r);
+      remaining_ -= std::uint64_t(r);
+      co_return std::size_t(r);
+    }
+  }
+  std::uint64_t remaining() const override { return remaining_; }
+
+ private:
+  int fd_;
+  std::uint64_t pos_, remaining_;
+};
+
+class MemoryReader final : public BlobReader {
+ public:
+  MemoryReader(std::string data, std::uint64_t offset, std::uint64_t length)
+      : data_(std::move(data)), pos_(std::min<std::uint64_t>(offset, data_.size())),
+        end_(std::min<std::uint64_t>(pos_ + length, data_.size())) {}
+  asio::awaitable<std::size_t> read(char* buf, std::size_t n) override {
+    std::size_t k = std::size_t(std::min<std::uint64_t>(n, end_ - pos_));
+    std::memcpy(buf, data_.data() + pos_, k);
+    pos_ += k;
+    co_return k;
+  }
+  std::uint64_t remaining() const override { return end_ - pos_; }
+
+ private:
+  std::string data_;
+  std::uint64_t pos_, end_;
+};
+
+class LocalStore final : public BlobStore {
+ public:
+  LocalStore(fs::path root, asio::thread_pool& blocking) : root_(std::move(root)), blocking_(blocking) {
+    fs::create_directories(root_ / "blobs");
+    fs::create_directories(root_ / "tmp");
+  }
+
+  fs::path path_of(const std::string& id) const { return root_ / "blobs" / id.substr(0, 2) / id.substr(2, 2) / id; }
+
+  std::unique_ptr<BlobWriter> create() override {
+    auto id = new_blob_id();
+    return std::make_unique<LocalWriter>(*this, id, root_ / "tmp" / id, path_of(id), blocking_);
+  }
+
+  Result<std::unique_ptr<BlobReader>> open(const std::string& id, std::uint64_t offset,
+                                           std::uint64_t length) override {
+    if (!valid_id(id)) return make_error(Errc::not_found, "no such blob");
+    int fd = ::open(path_of(id).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return make_error(Errc::not_found, "blob " + id + " is missing");
+      return make_error(Errc::internal, std::string("cannot open blob: ") + std::strerror(errno));
+    }
+    ::posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_SEQUENTIAL);
+    return std::unique_ptr<BlobReader>(std::make_unique<LocalReader>(fd, offset, length));
+  }
+
+  void remove(const std::string& id) override {
+    if (!valid_id(id)) return;
+    ::unlink(path_of(id).c_str());
+  }
+
+  bool writable() override {
+    auto probe = root_ / "tmp" / (".probe-" + new_blob_id());
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, "x", 1) == 1;
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return ok;
+  }
+
+  std::int64_t free_bytes() override {
+    struct statvfs s {};
+    if (::statvfs(root_.c_str(), &s) != 0) return -1;
+    return std::int64_t(s.f_bavail) * std::int64_t(s.f_frsize);
+  }
+
+  void for_each_blob(const std::function<void(const std::string&, std::chrono::seconds)>& fn) override {
+    auto now = fs::file_time_type::clock::now();
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root_ / "blobs", ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto name = it->path().filename().string();
+      if (!valid_id(name)) continue;
+      auto age = std::chrono::duration_cast<std::chrono::seconds>(now - it->last_write_time(ec));
+      fn(name, age);
+    }
+  }
+
+  void remove_stale_temporaries(std::chrono::seconds older_than) override {
+    auto now = fs::file_time_type::clock::now();
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(root_ / "tmp", ec)) {
+      auto age = std::chrono::duration_cast<std::chrono::seconds>(now - e.last_write_time(ec));
+      if (!ec && age > older_than) fs::remove(e.path(), ec);
+    }
+  }
+
+ private:
+  fs::path root_;
+  asio::thread_pool& blocking_;
+};
+
+}  // namespace
+
+std::unique_ptr<BlobReader> make_memory_reader(std::string data, std::uint64_t offset, std::uint64_t length) {
+  return std::make_unique<MemoryReader>(std::move(data), offset, length);
+}
+
+std::unique_ptr<BlobStore> make_local_blob_store(fs::path root, asio::thread_pool& blocking) {
+  return std::make_unique<LocalStore>(std::move(root), blocking);
+}
+
+}  // namespace depot::storage

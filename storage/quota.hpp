@@ -1,0 +1,76 @@
+// QuotaEngine: per-user usage and in-flight reservations, as PostgreSQL rows changed atomically.
+//
+// reserve() adds to usage.bytes_reserved only if bytes_used + bytes_reserved + n stays within the
+// user's limit (plan or override), in one UPDATE, so every server and both protocols enforce one
+// limit with no overshoot. A reservation row records which node holds it: when a node stops
+// heartbeating (crash, kill -9) the sweeper releases its reservations.
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "src/result.hpp"
+#include "storage/types.hpp"
+
+namespace depot::storage {
+
+class Database;
+class QuotaEngine;
+
+class Reservation {
+ public:
+  Reservation(QuotaEngine& q, UserId user, std::int64_t id, std::int64_t bytes) : q_(&q), user_(user), id_(id), bytes_(bytes) {}
+  ~Reservation();  // releases (in the background) unless consumed or released
+  Reservation(const Reservation&) = delete;
+  Reservation& operator=(const Reservation&) = delete;
+  UserId user() const { return user_; }
+  std::int64_t id() const { return id_; }
+  std::int64_t bytes() const { return bytes_; }
+
+ private:
+  friend class QuotaEngine;
+  QuotaEngine* q_;
+  UserId user_;
+  std::int64_t id_;
+  std::int64_t bytes_;
+  bool done_ = false;
+};
+
+class QuotaEngine {
+ public:
+  QuotaEngine(Database& db, std::string node_id) : db_(db), node_id_(std::move(node_id)) {}
+  const std::string& node_id() const { return node_id_; }
+
+  // quota_exceeded if n more bytes would pass the limit.
+  boost::asio::awaitable<Result<std::unique_ptr<Reservation>>> reserve(UserId user, std::int64_t bytes);
+  // Grows a reservation by n bytes (uploads of unknown size); quota_exceeded if over.
+  boost::asio::awaitable<Result<void>> grow(Reservation& r, std::int64_t bytes);
+  boost::asio::awaitable<void> release(Reservation& r);
+
+  // Inside a caller's transaction: turns the reservation into usage, applying the byte and
+  // object deltas of the write. Returns quota_exceeded (the caller rolls back) when the
+  // object count would pass the object limit.
+  Result<void> commit(pqxx::work& w, Reservation* r, UserId user, std::int64_t bytes_delta, std::int64_t objects_delta);
+  // Inside a caller's transaction, with no reservation (copies): adds bytes only if they fit.
+  static Result<void> charge(pqxx::work& w, UserId user, std::int64_t bytes_delta, std::int64_t objects_delta);
+  // Inside a caller's transaction: frees usage (deletes).
+  static void credit(pqxx::work& w, UserId user, std::int64_t bytes, std::int64_t objects);
+
+  boost::asio::awaitable<Result<Usage>> usage(UserId user);
+  static Result<Usage> usage(pqxx::work& w, UserId user);
+
+  // Node liveness: heartbeat() marks this node alive; release_dead_nodes() frees the
+  // reservations of nodes silent longer than timeout. Used by the sweeper.
+  boost::asio::awaitable<void> heartbeat();
+  boost::asio::awaitable<std::int64_t> release_dead_nodes(std::chrono::seconds timeout);
+
+ private:
+  friend class Reservation;
+  void release_in_background(UserId user, std::int64_t id, std::int64_t bytes);
+  Database& db_;
+  std::string node_id_;
+};
+
+}  // namespace depot::storage
