@@ -38,10 +38,14 @@ std::string base64_encode(std::string_view in) {
 }
 
 std::optional<std::string> base64_decode(std::string_view in) {
-  std::string out(b64::decoded_size(in.size()), '\0');
-  auto [written, read] = b64::decode(out.data(), in.data(), in.size());
-  if (read != in.size()) return std::nullopt;
-  out.resize(written);
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          int(in.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t pad = 0;
+  for (auto it = in.rbegin(); it != in.rend() && *it == '=' && pad < 2; ++it) ++pad;
+  out.resize(std::size_t(n) - pad);
   return out;
 }
 

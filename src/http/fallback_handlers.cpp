@@ -1,5 +1,6 @@
 // Weak fallbacks used only while a front-end is not linked in; the real definitions in
 // protocols/ take precedence at link time. This file goes away once both protocols land.
+#include "admin-ui/console_handler.hpp"
 #include "protocols/s3/s3_handler.hpp"
 #include "protocols/webdav/webdav_handler.hpp"
 
@@ -15,6 +16,9 @@ class Unavailable final : public http::Handler {
 }  // namespace
 namespace s3 {
 __attribute__((weak)) std::unique_ptr<http::Handler> make_s3_handler(App&) { return std::make_unique<Unavailable>(); }
+}
+namespace console {
+__attribute__((weak)) std::unique_ptr<http::Handler> make_console_handler(App&) { return std::make_unique<Unavailable>(); }
 }
 namespace webdav {
 __attribute__((weak)) std::unique_ptr<http::Handler> make_webdav_handler(App&) { return std::make_unique<Unavailable>(); }

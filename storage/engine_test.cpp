@@ -1,0 +1,253 @@
+// Engine integration tests against the real PostgreSQL of scripts/test.sh.
+#include "storage/engine.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "auth/users.hpp"
+#include "storage/db.hpp"
+#include "storage/migrations.hpp"
+#include "storage/quota.hpp"
+#include "tests/test_support.hpp"
+
+using namespace depot;
+using namespace depot::storage;
+namespace asio = boost::asio;
+
+namespace {
+
+class StringSource : public BodySource {
+ public:
+  explicit StringSource(std::string s) : s_(std::move(s)) {}
+  asio::awaitable<std::size_t> read(char* buf, std::size_t n) override {
+    std::size_t k = std::min(n, s_.size() - pos_);
+    std::memcpy(buf, s_.data() + pos_, k);
+    pos_ += k;
+    co_return k;
+  }
+
+ private:
+  std::string s_;
+  std::size_t pos_ = 0;
+};
+
+struct Fixture {
+  std::string url = depot::testing::database_url();
+  asio::thread_pool blocking{2};
+  Database db{url, 4};
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / depot::testing::unique_name("depot-engine-");
+  std::unique_ptr<BlobStore> blobs;
+  QuotaEngine quota{db, "00000000-0000-4000-8000-000000000001"};
+  std::unique_ptr<Engine> engine;
+  auth::UserStore users{db};
+  auth::User user;
+
+  explicit Fixture(const std::string& plan = "free") {
+    apply_migrations(url);
+    blobs = make_local_blob_store(dir, blocking);
+    engine = std::make_unique<Engine>(db, *blobs, quota, EngineOptions{16, 1ull << 40});
+    auto u = users.create_sync({depot::testing::unique_name("u"), depot::testing::unique_name("e") + "@x.test",
+                                "long-enough-password", false, plan, "active"});
+    REQUIRE(u.ok());
+    user = *u;
+  }
+  ~Fixture() {
+    blocking.join();
+    std::filesystem::remove_all(dir);
+  }
+
+  Bucket bucket() {
+    auto b = depot::testing::run(engine->create_bucket(user.id, depot::testing::unique_name("b"), "us-east-1"));
+    REQUIRE(b.ok());
+    return *b;
+  }
+  Result<ObjectInfo> put(const Bucket& b, const std::string& key, const std::string& data, PutOptions o = {}) {
+    return depot::testing::run([&]() -> asio::awaitable<Result<ObjectInfo>> {
+      o.declared_size = data.size();
+      auto t = co_await engine->begin_put(user.id, b, key, o);
+      if (!t) co_return t.error();
+      StringSource src(data);
+      co_return co_await engine->finish_put(std::move(*t), src);
+    }());
+  }
+  std::string get(const ObjectInfo& o) {
+    return depot::testing::run([&]() -> asio::awaitable<std::string> {
+      auto r = co_await engine->open_object(o, 0, std::uint64_t(o.size));
+      REQUIRE(r.ok());
+      std::string out;
+      char buf[7];
+      for (;;) {
+        auto n = co_await (*r)->read(buf, sizeof buf);
+        if (n == 0) break;
+        out.append(buf, n);
+      }
+      co_return out;
+    }());
+  }
+  Usage usage() { return *depot::testing::run(quota.usage(user.id)); }
+};
+
+}  // namespace
+
+TEST_CASE("engine: put, head, get, replace and delete, inline and on disk", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  auto small = f.put(b, "small.txt", "hello");
+  REQUIRE(small.ok());
+  CHECK(small->etag == "5d41402abc4b2a76b9719d911017c592");
+  auto big = f.put(b, "dir/big.bin", std::string(1000, 'x'));  // over the 16-byte inline threshold
+  REQUIRE(big.ok());
+  CHECK(f.get(*big) == std::string(1000, 'x'));
+  CHECK(f.get(*small) == "hello");
+  CHECK(f.usage().bytes_used == 1005);
+  CHECK(f.usage().objects_used == 2);
+  auto replaced = f.put(b, "dir/big.bin", "short");
+  REQUIRE(replaced.ok());
+  CHECK(f.usage().bytes_used == 10);
+  CHECK(f.usage().objects_used == 2);
+  CHECK(f.usage().bytes_reserved == 0);
+  auto head = depot::testing::run(f.engine->head_object(b, "dir/big.bin"));
+  REQUIRE(head.ok());
+  CHECK(head->size == 5);
+  auto del = depot::testing::run(f.engine->delete_object(b, "dir/big.bin"));
+  REQUIRE(del.ok());
+  CHECK(del->existed);
+  CHECK(depot::testing::run(f.engine->head_object(b, "dir/big.bin")).code() == Errc::no_such_key);
+  CHECK(f.usage().bytes_used == 5);
+  CHECK(f.usage().objects_used == 1);
+  auto bad = f.put(b, "x", "data", PutOptions{.expected_md5_hex = std::string("00")});
+  CHECK(bad.code() == Errc::bad_digest);
+  CHECK(depot::testing::run(f.engine->head_object(b, "x")).code() == Errc::no_such_key);
+}
+
+TEST_CASE("engine: conditional writes", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  PutOptions none_match;
+  none_match.conditions.if_none_match_any = true;
+  REQUIRE(f.put(b, "k", "one", none_match).ok());
+  CHECK(f.put(b, "k", "two", none_match).code() == Errc::precondition_failed);
+  PutOptions match;
+  match.conditions.if_match = std::string("wrong");
+  CHECK(f.put(b, "k", "two", match).code() == Errc::precondition_failed);
+}
+
+TEST_CASE("engine: listing with and without a delimiter, paged", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  for (auto k : {"a/1", "a/2", "a/b/3", "b/1", "c", "d/", "é/x"}) REQUIRE(f.put(b, k, "v").ok());
+  auto all = depot::testing::run(f.engine->list(b, {"", "", "", 1000}));
+  REQUIRE(all.ok());
+  CHECK(all->entries.size() == 7);
+  CHECK_FALSE(all->truncated);
+
+  auto top = depot::testing::run(f.engine->list(b, {"", "/", "", 1000}));
+  REQUIRE(top.ok());
+  std::vector<std::string> keys;
+  for (auto& e : top->entries) keys.push_back((e.is_prefix ? "P:" : "K:") + e.key);
+  CHECK(keys == std::vector<std::string>{"P:a/", "P:b/", "K:c", "P:d/", "P:é/"});
+
+  // One entry a page, continuing after each common prefix.
+  std::vector<std::string> paged;
+  std::string marker;
+  for (int i = 0; i < 10; ++i) {
+    auto p = depot::testing::run(f.engine->list(b, {"", "/", marker, 1}));
+    REQUIRE(p.ok());
+    for (auto& e : p->entries) paged.push_back(e.key);
+    if (!p->truncated) break;
+    marker = p->next_marker;
+  }
+  CHECK(paged == std::vector<std::string>{"a/", "b/", "c", "d/", "é/"});
+
+  auto inside = depot::testing::run(f.engine->list(b, {"a/", "/", "", 1000}));
+  REQUIRE(inside.ok());
+  keys.clear();
+  for (auto& e : inside->entries) keys.push_back((e.is_prefix ? "P:" : "K:") + e.key);
+  CHECK(keys == std::vector<std::string>{"K:a/1", "K:a/2", "P:a/b/"});
+  CHECK(*depot::testing::run(f.engine->prefix_exists(b, "a/b/")));
+  CHECK_FALSE(*depot::testing::run(f.engine->prefix_exists(b, "zz/")));
+}
+
+TEST_CASE("engine: copies share blobs; renames move whole prefixes", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  auto orig = f.put(b, "src/file.bin", std::string(100, 'z'));
+  REQUIRE(orig.ok());
+  auto copy = depot::testing::run(f.engine->copy_object(f.user.id, b, "src/file.bin", b, "copy.bin", {}));
+  REQUIRE(copy.ok());
+  CHECK(copy->blob_id == orig->blob_id);
+  CHECK(f.usage().bytes_used == 200);
+  REQUIRE(depot::testing::run(f.engine->delete_object(b, "src/file.bin")).ok());
+  CHECK(f.get(*copy) == std::string(100, 'z'));  // the shared blob survived
+
+  for (auto k : {"tree/a", "tree/sub/b", "tree/sub/c"}) REQUIRE(f.put(b, k, k).ok());
+  auto moved = depot::testing::run(f.engine->rename_prefix(b, "tree/", b, "moved/", false));
+  REQUIRE(moved.ok());
+  CHECK(*moved == 3);
+  CHECK_FALSE(*depot::testing::run(f.engine->prefix_exists(b, "tree/")));
+  auto m = depot::testing::run(f.engine->head_object(b, "moved/sub/b"));
+  REQUIRE(m.ok());
+  CHECK(f.get(*m) == "tree/sub/b");
+  auto copied = depot::testing::run(f.engine->copy_prefix(f.user.id, b, "moved/", b, "again/", false));
+  REQUIRE(copied.ok());
+  CHECK(*copied == 3);
+  auto n = depot::testing::run(f.engine->delete_prefix(b, "moved/"));
+  REQUIRE(n.ok());
+  CHECK(*n == 3);
+  CHECK(f.usage().objects_used == 4);
+  CHECK(depot::testing::run(f.engine->delete_bucket(f.user.id, b.name)).code() == Errc::bucket_not_empty);
+  CHECK(depot::testing::run(f.engine->delete_bucket(f.user.id, b.name, true)).ok());
+  CHECK(f.usage().objects_used == 0);
+  CHECK(f.usage().bytes_used == 0);
+}
+
+TEST_CASE("engine: buckets are private and names follow S3's rules", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture a, other;
+  auto b = a.bucket();
+  CHECK(depot::testing::run(other.engine->get_bucket(other.user.id, b.name)).code() == Errc::access_denied);
+  CHECK(depot::testing::run(other.engine->create_bucket(other.user.id, b.name, "us-east-1")).code() == Errc::bucket_exists);
+  CHECK(depot::testing::run(a.engine->create_bucket(a.user.id, b.name, "us-east-1")).code() == Errc::bucket_owned_by_you);
+  CHECK_FALSE(Engine::valid_bucket_name("ab"));
+  CHECK_FALSE(Engine::valid_bucket_name("Upper"));
+  CHECK_FALSE(Engine::valid_bucket_name("192.168.1.1"));
+  CHECK_FALSE(Engine::valid_bucket_name("a..b"));
+  CHECK(Engine::valid_bucket_name("my-bucket.example"));
+}
+
+TEST_CASE("quota: reservations refuse what would pass the limit, and are released", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto plan = depot::testing::unique_name("tiny");
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("INSERT INTO plans (name, bytes_limit, objects_limit) VALUES ($1, 100, 3)", plan);
+  });
+  REQUIRE(f.users.set_plan_sync(f.user.name, plan).ok());
+  auto b = f.bucket();
+  REQUIRE(f.put(b, "a", std::string(60, 'a')).ok());
+  CHECK(f.put(b, "b", std::string(50, 'b')).code() == Errc::quota_exceeded);
+  REQUIRE(f.put(b, "b", std::string(40, 'b')).ok());
+  CHECK(f.usage().bytes_used == 100);
+  CHECK(f.usage().bytes_reserved == 0);
+  // Object limit: the third object fits, the fourth does not.
+  REQUIRE(f.put(b, "c", "").ok());
+  CHECK(f.put(b, "d", "").code() == Errc::quota_exceeded);
+  // Over quota after a downgrade: deletes still work, writes that add bytes do not.
+  f.db.tx_sync([&](pqxx::work& w) { w.exec_params("UPDATE plans SET bytes_limit = 50 WHERE name = $1", plan); });
+  CHECK(f.put(b, "e", "x").code() == Errc::quota_exceeded);
+  REQUIRE(depot::testing::run(f.engine->delete_object(b, "a")).ok());
+  CHECK(f.usage().bytes_used == 40);
+  // A reservation dropped without commit is released.
+  {
+    auto r = depot::testing::run(f.quota.reserve(f.user.id, 5));
+    REQUIRE(r.ok());
+    CHECK(f.usage().bytes_reserved == 5);
+    depot::testing::run(f.quota.release(**r));
+  }
+  CHECK(f.usage().bytes_reserved == 0);
+}
