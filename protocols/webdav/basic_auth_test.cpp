@@ -1,0 +1,41 @@
+#include <catch2/catch.hpp>
+
+#include "protocols/webdav/basic_auth.hpp"
+
+using namespace depot::webdav;
+using namespace std::chrono_literals;
+
+TEST_CASE("Basic authorization header", "[webdav][auth]") {
+  auto c = parse_basic_authorization("Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z");  // alice:s3cr3t:with:colons
+  REQUIRE(c);
+  CHECK(c->name == "alice");
+  CHECK(c->password == "s3cr3t:with:colons");
+  CHECK(parse_basic_authorization("basic YWxpY2U6eA=="));
+  CHECK_FALSE(parse_basic_authorization(""));
+  CHECK_FALSE(parse_basic_authorization("Bearer abc"));
+  CHECK_FALSE(parse_basic_authorization("Basic !!!"));
+  CHECK_FALSE(parse_basic_authorization("Basic YWxpY2U="));  // no colon
+}
+
+TEST_CASE("credential cache: keyed by password and version, expires", "[webdav][auth]") {
+  CredentialCache cache(60s);
+  auto t0 = CredentialCache::Clock::now();
+  BasicCredentials good{"alice", "pw"};
+  cache.insert(good, 1, t0);
+  CHECK(cache.contains(good, 1, t0 + 10s));
+  CHECK_FALSE(cache.contains(BasicCredentials{"alice", "pw2"}, 1, t0));
+  CHECK_FALSE(cache.contains(good, 2, t0));  // password changed since
+  CHECK_FALSE(cache.contains(good, 1, t0 + 61s));
+}
+
+TEST_CASE("failure throttle", "[webdav][auth]") {
+  FailureThrottle t(3, 60s);
+  auto t0 = FailureThrottle::Clock::now();
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(t.blocked("1.2.3.4", t0));
+    t.failed("1.2.3.4", t0);
+  }
+  CHECK(t.blocked("1.2.3.4", t0 + 1s));
+  CHECK_FALSE(t.blocked("5.6.7.8", t0));
+  CHECK_FALSE(t.blocked("1.2.3.4", t0 + 61s));
+}

@@ -1,0 +1,225 @@
+#include "protocols/webdav/dav_context.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "protocols/webdav/dav_headers.hpp"
+#include "protocols/webdav/error.hpp"
+#include "protocols/webdav/multistatus.hpp"
+#include "src/http/semantics.hpp"
+
+namespace depot::webdav {
+
+std::string Resource::props_key() const {
+  if (type == Type::bucket) return {};
+  if (type == Type::collection) return path.collection_prefix();
+  return path.key;
+}
+
+std::string Resource::etag() const {
+  if (type == Type::file || (type == Type::collection && has_marker)) return object.etag;
+  return {};
+}
+
+asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
+  Resource r;
+  r.path = p;
+  if (p.kind == DavPath::Kind::root) {
+    r.type = Resource::Type::root;
+    co_return r;
+  }
+  auto b = co_await c.app.engine.get_bucket(c.user.id, p.bucket);
+  if (!b) {
+    if (b.code() == Errc::no_such_bucket) co_return r;  // missing, no bucket
+    co_return b.error();
+  }
+  r.bucket = std::move(b.value());
+  if (p.kind == DavPath::Kind::bucket) {
+    r.type = Resource::Type::bucket;
+    co_return r;
+  }
+  auto& engine = c.app.engine;
+  if (!p.trailing_slash) {
+    auto o = co_await engine.head_object(*r.bucket, p.key);
+    if (o) {
+      r.type = Resource::Type::file;
+      r.object = std::move(o.value());
+      co_return r;
+    }
+    if (o.code() != Errc::no_such_key) co_return o.error();
+  }
+  auto marker = co_await engine.head_object(*r.bucket, p.collection_prefix());
+  if (marker) {
+    r.type = Resource::Type::collection;
+    r.has_marker = true;
+    r.object = std::move(marker.value());
+    co_return r;
+  }
+  if (marker.code() != Errc::no_such_key) co_return marker.error();
+  auto any = co_await engine.prefix_exists(*r.bucket, p.collection_prefix());
+  if (!any) co_return any.error();
+  if (*any) {
+    r.type = Resource::Type::collection;
+    co_return r;
+  }
+  if (p.trailing_slash) {
+    // "file/" names the file when there is no such collection.
+    auto o = co_await engine.head_object(*r.bucket, p.key);
+    if (o) {
+      r.type = Resource::Type::file;
+      r.object = std::move(o.value());
+    }
+  }
+  co_return r;
+}
+
+asio::awaitable<Result<bool>> parent_exists(Ctx& c, const Resource& r) {
+  if (r.path.kind != DavPath::Kind::member) co_return true;
+  if (!r.bucket) co_return false;
+  auto parent = r.path.parent_prefix();
+  if (parent.empty()) co_return true;
+  co_return co_await c.app.engine.prefix_exists(*r.bucket, parent);
+}
+
+http::StringResponse make(Ctx& c, unsigned status) {
+  http::StringResponse res{static_cast<bhttp::status>(status), c.req().version()};
+  return res;
+}
+
+asio::awaitable<void> respond_status(Ctx& c, unsigned status, std::string text) {
+  auto res = make(c, status);
+  if (!text.empty()) {
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    res.body() = std::move(text);
+    if (res.body().back() != '\n') res.body() += '\n';
+  }
+  if (status == 401) res.set(bhttp::field::www_authenticate, "Basic realm=\"depot\", charset=\"UTF-8\"");
+  co_await c.ex.respond(std::move(res));
+}
+
+asio::awaitable<void> respond_condition(Ctx& c, unsigned status, std::string_view condition_xml) {
+  auto res = make(c, status);
+  res.set(bhttp::field::content_type, "application/xml; charset=utf-8");
+  res.body() = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\">";
+  res.body() += condition_xml;
+  res.body() += "</D:error>\n";
+  co_await c.ex.respond(std::move(res));
+}
+
+asio::awaitable<void> respond_error(Ctx& c, const Error& e) {
+  co_await respond_status(c, status_for(e.code), e.message);
+}
+
+asio::awaitable<std::optional<std::string>> read_small_body(Ctx& c, std::size_t limit) {
+  std::string body;
+  if (auto len = c.ex.content_length(); len && *len > limit) co_return std::nullopt;
+  if (!c.ex.has_body()) co_return body;
+  char buf[16384];
+  while (true) {
+    auto n = co_await c.ex.read_body(buf, sizeof buf);
+    if (n == 0) break;
+    if (body.size() + n > limit) co_return std::nullopt;
+    body.append(buf, n);
+  }
+  co_return body;
+}
+
+std::optional<DavPath> path_from_uri(std::string_view uri) {
+  auto d = parse_destination(uri);
+  if (!d) return std::nullopt;
+  auto p = parse_dav_path(strip_fragment(d->path));
+  if (!p) return std::nullopt;
+  return *p;
+}
+
+std::vector<std::string> submitted_tokens(Ctx& c) {
+  auto h = c.ex.header(bhttp::field::if_);
+  if (h.empty()) return {};
+  auto parsed = parse_if_header(h);
+  if (!parsed) return {};
+  return parsed->submitted_tokens();
+}
+
+namespace {
+
+// State of a resource for the If evaluator.
+asio::awaitable<ResourceState> state_of(Ctx& c, const Resource& r) {
+  ResourceState st;
+  st.exists = r.exists();
+  st.etag = r.etag();
+  auto locks = co_await c.store.locks_covering(r.lock_path());
+  if (locks)
+    for (auto& l : *locks) st.lock_tokens.push_back(l.token);
+  co_return st;
+}
+
+// Evaluates the If header, resolving tagged resources; returns 0, 400 or 412 (not answered).
+asio::awaitable<unsigned> evaluate_if(Ctx& c, const Resource& request_resource) {
+  auto h = c.ex.header(bhttp::field::if_);
+  if (h.empty()) co_return 0;
+  auto parsed = parse_if_header(h);
+  if (!parsed) co_return 400;
+  std::map<std::string, ResourceState> states;
+  states[""] = co_await state_of(c, request_resource);
+  for (const auto& tag : parsed->resources()) {
+    auto p = path_from_uri(tag);
+    if (!p) {
+      states[tag] = ResourceState{};
+      continue;
+    }
+    auto r = co_await resolve(c, *p);
+    states[tag] = r ? co_await state_of(c, *r) : ResourceState{};
+  }
+  bool ok = evaluate_if_header(*parsed, [&](const std::string& tag) { return states[tag]; });
+  co_return ok ? 0 : 412;
+}
+
+}  // namespace
+
+asio::awaitable<unsigned> check_if_only(Ctx& c, const Resource& r) {
+  auto st = co_await evaluate_if(c, r);
+  if (st) co_await respond_status(c, st, st == 400 ? "malformed If header" : "the If header's conditions do not hold");
+  co_return st;
+}
+
+asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, bool answer) {
+  if (!targets.empty()) {
+    auto st = co_await evaluate_if(c, *targets.front().resource);
+    if (st) {
+      if (answer)
+        co_await respond_status(c, st, st == 400 ? "malformed If header" : "the If header's conditions do not hold");
+      co_return st;
+    }
+  }
+  auto submitted = submitted_tokens(c);
+  for (const auto& t : targets) {
+    auto path = t.resource->lock_path();
+    auto locks = co_await c.store.locks_covering(path);
+    if (!locks) {
+      if (answer) co_await respond_error(c, locks.error());
+      co_return 500;
+    }
+    if (t.deep && t.resource->is_collection()) {
+      auto below = co_await c.store.locks_below(path);
+      if (below) locks->insert(locks->end(), below->begin(), below->end());
+    }
+    // Every lock root touched needs one of its locks' tokens.
+    std::map<std::string, bool> satisfied;
+    for (const auto& l : *locks) {
+      bool sub = std::find(submitted.begin(), submitted.end(), l.token) != submitted.end();
+      satisfied[l.root] = satisfied[l.root] || sub;
+    }
+    for (const auto& [root, ok] : satisfied) {
+      if (ok) continue;
+      if (answer) {
+        std::string href = "/dav" + http::percent_encode(root, true);
+        co_await respond_condition(c, 423, "<D:lock-token-submitted><D:href>" + xml_escape(href) +
+                                               "</D:href></D:lock-token-submitted>");
+      }
+      co_return 423;
+    }
+  }
+  co_return 0;
+}
+
+}  // namespace depot::webdav

@@ -1,0 +1,95 @@
+// What every WebDAV method handler shares: the request context, resource resolution, answers,
+// bounded body reading, and the write check (If header + locks).
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/users.hpp"
+#include "protocols/webdav/dav_path.hpp"
+#include "protocols/webdav/if_header.hpp"
+#include "src/app.hpp"
+#include "src/http/exchange.hpp"
+#include "storage/dav_store.hpp"
+#include "storage/engine.hpp"
+
+namespace depot::webdav {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+// One resource of the namespace as it is now.
+struct Resource {
+  enum class Type { missing, root, bucket, file, collection };
+  Type type = Type::missing;
+  DavPath path;
+  std::optional<storage::Bucket> bucket;  // set for everything inside an existing bucket
+  storage::ObjectInfo object;             // the file, or the collection's marker when has_marker
+  bool has_marker = false;
+
+  bool exists() const { return type != Type::missing; }
+  bool is_collection() const { return type == Type::root || type == Type::bucket || type == Type::collection; }
+  // The key dead properties hang off ("" for a bucket, "dir/" for a collection).
+  std::string props_key() const;
+  std::string lock_path() const { return path.lock_path(is_collection() || (type == Type::missing && path.trailing_slash)); }
+  std::string href() const { return path.href(is_collection()); }
+  // The ETag without quotes, or "" (implied collections, the root, buckets have none).
+  std::string etag() const;
+};
+
+struct Ctx {
+  App& app;
+  storage::DavStore& store;
+  http::Exchange& ex;
+  auth::User user;
+  DavPath path;
+
+  const http::RequestHeader& req() const { return ex.request(); }
+};
+
+// Resolves a path: the bucket must be the user's (access_denied otherwise, no_such_bucket when
+// it does not exist); a missing member is Type::missing with bucket set.
+asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p);
+
+// True when the parent collection of a member exists (409 otherwise for PUT, MKCOL, COPY, MOVE).
+asio::awaitable<Result<bool>> parent_exists(Ctx& c, const Resource& r);
+
+// ---- answers ----
+asio::awaitable<void> respond_status(Ctx& c, unsigned status, std::string text = {});
+// An RFC 4918 error body: <D:error><D:{condition}/></D:error>.
+asio::awaitable<void> respond_condition(Ctx& c, unsigned status, std::string_view condition_xml);
+// Maps an engine error through status_for().
+asio::awaitable<void> respond_error(Ctx& c, const Error& e);
+http::StringResponse make(Ctx& c, unsigned status);
+
+// Reads the whole request body up to limit; nullopt when it is larger (the caller answers 413).
+asio::awaitable<std::optional<std::string>> read_small_body(Ctx& c, std::size_t limit);
+
+// ---- the write check ----
+// Evaluates the If header (412 when it fails) and the locks on the resources a write changes:
+// each lock covering one of `targets` (and, with deep, rooted below a target collection) needs
+// one of its tokens submitted in the If header, else 423. Returns 0 when the write may go on,
+// otherwise the status already answered.
+struct WriteTarget {
+  const Resource* resource;
+  bool deep = false;  // also locks rooted below (DELETE, MOVE source, COPY/MOVE over a collection)
+};
+asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, bool answer = true);
+// The same for one resource. (Not a coroutine: GCC 12 miscompiles braced lists in coroutine calls.)
+inline asio::awaitable<unsigned> check_write(Ctx& c, const Resource& r, bool deep = false) {
+  std::vector<WriteTarget> t;
+  t.push_back(WriteTarget{&r, deep});
+  return check_write(c, std::move(t));
+}
+
+// Evaluates only the If header against the request resource (for reads): 0 or 412 answered.
+asio::awaitable<unsigned> check_if_only(Ctx& c, const Resource& r);
+
+// The tokens submitted in the If header ({} when none or malformed).
+std::vector<std::string> submitted_tokens(Ctx& c);
+
+// Maps an absolute URI or path to a DavPath (for Destination and If resource tags).
+std::optional<DavPath> path_from_uri(std::string_view uri);
+
+}  // namespace depot::webdav

@@ -1,0 +1,116 @@
+// COPY and MOVE (RFC 4918 9.8, 9.9). Collections move and copy in one engine transaction each
+// (rename_prefix / copy_prefix): metadata only, no data copied, however large the tree.
+#include "protocols/webdav/dav_headers.hpp"
+#include "protocols/webdav/error.hpp"
+#include "protocols/webdav/methods.hpp"
+
+namespace depot::webdav {
+
+namespace {
+
+// Keys under a collection start with this prefix; the bucket root's prefix is "".
+std::string tree_prefix(const Resource& r) { return r.type == Resource::Type::bucket ? std::string() : r.path.collection_prefix(); }
+
+}  // namespace
+
+asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
+  auto dest_h = c.ex.header("Destination");
+  if (dest_h.empty()) co_return co_await respond_status(c, 400, "Destination header missing");
+  auto dest_uri = parse_destination(dest_h);
+  if (!dest_uri) co_return co_await respond_status(c, 400, "malformed Destination header");
+  if (!dest_uri->authority.empty()) {
+    auto host = c.ex.header(bhttp::field::host);
+    if (dest_uri->authority != host) co_return co_await respond_status(c, 502, "Destination is on another server");
+  }
+  auto dpath = parse_dav_path(strip_fragment(dest_uri->path));
+  if (!dpath) {
+    if (dest_uri->path != "/dav" && !dest_uri->path.starts_with("/dav/"))
+      co_return co_await respond_status(c, 502, "Destination is outside the WebDAV namespace");
+    co_return co_await respond_error(c, dpath.error());
+  }
+  auto overwrite = parse_overwrite(c.ex.header("Overwrite"));
+  if (!overwrite) co_return co_await respond_status(c, 400, "Overwrite must be T or F");
+  auto depth = parse_depth(c.ex.header("Depth"), Depth::infinity);
+  if (!depth || *depth == Depth::one) co_return co_await respond_status(c, 400, "Depth must be 0 or infinity");
+
+  auto src = co_await resolve(c, c.path);
+  if (!src) co_return co_await respond_error(c, src.error());
+  if (!src->exists()) co_return co_await respond_status(c, 404, "not found");
+  if (src->type == Resource::Type::root || src->type == Resource::Type::bucket)
+    co_return co_await respond_status(c, 403, "buckets and the root cannot be copied or moved");
+  if (move && src->is_collection() && *depth != Depth::infinity)
+    co_return co_await respond_status(c, 400, "MOVE of a collection needs Depth: infinity");
+
+  if (dpath->kind != DavPath::Kind::member)
+    co_return co_await respond_status(c, 403, "the destination must be inside a bucket");
+  auto dst = co_await resolve(c, *dpath);
+  if (!dst) co_return co_await respond_error(c, dst.error());
+  if (!dst->bucket) co_return co_await respond_status(c, 409, "the destination's parent collection does not exist");
+
+  bool src_coll = src->is_collection();
+  // Same resource, or one inside the other.
+  if (src->bucket->id == dst->bucket->id) {
+    std::string s = src_coll ? src->path.collection_prefix() : src->path.key;
+    std::string d = dpath->key + (src_coll ? "/" : "");
+    if (s == d || (src_coll && d.starts_with(s)))
+      co_return co_await respond_status(c, 403, "the source and destination are the same or nested");
+    if (dst->is_collection() && s.starts_with(dst->path.collection_prefix()) && dst->exists() && *overwrite)
+      co_return co_await respond_status(c, 403, "the destination contains the source");
+  }
+  auto parent = co_await parent_exists(c, *dst);
+  if (!parent) co_return co_await respond_error(c, parent.error());
+  if (!*parent) co_return co_await respond_status(c, 409, "the destination's parent collection does not exist");
+  if (dst->exists() && !*overwrite) co_return co_await respond_status(c, 412, "the destination exists (Overwrite: F)");
+
+  std::vector<WriteTarget> targets;
+  if (move) targets.push_back({&*src, true});
+  targets.push_back({&*dst, true});
+  if (co_await check_write(c, targets)) co_return;
+
+  bool existed = dst->exists();
+  if (existed) {
+    auto d = co_await delete_resource(c, *dst);
+    if (!d) co_return co_await respond_error(c, d.error());
+  }
+  auto& engine = c.app.engine;
+  const auto& sb = *src->bucket;
+  const auto& db = *dst->bucket;
+  if (src_coll) {
+    auto sp = tree_prefix(*src);
+    auto dp = dpath->collection_prefix();
+    if (move) {
+      auto n = co_await engine.rename_prefix(sb, sp, db, dp, true);
+      if (!n) co_return co_await respond_error(c, n.error());
+      (void)co_await c.store.move_props(sb.id, sp, db.id, dp, true);
+      (void)co_await c.store.remove_locks(src->lock_path(), true);
+    } else if (*depth == Depth::infinity) {
+      auto n = co_await engine.copy_prefix(c.user.id, sb, sp, db, dp, true);
+      if (!n) co_return co_await respond_error(c, n.error());
+      if (!src->has_marker) {
+        // An implied collection's copy keeps its members; nothing else to create.
+      }
+      (void)co_await c.store.copy_props(sb.id, sp, db.id, dp, true);
+    } else {
+      auto o = co_await put_empty(c, db, dp);
+      if (!o) co_return co_await respond_error(c, o.error());
+      (void)co_await c.store.copy_props(sb.id, sp, db.id, dp, false);
+    }
+  } else {
+    const auto& sk = src->path.key;
+    const auto& dk = dpath->key;
+    if (move) {
+      auto o = co_await engine.rename_object(sb, sk, db, dk, true);
+      if (!o) co_return co_await respond_error(c, o.error());
+      (void)co_await c.store.move_props(sb.id, sk, db.id, dk, false);
+      (void)co_await c.store.remove_locks(src->lock_path(), false);
+    } else {
+      storage::CopyOptions opts;
+      auto o = co_await engine.copy_object(c.user.id, sb, sk, db, dk, opts);
+      if (!o) co_return co_await respond_error(c, o.error());
+      (void)co_await c.store.copy_props(sb.id, sk, db.id, dk, false);
+    }
+  }
+  co_await respond_status(c, existed ? 204 : 201);
+}
+
+}  // namespace depot::webdav
