@@ -154,7 +154,10 @@ int serve(const std::vector<std::string>& args) {
         for (int attempt = 1; !stopping; ++attempt) {
           try {
             auto url = c.database_url;
-            co_await db.run([url](pqxx::connection&) { storage::apply_migrations(url); });
+            // A named lambda: GCC 12 frees a lambda temporary's by-value captures twice when
+            // the temporary lives across a co_await.
+            auto migrate = [url](pqxx::connection&) { storage::apply_migrations(url); };
+            co_await db.run(migrate);
             co_await db.run([&](pqxx::connection&) { ensure_admin(users, db, c); });
             break;
           } catch (const std::exception& e) {
