@@ -160,7 +160,8 @@ asio::awaitable<unsigned> evaluate_if(Ctx& c, const Resource& request_resource) 
   auto parsed = parse_if_header(h);
   if (!parsed) co_return 400;
   std::map<std::string, ResourceState> states;
-  states[""] = co_await state_of(c, request_resource);
+  auto self = co_await state_of(c, request_resource);
+  states[""] = std::move(self);
   for (const auto& tag : parsed->resources()) {
     auto p = path_from_uri(tag);
     if (!p) {
@@ -168,7 +169,10 @@ asio::awaitable<unsigned> evaluate_if(Ctx& c, const Resource& request_resource) 
       continue;
     }
     auto r = co_await resolve(c, *p);
-    states[tag] = r ? co_await state_of(c, *r) : ResourceState{};
+    // (No co_await inside ?: — GCC 12 miscompiles it.)
+    ResourceState st;
+    if (r) st = co_await state_of(c, *r);
+    states[tag] = std::move(st);
   }
   bool ok = evaluate_if_header(*parsed, [&](const std::string& tag) { return states[tag]; });
   co_return ok ? 0 : 412;
