@@ -39,7 +39,7 @@ class WebdavHandler final : public http::Handler {
  private:
   asio::awaitable<void> serve(http::Exchange& ex) {
     auto method = ex.request().method();
-    auto raw_path = strip_fragment(ex.path());
+    auto raw_path = ex.path();
     Ctx c{app_, store_, ex, {}, {}};
 
     // Windows probes OPTIONS before it sends credentials: answer it without them.
@@ -47,6 +47,10 @@ class WebdavHandler final : public http::Handler {
 
     if (!co_await authenticate(c)) co_return;
 
+    // A fragment is never part of a resource's name; a client that sends one (raw '#') gets
+    // a refusal rather than an operation on the resource without it (litmus delete_fragment).
+    if (raw_path.find('#') != std::string_view::npos)
+      co_return co_await respond_status(c, 400, "the request target contains a '#fragment'");
     auto p = parse_dav_path(raw_path);
     if (!p) {
       unsigned st = p.code() == Errc::too_large ? 414 : 400;
