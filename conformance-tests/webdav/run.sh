@@ -37,16 +37,17 @@ if run_group litmus; then
   # One line per litmus test; the suites' totals go in the log.
   (cd "$WORK" && HOME="$WORK" timeout 600 litmus -k "$DAV/" "$U" "$P" >"$WORK/litmus.out" 2>&1)
   total=0; passed=0
+  suite=""; current=""
   while IFS= read -r line; do
-    # " 12. copy_simple........... pass" / "... FAIL (reason)" / "... SKIPPED" / "... WARNING"
-    if [[ "$line" =~ ^\ *[0-9]+\.\ ([a-z0-9_]+)\.+\ (pass|FAIL|SKIPPED)(.*)$ ]]; then
-      name="${BASH_REMATCH[1]}"; res="${BASH_REMATCH[2]}"; why="${BASH_REMATCH[3]}"
-      suite_test="litmus-$suite-$name"
+    line="${line##*$'\r'}"   # litmus redraws each test line after a carriage return
+    if [[ "$line" =~ ^-\>\ running\ \`([a-z]+)\' ]]; then suite="${BASH_REMATCH[1]}"; continue; fi
+    if [[ "$line" =~ [0-9]+\.\ ([a-z0-9_]+)[.\ ] ]]; then current="${BASH_REMATCH[1]}"; fi
+    # "... pass" / "... FAIL (reason)" / "... SKIPPED"; a warning puts the result on its own line.
+    if [[ "$line" =~ \ (pass|FAIL|SKIPPED)(\ .*)?$ ]]; then
+      res="${BASH_REMATCH[1]}"; why="${BASH_REMATCH[2]}"
       total=$((total + 1))
-      if [[ "$res" == pass ]]; then passed=$((passed + 1)); echo "PASS $suite_test"
-      else echo "FAIL $suite_test: $res$why"; FAILED=$((FAILED + 1)); fi
-    elif [[ "$line" =~ ^-\>\ running\ \`([a-z]+)\' ]]; then
-      suite="${BASH_REMATCH[1]}"
+      if [[ "$res" == pass ]]; then passed=$((passed + 1)); echo "PASS litmus-$suite-$current"
+      else echo "FAIL litmus-$suite-$current: $res$why"; FAILED=$((FAILED + 1)); fi
     fi
   done < "$WORK/litmus.out"
   echo "# litmus: $passed of $total passed"
@@ -97,6 +98,7 @@ if run_group rclone; then
   head -c 300000 /dev/urandom > "$WORK/tree/a/b/deep.bin"; echo hello > "$WORK/tree/c d/hé llo #1.txt"
   for vendor in other owncloud; do
     R=":webdav,url='$DAV/rc-$vendor',vendor=$vendor,user='$U',pass='$OBS':"
+    dav -X MKCOL "$DAV/rc-$vendor/" >/dev/null  # rclone expects its root to exist
     rc_copy() { rclone copy "$WORK/tree" "$R" && rclone check "$WORK/tree" "$R" --download; }
     rc_sync() {
       echo changed > "$WORK/tree/a/f1"; rm -f "$WORK/tree/a/f2"
@@ -111,7 +113,7 @@ if run_group rclone; then
     scenario "rclone-$vendor-copy-back" rc_back
     scenario "rclone-$vendor-purge" rc_purge
   done
-  rc_hashes() { rclone hashsum MD5 ":webdav,url='$DAV/rc-owncloud',vendor=owncloud,user='$U',pass='$OBS':" | grep -q "hé llo"; }
+  rc_hashes() { rclone copy "$WORK/tree" ":webdav,url='$DAV/rc-owncloud',vendor=owncloud,user='$U',pass='$OBS':" && rclone hashsum MD5 ":webdav,url='$DAV/rc-owncloud',vendor=owncloud,user='$U',pass='$OBS':" | tee /dev/stderr | grep -Eq '^[0-9a-f]{32}  a/b/deep.bin$'; }
   scenario rclone-owncloud-md5 rc_hashes
 fi
 

@@ -8,6 +8,7 @@
 #include "protocols/webdav/error.hpp"
 #include "protocols/webdav/methods.hpp"
 #include "protocols/webdav/multistatus.hpp"
+#include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
 #include "storage/quota.hpp"
 
@@ -41,7 +42,23 @@ struct Listing {
   std::vector<storage::DavLock> locks;  // locks that apply to the resource being described
 };
 
+constexpr std::string_view oc_ns = "http://owncloud.org/ns";
+
+// ownCloud's <oc:checksums> (rclone vendor=owncloud compares hashes without downloading):
+// "MD5:<hex> SHA1:<hex>" with whichever digests the object has.
+std::optional<std::string> oc_checksums(const Resource& r) {
+  if (r.type != Resource::Type::file) return std::nullopt;
+  std::string sums;
+  const auto& etag = r.object.etag;
+  if (etag.size() == 32 && etag.find_first_not_of("0123456789abcdef") == std::string::npos) sums = "MD5:" + etag;
+  if (auto it = r.object.checksums.find("SHA1"); it != r.object.checksums.end())
+    if (auto raw = crypto::base64_decode(it->second)) sums += (sums.empty() ? "SHA1:" : " SHA1:") + crypto::to_hex(*raw);
+  if (sums.empty()) return std::nullopt;
+  return "<oc:checksum>" + sums + "</oc:checksum>";
+}
+
 std::optional<std::string> live_value(const Resource& r, const QName& n, const Listing& ctx) {
+  if (n.ns == oc_ns && n.local == "checksums") return oc_checksums(r);
   if (n.ns != dav_ns) return std::nullopt;
   const auto& o = r.object;
   bool has_object = r.type == Resource::Type::file || (r.type == Resource::Type::collection && r.has_marker);
