@@ -156,6 +156,25 @@ if run_group quirks; then
   q_dotdot() { expect 400 --path-as-is "$DAV/a/../b"; }
   q_quota() { curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>' "$DAV/" | grep -q 'quota-available-bytes>[0-9]'; }
   q_depth_inf() { local body; body="$(curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: infinity' "$DAV/")"; grep -q 'propfind-finite-depth' <<<"$body"; }
+  q_quota_507() {
+    # Over the limit: 507 before "100 Continue", so the refused body is never sent.
+    [[ -n "${DEPOT_BIN:-}" && -n "${DEPOT_DATABASE_URL:-}" ]] || { echo "needs DEPOT_BIN and DEPOT_DATABASE_URL"; return 1; }
+    local plan="tiny$RUN_ID" user="davq$RUN_ID" pw='Quota-pass-123!' qb="q-$RUN_ID"
+    "$DEPOT_BIN" plan add "$plan" --bytes 10000 --database-url "$DEPOT_DATABASE_URL" || return 1
+    echo "$pw" | "$DEPOT_BIN" user add "$user" --email "$user@example.com" --plan "$plan" --password-stdin \
+      --database-url "$DEPOT_DATABASE_URL" >/dev/null || return 1
+    head -c 4000 /dev/urandom > "$WORK/q-small.bin"; head -c 20000 /dev/urandom > "$WORK/q-big.bin"
+    local code
+    code="$(curl -sS -u "$user:$pw" -o /dev/null -w '%{http_code}' -X MKCOL "$EP/dav/$qb/")"; [[ $code == 201 ]] || { echo "mkcol $code"; return 1; }
+    code="$(curl -sS -u "$user:$pw" -o /dev/null -w '%{http_code}' -T "$WORK/q-small.bin" "$EP/dav/$qb/small")"; [[ $code == 201 ]] || { echo "small put $code"; return 1; }
+    local v; v="$(curl -sS -v -u "$user:$pw" -H 'Expect: 100-continue' -T "$WORK/q-big.bin" "$EP/dav/$qb/big" 2>&1)"
+    grep -q '^< HTTP/1.1 507' <<<"$v" || { echo "big put: $(grep '^< HTTP' <<<"$v")"; return 1; }
+    ! grep -q '^< HTTP/1.1 100' <<<"$v" || { echo "100 Continue sent before 507"; return 1; }
+    # reads, deletes and the quota properties still work
+    code="$(curl -sS -u "$user:$pw" -o /dev/null -w '%{http_code}' "$EP/dav/$qb/small")"; [[ $code == 200 ]] || return 1
+    curl -sS -u "$user:$pw" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>' "$EP/dav/$qb/" | grep -q 'quota-used-bytes>4000<'
+  }
+  scenario quirk-quota-507-before-continue q_quota_507
   scenario quirk-options-unauthenticated q_options_anon
   scenario quirk-windows-lock-sequence q_windows
   scenario quirk-macos-chunked-put q_macos_chunked
