@@ -6,6 +6,7 @@
 #include "protocols/s3/xml.hpp"
 #include "src/http/semantics.hpp"
 #include "storage/engine.hpp"
+#include "storage/multipart_store.hpp"
 
 namespace depot::s3 {
 
@@ -64,6 +65,23 @@ asio::awaitable<void> create_bucket(Ctx& c) {
 }
 
 asio::awaitable<void> delete_bucket(Ctx& c) {
+  // Uploads in progress would go with the bucket (cascade) without giving their bytes back to
+  // the quota: abort them first.
+  auto b = co_await c.app.engine.get_bucket(c.user, c.op.bucket);
+  if (b) {
+    auto objects = co_await c.app.engine.list(*b, storage::ListQuery{{}, {}, {}, 1});
+    if (objects && objects->entries.empty()) {
+      for (;;) {
+        auto page = co_await c.multipart->list_uploads(b->id, {}, {}, {}, 1000);
+        if (!page || page->uploads.empty()) break;
+        for (auto& u : page->uploads) {
+          auto aborted = co_await c.multipart->abort(*b, u);
+          (void)aborted;
+        }
+        if (!page->truncated) break;
+      }
+    }
+  }
   auto r = co_await c.app.engine.delete_bucket(c.user, c.op.bucket);
   if (!r) co_return co_await respond_error(c, from_engine(r.error(), Subject::bucket));
   co_await respond_empty(c, bhttp::status::no_content);

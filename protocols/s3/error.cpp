@@ -2,6 +2,8 @@
 
 #include "protocols/s3/xml.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace depot::s3 {
 
 S3Error s3_error(unsigned status, std::string code, std::string message) {
@@ -12,7 +14,9 @@ S3Error from_engine(const Error& e, Subject subject) {
   const std::string& m = e.message;
   switch (e.code) {
     case Errc::ok:
-    case Errc::internal: return S3Error{};
+    case Errc::internal:
+      spdlog::error("s3: internal error: {}", m);
+      return S3Error{};
     case Errc::invalid_argument: return s3_error(400, "InvalidArgument", m);
     case Errc::invalid_name:
       if (subject == Subject::bucket) return s3_error(400, "InvalidBucketName", "The specified bucket is not valid.");

@@ -8,6 +8,7 @@
 #include "protocols/s3/cors.hpp"
 #include "storage/engine.hpp"
 #include "storage/multipart_store.hpp"
+#include "storage/s3_config_store.hpp"
 #include "storage/sweeper.hpp"
 
 namespace depot::s3 {
@@ -15,7 +16,7 @@ namespace {
 
 class S3Handler final : public http::Handler {
  public:
-  explicit S3Handler(App& app) : app_(app), multipart_(app.db, app.blobs, app.quota) {
+  explicit S3Handler(App& app) : app_(app), multipart_(app.db, app.blobs, app.quota), config_(app.db) {
     auto max_age = app.config.multipart_max_age;
     app.sweeper.add_task("s3-multipart-expiry", [this, max_age]() -> asio::awaitable<void> {
       co_await multipart_.expire(max_age);
@@ -28,6 +29,7 @@ class S3Handler final : public http::Handler {
   asio::awaitable<void> dispatch(Ctx& c);
   App& app_;
   storage::MultipartStore multipart_;
+  storage::S3ConfigStore config_;
 };
 
 asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
@@ -65,6 +67,7 @@ asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
   }
   Ctx c{app_, ex, std::move(*routed.operation)};
   c.multipart = &multipart_;
+  c.s3config = &config_;
   ex.info().operation = op_name(c.op.op);
   std::optional<S3Error> failed;
   try {
@@ -74,7 +77,8 @@ asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
       co_return;
     }
     if (!c.op.bucket.empty() && !ex.header(bhttp::field::origin).empty()) co_await load_cors_headers(c);
-    if (auto err = co_await authenticate(c)) {
+    auto err = co_await authenticate(c);
+    if (err) {
       co_await respond_error(c, *err);
       co_return;
     }

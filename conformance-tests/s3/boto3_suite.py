@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+"""boto3 scenarios against depot: checksums, presigned PUT, multipart with UploadPartCopy,
+and bad input (signatures, aws-chunked framing, XML, limits). Prints PASS/FAIL lines."""
+import base64
+import datetime
+import hashlib
+import http.client
+import io
+import os
+import sys
+import time
+import traceback
+import urllib.parse
+import urllib.request
+import zlib
+from unittest import mock
+
+os.environ.setdefault("BOTO_DISABLE_CRT", "true")
+import boto3  # noqa: E402
+import botocore  # noqa: E402
+from botocore.auth import SigV4Auth  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+WORK, BUCKET = sys.argv[1], sys.argv[2]
+EP = os.environ["DEPOT_ENDPOINT"]
+AK, SK = os.environ["DEPOT_ACCESS_KEY"], os.environ["DEPOT_SECRET_KEY"]
+failed = 0
+
+
+def client(ak=AK, sk=SK, **cfg):
+    return boto3.client("s3", endpoint_url=EP, aws_access_key_id=ak, aws_secret_access_key=sk,
+                        region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **cfg))
+
+
+s3 = client()
+
+
+def scenario(name):
+    def wrap(fn):
+        global failed
+        try:
+            fn()
+            print(f"PASS {name}", flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            why = (str(e) or type(e).__name__).replace("\n", " ")[:300]
+            print(f"FAIL {name}: {why}", flush=True)
+            with open(os.path.join(WORK, f"{name}.log"), "w") as f:
+                traceback.print_exc(file=f)
+        return fn
+    return wrap
+
+
+def expect_error(code, fn, status=None):
+    try:
+        fn()
+    except ClientError as e:
+        got = e.response["Error"].get("Code")
+        if got != code and str(e.response["ResponseMetadata"]["HTTPStatusCode"]) != code:
+            raise AssertionError(f"expected {code}, got {got}") from e
+        return e
+    raise AssertionError(f"expected {code}, the request succeeded")
+
+
+def raw(method, path, body=b"", headers=None, payload_hash=None, sign=True, secret=SK, when=None):
+    """Sends a hand-built request signed with SigV4 (optionally at another time)."""
+    url = EP + path
+    headers = dict(headers or {})
+    if sign:
+        req = AWSRequest(method=method, url=url, data=body, headers=headers)
+        req.headers["x-amz-content-sha256"] = payload_hash or hashlib.sha256(body).hexdigest()
+        auth = SigV4Auth(Credentials(AK, secret), "s3", "us-east-1")
+        if when is not None:
+            class Shifted(datetime.datetime):
+                @classmethod
+                def utcnow(cls):
+                    return when
+            with mock.patch("botocore.auth.datetime.datetime", Shifted):
+                auth.add_auth(req)
+        else:
+            auth.add_auth(req)
+        headers = dict(req.headers.items())
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    target = u.path + ("?" + u.query if u.query else "")
+    conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+    if "Host" not in headers and "host" not in headers:
+        conn.putheader("Host", u.netloc)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    if "Content-Length" not in headers and "content-length" not in {k.lower() for k in headers}:
+        conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders()
+    try:
+        conn.send(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data
+
+
+def must(status, data, want_status, want_code=None):
+    if status != want_status or (want_code and f"<Code>{want_code}</Code>".encode() not in data):
+        raise AssertionError(f"expected {want_status} {want_code or ''}, got {status} {data[:200]!r}")
+
+
+s3.create_bucket(Bucket=BUCKET)
+
+
+@scenario("boto3-put-get-checksums")
+def _():
+    data = os.urandom(300000)
+    for alg in ("CRC32", "CRC32C", "SHA256"):
+        key = f"ck-{alg}"
+        put = s3.put_object(Bucket=BUCKET, Key=key, Body=data, ChecksumAlgorithm=alg)
+        got = s3.get_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
+        body = got["Body"].read()
+        assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest(), "content differs"
+        assert got.get(f"Checksum{alg}") == put.get(f"Checksum{alg}"), f"{alg}: {got.get(f'Checksum{alg}')} vs {put.get(f'Checksum{alg}')}"
+    want = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    assert s3.head_object(Bucket=BUCKET, Key="ck-CRC32", ChecksumMode="ENABLED")["ChecksumCRC32"] == want
+
+
+@scenario("boto3-metadata-roundtrip")
+def _():
+    s3.put_object(Bucket=BUCKET, Key="meta.txt", Body=b"x", ContentType="text/plain; charset=utf-8",
+                  ContentDisposition='attachment; filename="a.txt"', CacheControl="max-age=60",
+                  ContentLanguage="fr", Metadata={"colour": "Blue", "n": "1"})
+    h = s3.head_object(Bucket=BUCKET, Key="meta.txt")
+    assert h["ContentType"] == "text/plain; charset=utf-8", h["ContentType"]
+    assert h["ContentDisposition"] == 'attachment; filename="a.txt"'
+    assert h["CacheControl"] == "max-age=60" and h["ContentLanguage"] == "fr"
+    assert h["Metadata"] == {"colour": "Blue", "n": "1"}, h["Metadata"]
+
+
+@scenario("boto3-presigned-put")
+def _():
+    data = os.urandom(5000)
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned-put"}, ExpiresIn=300)
+    req = urllib.request.Request(url, data=data, method="PUT")
+    urllib.request.urlopen(req).read()
+    assert s3.get_object(Bucket=BUCKET, Key="presigned-put")["Body"].read() == data
+
+
+@scenario("boto3-multipart-with-upload-part-copy")
+def _():
+    src = os.urandom(6 * 1024 * 1024)
+    s3.put_object(Bucket=BUCKET, Key="mp-src", Body=src)
+    part1 = os.urandom(5 * 1024 * 1024)
+    mpu = s3.create_multipart_upload(Bucket=BUCKET, Key="mp-dst")
+    uid = mpu["UploadId"]
+    p1 = s3.upload_part(Bucket=BUCKET, Key="mp-dst", UploadId=uid, PartNumber=1, Body=part1)
+    p2 = s3.upload_part_copy(Bucket=BUCKET, Key="mp-dst", UploadId=uid, PartNumber=2,
+                             CopySource={"Bucket": BUCKET, "Key": "mp-src"}, CopySourceRange="bytes=1000-2000999")
+    parts = s3.list_parts(Bucket=BUCKET, Key="mp-dst", UploadId=uid)["Parts"]
+    assert [p["PartNumber"] for p in parts] == [1, 2]
+    assert uid in [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])]
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="mp-dst", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": p1["ETag"]}, {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
+    got = s3.get_object(Bucket=BUCKET, Key="mp-dst")["Body"].read()
+    assert got == part1 + src[1000:2001000], "content differs"
+    md5s = hashlib.md5(part1).digest() + hashlib.md5(src[1000:2001000]).digest()
+    assert s3.head_object(Bucket=BUCKET, Key="mp-dst")["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-2"'
+    part2 = s3.get_object(Bucket=BUCKET, Key="mp-dst", PartNumber=2)
+    assert part2["Body"].read() == src[1000:2001000] and part2["PartsCount"] == 2
+
+
+@scenario("boto3-multipart-errors")
+def _():
+    uid = s3.create_multipart_upload(Bucket=BUCKET, Key="mp-bad")["UploadId"]
+    p1 = s3.upload_part(Bucket=BUCKET, Key="mp-bad", UploadId=uid, PartNumber=1, Body=b"small")
+    p2 = s3.upload_part(Bucket=BUCKET, Key="mp-bad", UploadId=uid, PartNumber=2, Body=b"small")
+    expect_error("InvalidPartOrder", lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key="mp-bad", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 2, "ETag": p2["ETag"]}, {"PartNumber": 1, "ETag": p1["ETag"]}]}))
+    expect_error("InvalidPart", lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key="mp-bad", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": '"00000000000000000000000000000000"'}]}))
+    expect_error("EntityTooSmall", lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key="mp-bad", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": p1["ETag"]}, {"PartNumber": 2, "ETag": p2["ETag"]}]}))
+    expect_error("InvalidArgument", lambda: s3.upload_part(Bucket=BUCKET, Key="mp-bad", UploadId=uid, PartNumber=10001, Body=b"x"))
+    parts = "".join(f"<Part><PartNumber>{i}</PartNumber><ETag>x</ETag></Part>" for i in range(1, 10002))
+    body = f"<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>".encode()
+    st, data = raw("POST", f"/{BUCKET}/mp-bad?uploadId={uid}", body)
+    must(st, data, 400)
+    s3.abort_multipart_upload(Bucket=BUCKET, Key="mp-bad", UploadId=uid)
+    expect_error("NoSuchUpload", lambda: s3.list_parts(Bucket=BUCKET, Key="mp-bad", UploadId=uid))
+
+
+@scenario("boto3-copy-and-delete-objects")
+def _():
+    s3.put_object(Bucket=BUCKET, Key="c1", Body=b"one", Metadata={"a": "1"})
+    s3.copy_object(Bucket=BUCKET, Key="c2", CopySource={"Bucket": BUCKET, "Key": "c1"})
+    assert s3.head_object(Bucket=BUCKET, Key="c2")["Metadata"] == {"a": "1"}
+    s3.copy_object(Bucket=BUCKET, Key="c1", CopySource={"Bucket": BUCKET, "Key": "c1"},
+                   MetadataDirective="REPLACE", Metadata={"b": "2"})
+    assert s3.head_object(Bucket=BUCKET, Key="c1")["Metadata"] == {"b": "2"}
+    expect_error("InvalidRequest", lambda: s3.copy_object(Bucket=BUCKET, Key="c1", CopySource={"Bucket": BUCKET, "Key": "c1"}))
+    r = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "c1"}, {"Key": "c2"}, {"Key": "never"}]})
+    assert sorted(d["Key"] for d in r["Deleted"]) == ["c1", "c2", "never"], r
+    expect_error("NoSuchKey", lambda: s3.get_object(Bucket=BUCKET, Key="c1"))
+
+
+@scenario("boto3-listing-delimiter-and-url-encoding")
+def _():
+    for k in ["d/a", "d/b/1", "d/b/2", "d/c d", "e"]:
+        s3.put_object(Bucket=BUCKET, Key="L/" + k, Body=b"")
+    r = s3.list_objects_v2(Bucket=BUCKET, Prefix="L/d/", Delimiter="/")
+    assert [c["Key"] for c in r["Contents"]] == ["L/d/a", "L/d/c d"], r.get("Contents")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["L/d/b/"]
+    assert r["KeyCount"] == 3
+    r1 = s3.list_objects(Bucket=BUCKET, Prefix="L/", Delimiter="/", MaxKeys=1)
+    assert r1["IsTruncated"] and r1.get("NextMarker"), r1
+
+
+@scenario("boto3-bad-signature")
+def _():
+    expect_error("SignatureDoesNotMatch", lambda: client(sk="wrong" + SK).list_objects_v2(Bucket=BUCKET))
+    expect_error("InvalidAccessKeyId", lambda: client(ak="DKNOSUCHKEY000000000").list_objects_v2(Bucket=BUCKET))
+    st, data = raw("GET", f"/{BUCKET}?list-type=2", sign=False)
+    must(st, data, 403, "AccessDenied")
+
+
+@scenario("boto3-clock-skew")
+def _():
+    st, data = raw("GET", f"/{BUCKET}?list-type=2", when=datetime.datetime.utcnow() - datetime.timedelta(minutes=20))
+    must(st, data, 403, "RequestTimeTooSkewed")
+
+
+@scenario("boto3-expired-presign")
+def _():
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "meta.txt"}, ExpiresIn=1)
+    time.sleep(2)
+    try:
+        urllib.request.urlopen(url)
+        raise AssertionError("expired URL was accepted")
+    except urllib.error.HTTPError as e:
+        body = e.read()
+        assert e.code == 403 and b"Request has expired" in body, body
+
+
+@scenario("boto3-payload-sha256-mismatch")
+def _():
+    st, data = raw("PUT", f"/{BUCKET}/sha-mismatch", b"hello", payload_hash=hashlib.sha256(b"other").hexdigest())
+    must(st, data, 400, "XAmzContentSHA256Mismatch")
+    expect_error("NoSuchKey", lambda: s3.head_object(Bucket=BUCKET, Key="sha-mismatch")) if False else None
+    try:
+        s3.head_object(Bucket=BUCKET, Key="sha-mismatch")
+        raise AssertionError("the object was stored")
+    except ClientError:
+        pass
+
+
+def chunked(payload, trailer_name=None, trailer_value=None):
+    body = b""
+    for i in range(0, len(payload), 4096):
+        piece = payload[i:i + 4096]
+        body += b"%x\r\n" % len(piece) + piece + b"\r\n"
+    body += b"0\r\n"
+    if trailer_name:
+        body += f"{trailer_name}:{trailer_value}\r\n".encode()
+    return body + b"\r\n"
+
+
+def unsigned_trailer_put(key, payload, body, decoded_len=None):
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(decoded_len if decoded_len is not None else len(payload)),
+               "x-amz-trailer": "x-amz-checksum-crc32", "Content-Length": str(len(body))}
+    return raw("PUT", f"/{BUCKET}/{key}", body, headers, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+
+
+@scenario("boto3-aws-chunked-unsigned-trailer")
+def _():
+    payload = os.urandom(10000)
+    crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
+    st, data = unsigned_trailer_put("chunked-ok", payload, chunked(payload, "x-amz-checksum-crc32", crc))
+    must(st, data, 200)
+    got = s3.get_object(Bucket=BUCKET, Key="chunked-ok", ChecksumMode="ENABLED")
+    assert got["Body"].read() == payload and got["ChecksumCRC32"] == crc
+    assert "aws-chunked" not in (got.get("ContentEncoding") or "")
+
+
+@scenario("boto3-aws-chunked-bad-input")
+def _():
+    payload = os.urandom(10000)
+    crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
+    bad = base64.b64encode((zlib.crc32(payload) ^ 1).to_bytes(4, "big")).decode()
+    st, data = unsigned_trailer_put("chunked-bad", payload, chunked(payload, "x-amz-checksum-crc32", bad))
+    must(st, data, 400, "BadDigest")
+    body = chunked(payload, "x-amz-checksum-crc32", crc)
+    st, data = unsigned_trailer_put("chunked-bad", payload, body[:5000])  # truncated
+    assert st == 400, (st, data[:200])
+    st, data = unsigned_trailer_put("chunked-bad", payload, body, decoded_len=100)  # oversized
+    assert st == 400, (st, data[:200])
+    try:
+        s3.head_object(Bucket=BUCKET, Key="chunked-bad")
+        raise AssertionError("a refused upload was stored")
+    except ClientError:
+        pass
+
+
+@scenario("boto3-malformed-xml-and-long-key")
+def _():
+    st, data = raw("POST", f"/{BUCKET}?delete", b"<Delete><Object><Key>a</Key>",
+                   {"Content-MD5": base64.b64encode(hashlib.md5(b"<Delete><Object><Key>a</Key>").digest()).decode()})
+    must(st, data, 400, "MalformedXML")
+    expect_error("KeyTooLongError", lambda: s3.put_object(Bucket=BUCKET, Key="k" * 1025, Body=b"x"))
+    expect_error("NoSuchBucket", lambda: s3.list_objects_v2(Bucket="no-such-bucket-" + BUCKET))
+    expect_error("InvalidBucketName", lambda: s3.create_bucket(Bucket="Bad_Name"))
+    expect_error("BucketAlreadyOwnedByYou", lambda: s3.create_bucket(Bucket=BUCKET))
+    expect_error("BucketNotEmpty", lambda: s3.delete_bucket(Bucket=BUCKET))
+    expect_error("InvalidRange", lambda: s3.get_object(Bucket=BUCKET, Key="meta.txt", Range="bytes=10-20"))
+
+
+# Clean up through ListObjectVersions, as some tools do.
+try:
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):
+        objs = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", [])]
+        if objs:
+            s3.delete_objects(Bucket=BUCKET, Delete={"Objects": objs})
+    for u in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=BUCKET, Key=u["Key"], UploadId=u["UploadId"])
+    s3.delete_bucket(Bucket=BUCKET)
+    print("PASS boto3-cleanup-via-list-object-versions")
+except Exception as e:  # noqa: BLE001
+    failed += 1
+    print(f"FAIL boto3-cleanup-via-list-object-versions: {e}")
+
+sys.exit(1 if failed else 0)
