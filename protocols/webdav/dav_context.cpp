@@ -48,18 +48,18 @@ asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
     }
     if (o.code() != Errc::no_such_key) co_return o.error();
   }
-  auto marker = co_await engine.head_object(*r.bucket, p.collection_prefix());
-  if (marker) {
-    r.type = Resource::Type::collection;
-    r.has_marker = true;
-    r.object = std::move(marker.value());
-    co_return r;
-  }
-  if (marker.code() != Errc::no_such_key) co_return marker.error();
+  // A collection is any key under "key/" (its marker included); only then is the marker read.
   auto any = co_await engine.prefix_exists(*r.bucket, p.collection_prefix());
   if (!any) co_return any.error();
   if (*any) {
     r.type = Resource::Type::collection;
+    auto marker = co_await engine.head_object(*r.bucket, p.collection_prefix());
+    if (marker) {
+      r.has_marker = true;
+      r.object = std::move(marker.value());
+    } else if (marker.code() != Errc::no_such_key) {
+      co_return marker.error();
+    }
     co_return r;
   }
   if (p.trailing_slash) {

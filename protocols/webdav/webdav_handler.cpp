@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <mutex>
+#include <unordered_map>
+
 #include "protocols/webdav/basic_auth.hpp"
 #include "protocols/webdav/dav_headers.hpp"
 #include "protocols/webdav/error.hpp"
@@ -11,6 +14,27 @@
 namespace depot::webdav {
 
 namespace {
+
+// Account rows by name, kept a few seconds so that a request costs no user lookup.
+class UserRowCache {
+ public:
+  static constexpr std::chrono::seconds kUserTtl{5};
+  std::optional<auth::User> get(const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find(name);
+    if (it == rows_.end() || it->second.second < std::chrono::steady_clock::now()) return std::nullopt;
+    return it->second.first;
+  }
+  void put(const auth::User& u) {
+    std::lock_guard lock(mu_);
+    if (rows_.size() > 10000) rows_.clear();
+    rows_[u.name] = {u, std::chrono::steady_clock::now() + kUserTtl};
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::pair<auth::User, std::chrono::steady_clock::time_point>> rows_;
+};
 
 class WebdavHandler final : public http::Handler {
  public:
@@ -92,13 +116,23 @@ class WebdavHandler final : public http::Handler {
       co_await respond_status(c, 401, "authentication required");
       co_return false;
     }
-    auto user = co_await app_.users.find_by_name(creds->name);
+    // The account row (status, credentials_version) is re-read at most every kUserTtl; a
+    // password change or suspension therefore takes effect within that many seconds.
+    std::optional<auth::User> user = users_.get(creds->name);
+    if (!user) {
+      auto found = co_await app_.users.find_by_name(creds->name);
+      if (found) {
+        user = std::move(found.value());
+        users_.put(*user);
+      }
+    }
     bool ok = user && user->active();
     if (ok && !cache_.contains(*creds, user->credentials_version)) {
       auto verified = co_await app_.users.verify_password(creds->name, creds->password);
       ok = verified.ok();
       if (ok) {
-        user = std::move(verified);
+        user = std::move(verified.value());
+        users_.put(*user);
         cache_.insert(*creds, user->credentials_version);
       }
     }
@@ -107,7 +141,7 @@ class WebdavHandler final : public http::Handler {
       co_await respond_status(c, 401, "wrong user name or password");
       co_return false;
     }
-    c.user = std::move(user.value());
+    c.user = std::move(*user);
     c.ex.info().user = c.user.name;
     co_return true;
   }
@@ -115,6 +149,7 @@ class WebdavHandler final : public http::Handler {
   App& app_;
   storage::DavStore store_;
   CredentialCache cache_;
+  UserRowCache users_;
   FailureThrottle throttle_;
 };
 
