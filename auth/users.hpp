@@ -26,6 +26,10 @@ struct User {
   std::optional<std::int64_t> quota_objects_override;
   std::int64_t credentials_version = 0;  // bumped on password change: drops cached credentials
   storage::TimePoint created;
+  bool email_verified = true;
+  bool dav_password_disabled = false;  // WebDAV accepts only app passwords
+  bool totp_enabled = false;
+  std::string stripe_customer_id;
   bool active() const { return status == "active"; }
 };
 
@@ -36,6 +40,7 @@ struct NewUser {
   bool is_admin = false;
   std::string plan = "free";
   std::string status = "active";
+  bool email_verified = true;
 };
 
 class UserStore {
@@ -60,9 +65,36 @@ class UserStore {
   // Deletes the user with all their buckets and objects; blobs are freed by the sweeper.
   Result<void> remove_sync(const std::string& name);
 
+  // --- Accounts (issue 5). Each bumps credentials_version where credentials change, so caches
+  // (WebDAV Basic) drop the old ones.
+
+  // Console sign-in by name or email: like verify_password but a pending (unverified) account
+  // may sign in; suspended ones never.
+  boost::asio::awaitable<Result<User>> verify_login(std::string name_or_email, std::string password);
+  // WebDAV Basic: an app password of the user, or the account password unless the user turned
+  // that off for WebDAV. unauthenticated otherwise; only active accounts.
+  boost::asio::awaitable<Result<User>> verify_webdav_password(std::string name, std::string secret);
+  boost::asio::awaitable<Result<User>> find_by_email(std::string email);
+  // A page of users ordered by name, after `after` (exclusive).
+  boost::asio::awaitable<std::vector<User>> list(std::string after, int limit);
+  boost::asio::awaitable<Result<void>> set_password(UserId id, std::string password);
+  boost::asio::awaitable<Result<void>> set_status(UserId id, std::string status);
+  boost::asio::awaitable<Result<void>> set_email(UserId id, std::string email, bool verified);
+  boost::asio::awaitable<Result<void>> set_plan(UserId id, std::string plan);
+  boost::asio::awaitable<Result<void>> set_quota_override(UserId id, std::optional<std::int64_t> bytes,
+                                                          std::optional<std::int64_t> objects);
+  boost::asio::awaitable<Result<void>> set_admin(UserId id, bool admin);
+  boost::asio::awaitable<Result<void>> set_dav_password_disabled(UserId id, bool disabled);
+  boost::asio::awaitable<Result<void>> remove(UserId id);
+  // Marks the email verified and, when the account was pending, activates it.
+  boost::asio::awaitable<Result<User>> mark_email_verified(UserId id);
+
   static bool valid_name(std::string_view name);
 
  private:
+  // The user whose row matches `where` ($1 = key) if the password is right, whatever the status.
+  boost::asio::awaitable<Result<User>> check_password(const char* where, std::string key, std::string password);
+  boost::asio::awaitable<Result<void>> update(UserId id, std::string set_sql, std::string value, bool bump_credentials);
   storage::Database& db_;
 };
 

@@ -46,6 +46,21 @@ struct Config {
   // First-run admin
   std::string admin_user = "admin";
   std::string admin_password;                 // DEPOT_ADMIN_PASSWORD; generated when empty
+  // Accounts and billing (auth/, admin-ui/)
+  std::string site_name = "depot";            // in emails and the console
+  std::string signup_mode = "open";           // open | invite | closed
+  bool require_email_verification = true;     // storage usable only once the email is verified
+  std::string smtp_url;                       // smtp://host:port (STARTTLS if offered) or smtps://; empty: mail waits
+  std::string smtp_user;
+  std::string smtp_password;
+  std::string mail_from = "depot@localhost";
+  std::string stripe_api_base = "https://api.stripe.com";
+  std::string stripe_secret_key;
+  std::string stripe_webhook_secret;          // comma-separated (rotation); DEPOT_STRIPE_WEBHOOK_SECRET
+  std::chrono::seconds payment_grace{7 * 24 * 3600};  // after invoice.payment_failed, then back to free
+  std::chrono::seconds session_ttl{14 * 24 * 3600};
+  int auth_ban_threshold = 10;                // failures per address or account before a ban
+  std::chrono::seconds auth_ban_duration{900};
 };
 
 }  // namespace depot

@@ -54,7 +54,21 @@ po::options_description serve_options(Config& c) {
       ("dav-depth-infinity", po::value(&c.dav_depth_infinity)->default_value(c.dav_depth_infinity), "allow PROPFIND Depth: infinity")
       ("dav-depth-infinity-max", po::value(&c.dav_depth_infinity_max)->default_value(c.dav_depth_infinity_max), "entries a Depth: infinity PROPFIND may return")
       ("admin-user", po::value(&c.admin_user)->default_value(c.admin_user), "name of the admin created on first run")
-      ("admin-password", po::value(&c.admin_password), "password of the admin created on first run (default: generated)");
+      ("admin-password", po::value(&c.admin_password), "password of the admin created on first run (default: generated)")
+      ("site-name", po::value(&c.site_name)->default_value(c.site_name), "name shown in emails and the console")
+      ("signup-mode", po::value(&c.signup_mode)->default_value(c.signup_mode), "open, invite or closed")
+      ("require-email-verification", po::value(&c.require_email_verification)->default_value(c.require_email_verification), "storage usable only after the email is verified")
+      ("smtp-url", po::value(&c.smtp_url), "smtp://host:port or smtps://host:port (empty: mail waits in the outbox)")
+      ("smtp-user", po::value(&c.smtp_user), "SMTP user name")
+      ("smtp-password", po::value(&c.smtp_password), "SMTP password")
+      ("mail-from", po::value(&c.mail_from)->default_value(c.mail_from), "sender address of emails")
+      ("stripe-api-base", po::value(&c.stripe_api_base)->default_value(c.stripe_api_base), "billing provider API base URL")
+      ("stripe-secret-key", po::value(&c.stripe_secret_key), "billing provider secret API key")
+      ("stripe-webhook-secret", po::value(&c.stripe_webhook_secret), "webhook signing secrets, comma-separated")
+      ("payment-grace", secs(c.payment_grace), "seconds after a failed payment before the plan falls back to free")
+      ("session-ttl", secs(c.session_ttl), "seconds a console session lasts")
+      ("auth-ban-threshold", po::value(&c.auth_ban_threshold)->default_value(c.auth_ban_threshold), "failed sign-ins per address or account before a ban")
+      ("auth-ban-duration", secs(c.auth_ban_duration), "seconds a ban lasts");
   return d;
 }
 
