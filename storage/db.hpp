@@ -46,9 +46,12 @@ class Database {
   // deadlocks (up to 5 times) and once on a broken connection.
   template <class F>
   auto tx(F fn) -> boost::asio::awaitable<std::invoke_result_t<F, pqxx::work&>> {
-    co_return co_await run([this, fn = std::move(fn)](pqxx::connection& c) mutable {
+    // A named lambda, not a temporary: GCC 12 destroys lambda temporaries with non-trivial
+    // captures twice when they appear inside a co_await expression.
+    auto job = [this, fn = std::move(fn)](pqxx::connection& c) mutable {
       return with_retries<std::invoke_result_t<F, pqxx::work&>>(c, fn);
-    });
+    };
+    co_return co_await run(std::move(job));
   }
 
   // The same, blocking the calling thread (CLI commands).

@@ -71,7 +71,7 @@ def new_user(plan="premium"):
 def s3(endpoint, akid, secret):
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=akid, aws_secret_access_key=secret,
                         region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1},
                                       max_pool_connections=64))
 
 

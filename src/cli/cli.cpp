@@ -1,5 +1,7 @@
 #include "src/cli/cli.hpp"
 
+#include "src/bench/bench.hpp"
+
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <pqxx/pqxx>
@@ -20,6 +22,7 @@ commands:
   plan list | plan add NAME --bytes N [--objects N] | plan set NAME [--bytes N] [--objects N]
   usage verify [--fix]          recompute usage from the objects and report drift
   db start | db stop | db url   the embedded PostgreSQL under --data-dir
+  bench ...                     S3 load generator (depot bench --help)
 
 every command takes --database-url (or DEPOT_DATABASE_URL, or database-url in --config FILE)
 )";
@@ -35,6 +38,7 @@ int run(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (cmd == "serve") return serve(args);
+    if (cmd == "bench") return bench::run_bench(argc - 1, argv + 1);
     if (cmd == "migrate" || cmd == "user" || cmd == "key" || cmd == "plan" || cmd == "usage" || cmd == "db")
       return admin_command(cmd, args);
     std::cerr << "depot: unknown command '" << cmd << "' (try depot --help)\n";

@@ -152,19 +152,20 @@ int serve(const std::vector<std::string>& args) {
       [&]() -> asio::awaitable<void> {
         asio::steady_timer t(co_await asio::this_coro::executor);
         for (int attempt = 1; !stopping; ++attempt) {
-          try {
-            auto url = c.database_url;
-            // A named lambda: GCC 12 frees a lambda temporary's by-value captures twice when
-            // the temporary lives across a co_await.
-            auto migrate = [url](pqxx::connection&) { storage::apply_migrations(url); };
-            co_await db.run(migrate);
-            co_await db.run([&](pqxx::connection&) { ensure_admin(users, db, c); });
-            break;
-          } catch (const std::exception& e) {
-            std::string msg = e.what();
-            while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-            spdlog::error("database not ready (attempt {}): {}; retrying", attempt, msg);
-          }
+          // No co_await inside try/catch here: GCC 12 mis-destroys coroutine locals there.
+          std::string problem = co_await db.run([&](pqxx::connection&) -> std::string {
+            try {
+              storage::apply_migrations(c.database_url);
+              ensure_admin(users, db, c);
+              return {};
+            } catch (const std::exception& e) {
+              std::string msg = e.what();
+              while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+              return msg.empty() ? "unknown error" : msg;
+            }
+          });
+          if (problem.empty()) break;
+          spdlog::error("database not ready (attempt {}): {}; retrying", attempt, problem);
           t.expires_after(std::chrono::seconds(std::min(attempt, 10)));
           co_await t.async_wait(asio::use_awaitable);
         }

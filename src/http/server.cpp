@@ -278,7 +278,9 @@ asio::awaitable<void> send_simple(Stream& stream, unsigned status, std::string_v
 template <class Stream>
 asio::awaitable<void> serve(Stream& stream, std::shared_ptr<Server::Shared> sh, std::string remote, bool tls) {
   const Config& cfg = sh->cfg;
-  beast::flat_buffer buffer(8192);
+  // Unlimited here: the parser's header limit bounds what a header may take, and bodies are
+  // read into the handler's own buffers.
+  beast::flat_buffer buffer;
   bool first = true;
   for (;;) {
     if (sh->stopping) co_return;
@@ -288,7 +290,8 @@ asio::awaitable<void> serve(Stream& stream, std::shared_ptr<Server::Shared> sh, 
     lowest(stream).expires_after(first ? cfg.header_timeout : cfg.keepalive_timeout);
     auto [ec, _] = co_await bhttp::async_read_header(stream, buffer, parser, kUse);
     if (ec) {
-      if (ec == bhttp::error::header_limit) co_await send_simple(stream, 431, "Request header fields too large\n");
+      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
+        co_await send_simple(stream, 431, "Request header fields too large\n");
       else if (ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
                ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category())  // a parse error
         co_await send_simple(stream, 400, "Bad request: " + ec.message() + "\n");
@@ -409,7 +412,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, std::share
       sock.close(ignore);
       continue;
     }
-    sock.set_option(tcp::no_delay(true));
+    boost::system::error_code opt_ec;
+    sock.set_option(tcp::no_delay(true), opt_ec);  // fails only if the peer is already gone
     auto ex = sock.get_executor();
     if (tls)
       asio::co_spawn(ex, tls_session(std::move(sock), sh, *tls), asio::detached);
