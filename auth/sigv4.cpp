@@ -229,6 +229,14 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
     return out;
   }
 
+  // Signature V2 query strings (AWSAccessKeyId, Signature, Expires) are refused clearly.
+  if (raw_query.find("AWSAccessKeyId=") != std::string_view::npos &&
+      raw_query.find("Signature=") != std::string_view::npos) {
+    out.error = error("InvalidRequest",
+                      "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+                      400);
+    return out;
+  }
   // Presigned: X-Amz-Algorithm & co in the query.
   if (raw_query.find("X-Amz-Signature") == std::string_view::npos &&
       raw_query.find("X-Amz-Algorithm") == std::string_view::npos)

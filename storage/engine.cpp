@@ -465,6 +465,14 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
         info.headers = opts.replacement.headers;
         if (opts.replacement.modified) info.modified = *opts.replacement.modified;
       }
+      if (src.id == dst.id && src_key == dst_key) {
+        // Self-copy (S3 REPLACE): only the metadata changes; blob and usage stay as they are.
+        w.exec_params("UPDATE objects SET content_type = $3, user_meta = $4::jsonb, headers = $5::jsonb, "
+                      "modified_at = to_timestamp($6::double precision / 1000000) WHERE bucket_id = $1 AND key = $2",
+                      dst.id, dst_key, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
+                      double(to_micros(info.modified)));
+        return info;
+      }
       w.exec_params("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", info.blob_id);
       Released rel;
       if (old)

@@ -224,9 +224,8 @@ asio::awaitable<Result<UploadPage>> MultipartStore::list_uploads(BucketId bucket
     auto rows = w.exec_params(
         std::string("SELECT ") + kUploadColumns +
             " FROM multipart_uploads WHERE bucket_id = $1 AND key >= $2 AND ($3::text IS NULL OR key < $3) "
-            "AND (key > $4 OR (key = $4 AND id > $5)) ORDER BY key, id LIMIT $6",
-        bucket, prefix, upper, key_marker, upload_marker.empty() ? std::string("\xff") : upload_marker,
-        max_uploads + 1);
+            "AND (key > $4 OR (key = $4 AND $5 <> '' AND id > $5)) ORDER BY key, id LIMIT $6",
+        bucket, prefix, upper, key_marker, upload_marker, max_uploads + 1);
     for (const auto& r : rows) page.uploads.push_back(upload_from_row(r));
     if (static_cast<int>(page.uploads.size()) > max_uploads) {
       page.uploads.pop_back();

@@ -37,6 +37,7 @@ def client(ak=AK, sk=SK, **cfg):
 
 
 s3 = client()
+s3v4 = client(signature_version="s3v4")  # presigned URLs: botocore 1.29 presigns with SigV2 otherwise
 
 
 def scenario(name):
@@ -116,7 +117,8 @@ s3.create_bucket(Bucket=BUCKET)
 @scenario("boto3-put-get-checksums")
 def _():
     data = os.urandom(300000)
-    for alg in ("CRC32", "CRC32C", "SHA256"):
+    # CRC32C needs the CRT in this botocore; the aws-chunked scenarios cover the trailer path.
+    for alg in ("CRC32", "SHA1", "SHA256"):
         key = f"ck-{alg}"
         put = s3.put_object(Bucket=BUCKET, Key=key, Body=data, ChecksumAlgorithm=alg)
         got = s3.get_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
@@ -142,7 +144,7 @@ def _():
 @scenario("boto3-presigned-put")
 def _():
     data = os.urandom(5000)
-    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned-put"}, ExpiresIn=300)
+    url = s3v4.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned-put"}, ExpiresIn=300)
     req = urllib.request.Request(url, data=data, method="PUT")
     urllib.request.urlopen(req).read()
     assert s3.get_object(Bucket=BUCKET, Key="presigned-put")["Body"].read() == data
@@ -233,7 +235,7 @@ def _():
 
 @scenario("boto3-expired-presign")
 def _():
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "meta.txt"}, ExpiresIn=1)
+    url = s3v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "meta.txt"}, ExpiresIn=1)
     time.sleep(2)
     try:
         urllib.request.urlopen(url)
@@ -247,7 +249,6 @@ def _():
 def _():
     st, data = raw("PUT", f"/{BUCKET}/sha-mismatch", b"hello", payload_hash=hashlib.sha256(b"other").hexdigest())
     must(st, data, 400, "XAmzContentSHA256Mismatch")
-    expect_error("NoSuchKey", lambda: s3.head_object(Bucket=BUCKET, Key="sha-mismatch")) if False else None
     try:
         s3.head_object(Bucket=BUCKET, Key="sha-mismatch")
         raise AssertionError("the object was stored")

@@ -36,10 +36,10 @@ std::string XmlDoc::str() const {
   return os.str();
 }
 
-std::optional<pugi::xml_document> parse_xml(const std::string& body) {
-  pugi::xml_document doc;
-  auto r = doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype, pugi::encoding_utf8);
-  if (!r || !doc.document_element()) return std::nullopt;
+std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body) {
+  auto doc = std::make_unique<pugi::xml_document>();
+  auto r = doc->load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype, pugi::encoding_utf8);
+  if (!r || !doc->document_element()) return nullptr;
   return doc;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <pugixml.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,7 +40,7 @@ class XmlDoc {
 
 // Parses a request body (already size-limited by the caller); nullopt when not well-formed.
 // Element names are compared without namespace prefix.
-std::optional<pugi::xml_document> parse_xml(const std::string& body);
+std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body);
 // The first child element named `name` (ignoring namespace prefixes).
 pugi::xml_node child(pugi::xml_node n, std::string_view name);
 std::string child_text(pugi::xml_node n, std::string_view name);
