@@ -32,13 +32,15 @@ same() { [[ "$(sha "$1")" == "$(sha "$2")" ]] || { echo "content differs: $1 $2"
 
 run_group() { [[ -z "$ONLY" || "$ONLY" == *"$1"* ]]; }
 
-# ---------------------------------------------------------------- aws CLI v2
-if run_group awscli; then
-B="cli-$RUN_ID"
+# Fixtures shared by the groups: one small file and a small tree.
 head -c 1000 /dev/urandom > "$WORK/small.bin"
 mkdir -p "$WORK/tree/a/b" "$WORK/tree/c"
 for i in 1 2 3; do head -c $((i * 3000)) /dev/urandom > "$WORK/tree/a/f$i"; done
 head -c 70000 /dev/urandom > "$WORK/tree/a/b/deep.bin"; echo hello > "$WORK/tree/c/hello.txt"
+
+# ---------------------------------------------------------------- aws CLI v2
+if run_group awscli; then
+B="cli-$RUN_ID"
 
 cli_mb() { "${AWS[@]}" s3 mb "s3://$B" && "${AWS[@]}" s3 ls | grep -q "$B"; }
 cli_cp_small() {
