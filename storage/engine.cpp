@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "storage/db.hpp"
+#include "storage/multipart_store.hpp"
 #include "storage/object_rows.hpp"
 #include "storage/quota.hpp"
 
@@ -372,6 +373,8 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
 
 asio::awaitable<Result<std::unique_ptr<BlobReader>>> Engine::open_object(const ObjectInfo& obj, std::uint64_t offset,
                                                                          std::uint64_t length) {
+  // A completed S3 multipart upload: its blob is a manifest of part blobs (storage/multipart_store).
+  if (obj.parts > 0) co_return co_await open_multipart_object(db_, blobs_, obj, offset, length);
   auto inline_data = co_await db_.tx([&](pqxx::work& w) -> std::optional<std::string> {
     auto r = w.exec_params("SELECT inline_data FROM blobs WHERE id = $1 AND inline_data IS NOT NULL", obj.blob_id);
     if (r.empty()) return std::nullopt;

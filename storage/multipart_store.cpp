@@ -321,6 +321,33 @@ asio::awaitable<Result<ObjectInfo>> MultipartStore::complete(const Bucket& b, co
       }
     }
 
+    if (all_sums && u.checksum_type == "FULL_OBJECT") {
+      // FULL_OBJECT (CRCs only): the CRC of the whole object, combined from the part CRCs.
+      auto alg = crypto::parse_algorithm(u.checksum_algorithm);
+      bool ok = alg && (*alg == crypto::Algorithm::crc32 || *alg == crypto::Algorithm::crc32c ||
+                        *alg == crypto::Algorithm::crc64nvme);
+      std::uint64_t acc = 0;
+      for (std::size_t i = 0; ok && i < used.size(); ++i) {
+        auto d = crypto::base64_decode(used[i]->checksum);
+        if (!d || d->size() != crypto::digest_size(*alg)) {
+          ok = false;
+          break;
+        }
+        std::uint64_t v = 0;
+        for (unsigned char ch : *d) v = (v << 8) | ch;
+        auto n = static_cast<std::uint64_t>(used[i]->size);
+        if (i == 0) acc = v;
+        else if (*alg == crypto::Algorithm::crc32) acc = crypto::crc32_combine(std::uint32_t(acc), std::uint32_t(v), n);
+        else if (*alg == crypto::Algorithm::crc32c) acc = crypto::crc32c_combine(std::uint32_t(acc), std::uint32_t(v), n);
+        else acc = crypto::crc64nvme_combine(acc, v, n);
+      }
+      if (ok) {
+        std::string raw;
+        for (std::size_t i = crypto::digest_size(*alg); i-- > 0;) raw += static_cast<char>((acc >> (8 * i)) & 0xff);
+        info.checksums[u.checksum_algorithm] = crypto::base64_encode(raw);
+        info.checksums["type"] = "FULL_OBJECT";
+      }
+    }
     if (all_sums && u.checksum_type != "FULL_OBJECT") {
       // COMPOSITE: the checksum of the concatenated part checksums, "-N".
       auto alg = crypto::parse_algorithm(u.checksum_algorithm);

@@ -194,6 +194,59 @@ std::uint64_t crc64nvme_update(std::uint64_t crc, const void* data, std::size_t 
   return crc64_tables().update(crc, static_cast<const unsigned char*>(data), n);
 }
 
+namespace {
+template <class T>
+T gf2_times(const T* mat, T vec) {
+  T sum = 0;
+  while (vec) {
+    if (vec & 1) sum ^= *mat;
+    vec >>= 1;
+    ++mat;
+  }
+  return sum;
+}
+
+template <class T>
+void gf2_square(T* square, const T* mat) {
+  for (std::size_t n = 0; n < sizeof(T) * 8; ++n) square[n] = gf2_times(mat, mat[n]);
+}
+
+template <class T>
+T crc_combine(T crc1, T crc2, std::uint64_t len2, T poly) {
+  if (len2 == 0) return crc1;
+  constexpr std::size_t kBits = sizeof(T) * 8;
+  T even[kBits], odd[kBits];
+  odd[0] = poly;  // the operator for one zero bit
+  T row = 1;
+  for (std::size_t n = 1; n < kBits; ++n) {
+    odd[n] = row;
+    row <<= 1;
+  }
+  gf2_square(even, odd);  // two zero bits
+  gf2_square(odd, even);  // four zero bits
+  do {  // apply len2 zero bytes to crc1
+    gf2_square(even, odd);
+    if (len2 & 1) crc1 = gf2_times(even, crc1);
+    len2 >>= 1;
+    if (!len2) break;
+    gf2_square(odd, even);
+    if (len2 & 1) crc1 = gf2_times(odd, crc1);
+    len2 >>= 1;
+  } while (len2);
+  return crc1 ^ crc2;
+}
+}  // namespace
+
+std::uint32_t crc32_combine(std::uint32_t a, std::uint32_t b, std::uint64_t len_b) {
+  return crc_combine<std::uint32_t>(a, b, len_b, 0xEDB88320u);
+}
+std::uint32_t crc32c_combine(std::uint32_t a, std::uint32_t b, std::uint64_t len_b) {
+  return crc_combine<std::uint32_t>(a, b, len_b, 0x82F63B78u);
+}
+std::uint64_t crc64nvme_combine(std::uint64_t a, std::uint64_t b, std::uint64_t len_b) {
+  return crc_combine<std::uint64_t>(a, b, len_b, 0x9A6C9329AC4BC9B5ull);
+}
+
 std::string to_hex(std::string_view raw) {
   static const char* digits = "0123456789abcdef";
   std::string out;

@@ -45,6 +45,12 @@ std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t n);
 std::uint32_t crc32c_update(std::uint32_t crc, const void* data, std::size_t n);
 std::uint64_t crc64nvme_update(std::uint64_t crc, const void* data, std::size_t n);
 
+// The CRC of A+B from crc(A), crc(B) and len(B) (zlib's crc32_combine, for each polynomial):
+// how multipart FULL_OBJECT checksums are built from part checksums without reading data.
+std::uint32_t crc32_combine(std::uint32_t a, std::uint32_t b, std::uint64_t len_b);
+std::uint32_t crc32c_combine(std::uint32_t a, std::uint32_t b, std::uint64_t len_b);
+std::uint64_t crc64nvme_combine(std::uint64_t a, std::uint64_t b, std::uint64_t len_b);
+
 std::string to_hex(std::string_view raw);
 std::optional<std::string> from_hex(std::string_view hex);
 std::string base64_encode(std::string_view raw);

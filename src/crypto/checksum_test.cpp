@@ -38,3 +38,15 @@ TEST_CASE("hex and base64 round trips", "[crypto]") {
   CHECK_FALSE(base64_decode("Zm9"));
   CHECK_FALSE(from_hex("zz"));
 }
+
+TEST_CASE("CRC combine gives the CRC of the concatenation", "[crypto]") {
+  std::string a(100000, 'a'), b(77777, 'b');
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>(i * 31);
+  std::string ab = a + b;
+  CHECK(crc32_combine(crc32_update(0, a.data(), a.size()), crc32_update(0, b.data(), b.size()), b.size()) ==
+        crc32_update(0, ab.data(), ab.size()));
+  CHECK(crc32c_combine(crc32c_update(0, a.data(), a.size()), crc32c_update(0, b.data(), b.size()), b.size()) ==
+        crc32c_update(0, ab.data(), ab.size()));
+  CHECK(crc64nvme_combine(crc64nvme_update(0, a.data(), a.size()), crc64nvme_update(0, b.data(), b.size()), b.size()) ==
+        crc64nvme_update(0, ab.data(), ab.size()));
+}
