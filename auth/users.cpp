@@ -85,7 +85,8 @@ Result<User> UserStore::create_sync(const NewUser& nu) {
 boost::asio::awaitable<Result<User>> UserStore::create(NewUser nu) {
   if (auto c = check_new(nu); !c) co_return c.error();
   // The hash takes ~100 ms of CPU: run it on the database pool thread with the insert.
-  co_return co_await db_.tx([&, hash = std::optional<std::string>()](pqxx::work& w) mutable {
+  std::optional<std::string> hash;
+  co_return co_await db_.tx([&](pqxx::work& w) {
     if (!hash) hash = hash_password(nu.password);
     return create_in(w, nu, *hash);
   });

@@ -4,7 +4,7 @@
 # Extra arguments go to `depot serve`. Ctrl-C stops the server and its PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime CCACHE_NOHASHDIR=1
 bash scripts/bootstrap.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
