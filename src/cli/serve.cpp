@@ -2,6 +2,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -80,6 +81,19 @@ void ensure_admin(auth::UserStore& users, storage::Database& db, const Config& c
               << std::flush;
 }
 
+// Applies migrations and creates the first admin; returns what went wrong, or "".
+std::string prepare_database(auth::UserStore& users, storage::Database& db, const Config& c) {
+  try {
+    storage::apply_migrations(c.database_url);
+    ensure_admin(users, db, c);
+    return {};
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return msg.empty() ? "unknown error" : msg;
+  }
+}
+
 }  // namespace
 
 int serve(const std::vector<std::string>& args) {
@@ -152,18 +166,12 @@ int serve(const std::vector<std::string>& args) {
       [&]() -> asio::awaitable<void> {
         asio::steady_timer t(co_await asio::this_coro::executor);
         for (int attempt = 1; !stopping; ++attempt) {
-          // No co_await inside try/catch here: GCC 12 mis-destroys coroutine locals there.
-          std::string problem = co_await db.run([&](pqxx::connection&) -> std::string {
-            try {
-              storage::apply_migrations(c.database_url);
-              ensure_admin(users, db, c);
-              return {};
-            } catch (const std::exception& e) {
-              std::string msg = e.what();
-              while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-              return msg.empty() ? "unknown error" : msg;
-            }
-          });
+          // Blocking work (connect, migrate, hash a password) on the blocking pool. No co_await
+          // inside try/catch here: GCC 12 mis-destroys coroutine locals there.
+          auto io = co_await asio::this_coro::executor;
+          co_await asio::post(blocking, asio::use_awaitable);
+          std::string problem = prepare_database(users, db, c);
+          co_await asio::post(io, asio::use_awaitable);
           if (problem.empty()) break;
           spdlog::error("database not ready (attempt {}): {}; retrying", attempt, problem);
           t.expires_after(std::chrono::seconds(std::min(attempt, 10)));

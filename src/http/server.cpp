@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <openssl/rand.h>
+#include <pqxx/except>
 #include <spdlog/spdlog.h>
 
 #include "src/http/semantics.hpp"
@@ -313,6 +314,7 @@ asio::awaitable<void> serve(Stream& stream, std::shared_ptr<Server::Shared> sh, 
     SessionExchange<Stream> ex(stream, buffer, parser, cfg, std::move(info));
     bool failed = false;
     bool answer_500 = false;
+    bool answer_503 = false;
     try {
       co_await sh->root.handle(ex);
     } catch (const boost::system::system_error& e) {
@@ -320,10 +322,25 @@ asio::awaitable<void> serve(Stream& stream, std::shared_ptr<Server::Shared> sh, 
       spdlog::debug("request {} ended: {}", ex.info().request_id, e.what());
       failed = true;
       ex.close_after_response();
+    } catch (const pqxx::broken_connection& e) {
+      // The database is down: the client may retry; /readyz says 503 meanwhile.
+      spdlog::error("request {}: database unavailable: {}", ex.info().request_id, e.what());
+      failed = true;
+      answer_503 = !ex.responded();
     } catch (const std::exception& e) {
       spdlog::error("request {} failed: {}", ex.info().request_id, e.what());
       failed = true;
       answer_500 = !ex.responded();
+    }
+    if (answer_503) {
+      ex.close_after_response();
+      try {
+        auto res = make_response(ex, bhttp::status::service_unavailable, "Service unavailable: database unreachable\n",
+                                 "text/plain");
+        res.set(bhttp::field::retry_after, "5");
+        co_await ex.respond(std::move(res));
+      } catch (...) {
+      }
     }
     if (answer_500) {
       ex.close_after_response();
