@@ -220,20 +220,20 @@ def free(port):
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start_server():
+def start_server(signup_mode="open"):
     data = os.path.join(WORK, "data")
     os.makedirs(data, exist_ok=True)
     if SRC_DATA and os.path.exists(os.path.join(SRC_DATA, "master.key")):
         shutil.copy(os.path.join(SRC_DATA, "master.key"), os.path.join(data, "master.key"))
     env = dict(os.environ, DEPOT_STRIPE_WEBHOOK_SECRET=",".join(SECRETS))
-    log = open(os.path.join(WORK, "server.log"), "w")
+    log = open(os.path.join(WORK, "server.log"), "a")
     proc = subprocess.Popen(
         [BIN, "serve", "--database-url", DB, "--data-dir", data, "--listen", f"127.0.0.1:{PORT}",
          "--tls-listen", f"127.0.0.1:{TLS_PORT}", "--sweep-interval", "1", "--public-url", BASE,
-         "--site-name", "Depot Test", "--signup-mode", "open", "--smtp-url", f"smtp://127.0.0.1:{SMTP_PORT}",
+         "--site-name", "Depot Test", "--signup-mode", signup_mode, "--smtp-url", f"smtp://127.0.0.1:{SMTP_PORT}",
          "--mail-from", "noreply@depot.test", "--stripe-api-base", f"http://127.0.0.1:{STRIPE_PORT}",
          "--stripe-secret-key", "sk_test_" + RUN, "--auth-ban-threshold", "6", "--auth-ban-duration", "120",
-         "--payment-grace", "2"],
+         "--payment-grace", "2", "--shutdown-grace", "2"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     for _ in range(150):
         try:
@@ -682,6 +682,36 @@ def t_openapi_and_misc():
     assert len(js["code"]) > 16
 
 
+def stop_server(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def t_signup_modes():
+    admin = S["admin_client"]
+    for mode in ("invite", "closed"):
+        stop_server(S["proc"])
+        S["proc"] = start_server(mode)
+        c = Client()
+        name = f"{mode}{RUN}"
+        new = dict(name=name, email=f"{name}@example.test", password="a fine password " + RUN)
+        st, js, _ = c.call("POST", "/auth/signup", new)
+        expect(st, 403, js, f"sign-up without invite ({mode})")
+        assert err_code(js) == ("invite_required" if mode == "invite" else "signup_closed"), js
+        if mode == "invite":
+            st, js, _ = admin.call("POST", "/invites", {})
+            expect(st, 201, js, "invite")
+            st, js2, _ = c.call("POST", "/auth/signup", dict(new, invite=js["code"]))
+            expect(st, 201, js2, "sign-up with an invite")
+            st, js2, _ = c.call("POST", "/auth/signup", dict(name="x" + name, email=f"x{name}@example.test",
+                                                             password="a fine password " + RUN, invite=js["code"]))
+            expect(st, 403, js2, "invite used twice")
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     for p in (PORT, TLS_PORT, SMTP_PORT, STRIPE_PORT):
@@ -696,7 +726,7 @@ def main():
     threading.Thread(target=stripe.serve_forever, daemon=True).start()
     proc = None
     try:
-        proc = start_server()
+        proc = S["proc"] = start_server()
         admin_name, admin_pw = "acctadmin" + RUN, "admin password " + RUN
         rc, out = depot("user", "add", admin_name, "--email", f"{admin_name}@example.test", "--admin", "--password-stdin",
                         stdin=admin_pw + "\n")
@@ -710,18 +740,15 @@ def main():
                          ("downgrade-read-delete-only", t_downgrade_read_delete_only),
                          ("app-passwords", t_app_passwords), ("jwt", t_jwt), ("totp-and-sessions", t_totp_sessions),
                          ("email-change-and-delete", t_email_change_and_delete), ("throttle-ban-unban", t_throttle),
-                         ("mail-outbox-retries", t_outbox_retries), ("openapi-and-misc", t_openapi_and_misc)]:
+                         ("mail-outbox-retries", t_outbox_retries), ("openapi-and-misc", t_openapi_and_misc),
+                         ("signup-modes-invite-closed", t_signup_modes)]:
             scenario(name, fn)
     except Exception as e:  # noqa: BLE001
         print(f"FAIL accounts-setup: {e}")
         return 1
     finally:
-        if proc:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if S.get("proc"):
+            stop_server(S["proc"])
         stripe.shutdown()
         try:
             S["smtp"].stop()
