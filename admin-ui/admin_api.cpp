@@ -51,6 +51,29 @@ asio::awaitable<void> settings(ApiContext& c) {
                                             {"auth_ban_seconds", k.auth_ban_duration.count()}}; }());
 }
 
+asio::awaitable<void> mail(ApiContext& c) {
+  std::int64_t before = 0;
+  if (auto it = c.query.find("before"); it != c.query.end()) {
+    try {
+      before = std::stoll(it->second);
+    } catch (const std::exception&) {
+    }
+  }
+  int limit = c.limit();
+  auto rows = co_await c.svc.mailer.list(before, limit);
+  json::array items;
+  for (const auto& m : rows) {
+    json::object o{{"id", m.id}, {"to", m.to}, {"subject", m.subject}, {"attempts", m.attempts}, {"created", m.created}};
+    o["sent"] = m.sent.empty() ? json::value(nullptr) : json::value(m.sent);
+    o["next_attempt"] = m.sent.empty() ? json::value(m.next_attempt) : json::value(nullptr);
+    o["last_error"] = m.last_error.empty() ? json::value(nullptr) : json::value(m.last_error);
+    items.push_back(o);
+  }
+  json::value next = rows.size() == std::size_t(limit) ? json::value(rows.back().id) : json::value(nullptr);
+  json::object page{{"items", items}, {"next", next}};
+  co_await c.reply(status::ok, std::move(page));
+}
+
 // OpenAPI 3.0 from the route table, so the document and the router cannot disagree.
 json::object openapi_document() {
   json::object paths;
@@ -104,6 +127,7 @@ asio::awaitable<void> admin_op(ApiContext& c) {
     case Op::bans_list: case Op::bans_lift: co_return co_await bans(c);
     case Op::invites_create: co_return co_await invite(c);
     case Op::settings_get: co_return co_await settings(c);
+    case Op::mail_list: co_return co_await mail(c);
     case Op::openapi: co_return co_await c.reply(status::ok, openapi_document());
     default: co_return co_await c.fail(status::not_found, "not_found", "no such operation");
   }

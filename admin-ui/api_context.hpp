@@ -55,7 +55,8 @@ struct ApiContext {
   std::optional<std::int64_t> token_id;  // when signed in with a JWT (api_tokens.id)
   json::object body;
   std::map<std::string, std::string> query;
-  std::string set_cookie;  // sent with the response when not empty
+  std::string set_cookie;   // sent with the response when not empty
+  std::string retry_after;  // seconds, sent with an error when not empty
 
   bool is_admin() const { return caller && caller->is_admin; }
   const std::string& param(std::size_t i) const { return endpoint.params.at(i); }

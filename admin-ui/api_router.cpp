@@ -54,6 +54,7 @@ const std::vector<RouteInfo>& routes() {
       {V::get, "/bans", Op::bans_list, Access::admin, "ListBans", "Addresses and accounts banned after failed sign-ins"},
       {V::delete_, "/bans/{scope}", Op::bans_lift, Access::admin, "LiftBan", "Lift a ban (scope ip:ADDR or user:NAME)"},
       {V::post, "/invites", Op::invites_create, Access::admin, "CreateInvite", "An invite code for invite-only sign-up"},
+      {V::get, "/mail", Op::mail_list, Access::admin, "ListMail", "Mail queued and sent, newest first (?before=&limit=)"},
       {V::get, "/settings", Op::settings_get, Access::admin, "GetSettings", "Server settings that concern accounts"},
       {V::get, "/openapi.json", Op::openapi, Access::anyone, "OpenAPI", "This document"},
   };

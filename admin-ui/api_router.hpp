@@ -26,7 +26,7 @@ enum class Op {
   // admin
   users_list, users_create, user_suspend, user_reactivate,
   plans_create, plans_update, plans_delete,
-  billing_events, bans_list, bans_lift, invites_create, settings_get,
+  billing_events, bans_list, bans_lift, invites_create, settings_get, mail_list,
 };
 
 enum class Access {

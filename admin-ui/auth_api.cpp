@@ -59,6 +59,7 @@ asio::awaitable<std::optional<auth::User>> check_credentials(ApiContext& c) {
   }
   auto addr = c.ex.info().remote_addr;
   if (auto left = co_await c.svc.throttle.banned(addr, *name)) {
+    c.retry_after = std::to_string(*left);
     co_await c.fail(status::too_many_requests, "too_many_attempts",
                     "too many failed sign-ins; try again in " + std::to_string(*left) + " seconds");
     co_return std::nullopt;
@@ -118,6 +119,11 @@ asio::awaitable<void> send_token_mail(ApiContext& c, const auth::User& u, const 
                                       const std::string& to, const std::string& new_email = {}) {
   std::string kind = purpose == "reset" ? "reset" : purpose == "verify" ? "verify" : "email_change";
   co_await c.app.db.tx([&](pqxx::work& w) {
+    // At most 5 mails of a kind per account and hour (no mail bombing); earlier links stay valid.
+    auto recent = w.exec_params(
+        "SELECT count(*) FROM email_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > now() - interval '1 hour'",
+        u.id, purpose);
+    if (recent[0][0].as<int>() >= 5) return;
     auto token = auth::issue_email_token(w, u.id, purpose, purpose == "reset" ? kResetTtl : kVerifyTtl, new_email);
     std::string link = purpose == "reset"          ? c.svc.link(c.ex, "/ui/reset-password?token=" + token)
                        : purpose == "verify"       ? c.svc.link(c.ex, "/api/v1/auth/verify-email?token=" + token)

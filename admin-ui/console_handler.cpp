@@ -195,6 +195,7 @@ class ConsoleHandler final : public http::Handler {
       case Op::billing_checkout: case Op::billing_portal: case Op::billing_events: case Op::user_billing_events:
         co_return co_await billing_op(c);
       case Op::bans_list: case Op::bans_lift: case Op::invites_create: case Op::settings_get: case Op::openapi:
+      case Op::mail_list:
         co_return co_await admin_op(c);
       case Op::stripe_webhook:
         co_return co_await stripe_webhook(c);
@@ -258,6 +259,7 @@ asio::awaitable<void> ApiContext::reply(status st, json::value v) {
 asio::awaitable<void> ApiContext::fail(ApiError e) {
   auto res = http::make_response(ex, e.status, error_body(e), "application/json");
   res.set(http::bhttp::field::cache_control, "no-store");
+  if (!retry_after.empty()) res.set(http::bhttp::field::retry_after, retry_after);
   if (!set_cookie.empty()) res.set(http::bhttp::field::set_cookie, set_cookie);
   co_await ex.respond(std::move(res));
 }

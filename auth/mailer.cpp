@@ -190,6 +190,22 @@ std::string format_message(const Mail& m, const std::string& from) {
   return msg;
 }
 
+asio::awaitable<std::vector<Mailer::Queued>> Mailer::list(std::int64_t before, int limit) {
+  co_return co_await db_.tx([&](pqxx::work& w) {
+    std::vector<Queued> out;
+    constexpr const char* kIso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+    auto rows = w.exec_params(std::string("SELECT id, to_addr, subject, COALESCE(last_error, ''), attempts, to_char(next_attempt_at AT "
+                                          "TIME ZONE 'UTC', ") + kIso + "), to_char(created_at AT TIME ZONE 'UTC', " + kIso +
+                                  "), COALESCE(to_char(sent_at AT TIME ZONE 'UTC', " + kIso +
+                                  "), '') FROM outbox WHERE ($1 = 0 OR id < $1) ORDER BY id DESC LIMIT $2",
+                              before, limit);
+    for (const auto& r : rows)
+      out.push_back(Queued{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+                           r[4].as<int>(), r[5].as<std::string>(), r[6].as<std::string>(), r[7].as<std::string>()});
+    return out;
+  });
+}
+
 void Mailer::enqueue(pqxx::work& w, const Mail& m) {
   w.exec_params("INSERT INTO outbox (to_addr, subject, text_body, html_body) VALUES ($1, $2, $3, $4)", m.to, m.subject,
                 m.text, m.html);

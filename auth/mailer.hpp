@@ -12,6 +12,7 @@
 #include <map>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "src/config.hpp"
 
@@ -42,6 +43,14 @@ class Mailer {
   static void enqueue(pqxx::work& w, const Mail& m);
   // Starts a delivery pass in the background on ex (after a commit that enqueued mail).
   void kick(boost::asio::any_io_executor ex);
+  struct Queued {
+    std::int64_t id = 0;
+    std::string to, subject, last_error;
+    int attempts = 0;
+    std::string next_attempt, created, sent;  // ISO 8601 (UTC); sent empty while queued
+  };
+  // The newest mails, queued or sent (for the console), before id `before` (0 = newest).
+  boost::asio::awaitable<std::vector<Queued>> list(std::int64_t before, int limit);
   // One pass: sends every due mail; returns how many were sent. Also the sweeper's task.
   boost::asio::awaitable<int> deliver_due();
 
