@@ -69,10 +69,14 @@ asio::awaitable<void> delete_bucket(Ctx& c) {
   // the quota: abort them first.
   auto b = co_await c.app.engine.get_bucket(c.user, c.op.bucket);
   if (b) {
-    auto objects = co_await c.app.engine.list(*b, storage::ListQuery{{}, {}, {}, 1});
+    // Named arguments, never braced temporaries, inside co_await (GCC 12 mis-destroys those).
+    storage::ListQuery one;
+    one.max_keys = 1;
+    auto objects = co_await c.app.engine.list(*b, std::move(one));
     if (objects && objects->entries.empty()) {
       for (;;) {
-        auto page = co_await c.multipart->list_uploads(b->id, {}, {}, {}, 1000);
+        std::string none;
+        auto page = co_await c.multipart->list_uploads(b->id, none, none, none, 1000);
         if (!page || page->uploads.empty()) break;
         for (auto& u : page->uploads) {
           auto aborted = co_await c.multipart->abort(*b, u);

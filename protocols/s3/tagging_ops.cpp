@@ -73,7 +73,8 @@ asio::awaitable<void> handle_tagging_op(Ctx& c) {
     }
     default: {
       if (object) {
-        auto r = co_await store.set_object_tags(b->id, c.op.key, {});
+        storage::TagMap none;
+        auto r = co_await store.set_object_tags(b->id, c.op.key, std::move(none));
         if (!r) co_return co_await respond_error(c, from_engine(r.error(), Subject::object));
       } else {
         co_await store.set_bucket_tags(b->id, std::nullopt);
