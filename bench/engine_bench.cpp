@@ -84,7 +84,6 @@ int main(int argc, char** argv) {
 
   asio::io_context ioc;
   Bucket bucket;
-  std::vector<ObjectInfo> written(std::size_t(count));
   std::vector<double> put_lat, get_lat;
   std::mutex mu;
   std::atomic<int> next{0};
@@ -105,7 +104,6 @@ int main(int argc, char** argv) {
             Fill src(size);
             auto r = co_await engine.finish_put(std::move(*t), src);
             if (!r) throw std::runtime_error(r.error().message);
-            written[std::size_t(i)] = *r;
           } else {
             auto h = co_await engine.head_object(bucket, "obj/" + std::to_string(i));
             if (!h) throw std::runtime_error(h.error().message);
@@ -143,7 +141,7 @@ int main(int argc, char** argv) {
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { (void)co_await engine.delete_bucket(user->id, name, true); },
                  asio::detached);
   ioc.run();
-  users.remove_sync(name);
+  (void)users.remove_sync(name);
   blocking.join();
   std::filesystem::remove_all(dir);
   return 0;

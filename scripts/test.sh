@@ -33,7 +33,7 @@ if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1
    cmake --build build -j"$JOBS" >"$WORK/build.log" 2>&1; then
   pass "build"
 else
-  tail -50 "$WORK/cmake.log" "$WORK/build.log"
+  tail -n 50 "$WORK/cmake.log" "$WORK/build.log"
   fail "build"
   echo "$PASSED passed, $FAILED failed"
   exit 1
@@ -44,7 +44,7 @@ if cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDEPOT_SANITIZE=ON >"$WORK
    cmake --build build-asan -j"$JOBS" --target depot_unit_tests >"$WORK/build-asan.log" 2>&1; then
   pass "build-asan"
 else
-  tail -50 "$WORK/build-asan.log"
+  tail -n 50 "$WORK/build-asan.log"
   fail "build-asan"
 fi
 

@@ -128,7 +128,7 @@ class WebdavHandler final : public http::Handler {
     }
     bool ok = user && user->active();
     if (ok && !cache_.contains(*creds, user->credentials_version)) {
-      auto verified = co_await app_.users.verify_password(creds->name, creds->password);
+      auto verified = co_await app_.users.verify_webdav_password(creds->name, creds->password);
       ok = verified.ok();
       if (ok) {
         user = std::move(verified.value());
