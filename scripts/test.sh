@@ -70,7 +70,7 @@ run_catch() {
   local line
   line=$(grep -E "^test cases:|^All tests passed" "$out" | tail -1)
   local total p f
-  total=$(sed -nE 's/.*\(([0-9]+) test cases?\).*/\1/p; s/^test cases: *([0-9]+).*/\1/p' <<<"$line" | head -1)
+  total=$(sed -nE 's/.* ([0-9]+) test cases?\).*/\1/p; s/^test cases: *([0-9]+).*/\1/p' <<<"$line" | head -1)
   f=$(sed -nE 's/.*\| *([0-9]+) failed.*/\1/p' <<<"$line" | head -1)
   total=${total:-0}; f=${f:-0}
   if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
