@@ -1,6 +1,7 @@
 #include "src/http/router.hpp"
 
 #include "admin-ui/console_handler.hpp"
+#include "admin-ui/ui_assets.hpp"
 #include "protocols/s3/s3_handler.hpp"
 #include "protocols/webdav/webdav_handler.hpp"
 #include "src/metrics.hpp"
@@ -13,7 +14,8 @@ Router::Router(App& app)
     : app_(app),
       s3_(s3::make_s3_handler(app)),
       webdav_(webdav::make_webdav_handler(app)),
-      console_(console::make_console_handler(app)) {}
+      console_(console::make_console_handler(app)),
+      ui_(console::make_ui_handler()) {}
 
 Router::~Router() = default;
 
@@ -27,8 +29,12 @@ asio::awaitable<void> Router::handle(Exchange& ex) {
   if (path == "/healthz") co_return co_await health(ex);
   if (path == "/readyz") co_return co_await ready(ex);
   if (path == "/metrics") co_return co_await metrics(ex);
-  if (path == "/ui" || path.starts_with("/ui/") || path.starts_with("/api/")) {
-    ex.info().protocol = path.starts_with("/api/") ? "api" : "ui";
+  if (path == "/ui" || path.starts_with("/ui/") || console::is_browser_visit_of_root(ex)) {
+    ex.info().protocol = "ui";
+    co_return co_await ui_->handle(ex);
+  }
+  if (path.starts_with("/api/")) {
+    ex.info().protocol = "api";
     co_return co_await console_->handle(ex);
   }
   ex.info().protocol = "s3";

@@ -1,5 +1,6 @@
 // Router: the root handler. Sends each request to its front-end by path:
-// /dav/ -> WebDAV (and OPTIONS on / for Windows' probe), /ui/ and /api/ -> the console,
+// /dav/ -> WebDAV (and OPTIONS on / for Windows' probe), /api/ -> the console API, /ui/ (and a
+// browser's plain GET of /) -> the console's static files,
 // /healthz, /readyz, /metrics -> here, everything else -> S3 (path style, or virtual-hosted
 // style when a base domain is configured and the Host is under it).
 #pragma once
@@ -25,6 +26,7 @@ class Router final : public Handler {
   std::unique_ptr<Handler> s3_;
   std::unique_ptr<Handler> webdav_;
   std::unique_ptr<Handler> console_;
+  std::unique_ptr<Handler> ui_;  // the web console's static files
 };
 
 }  // namespace depot::http
