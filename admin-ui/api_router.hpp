@@ -27,6 +27,10 @@ enum class Op {
   users_list, users_create, user_suspend, user_reactivate,
   plans_create, plans_update, plans_delete,
   billing_events, bans_list, bans_lift, invites_create, settings_get, mail_list,
+  // files (signed in; a user's own buckets only): files_api.cpp
+  files_buckets, files_bucket_create, files_bucket_delete, files_list, files_search, files_download, files_upload,
+  files_delete, files_mkdir, files_move, files_copy, files_upload_create, files_upload_part, files_upload_complete,
+  files_upload_abort,
 };
 
 enum class Access {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "admin-ui/api_context.hpp"
+#include "admin-ui/files_api.hpp"
 #include "auth/jwt.hpp"
 #include "auth/tokens.hpp"
 #include "src/http/semantics.hpp"
@@ -122,7 +123,8 @@ class ConsoleHandler final : public http::Handler {
       if (is_user_route(c.endpoint.op) && !c.is_admin() && c.param(0) != c.caller->name)
         co_return co_await c.fail(status::not_found, "not_found", "no such user");
     }
-    if (state_changing(method) && ex.has_body()) {
+    // Uploads stream their body to the blob store themselves (after the quota check).
+    if (state_changing(method) && ex.has_body() && !files_raw_body(c.endpoint.op)) {
       std::string raw;
       char buf[8192];
       for (;;) {
@@ -199,6 +201,11 @@ class ConsoleHandler final : public http::Handler {
         co_return co_await admin_op(c);
       case Op::stripe_webhook:
         co_return co_await stripe_webhook(c);
+      case Op::files_buckets: case Op::files_bucket_create: case Op::files_bucket_delete: case Op::files_list:
+      case Op::files_search: case Op::files_download: case Op::files_upload: case Op::files_delete: case Op::files_mkdir:
+      case Op::files_move: case Op::files_copy: case Op::files_upload_create: case Op::files_upload_part:
+      case Op::files_upload_complete: case Op::files_upload_abort:
+        co_return co_await files_op(c);
     }
   }
 

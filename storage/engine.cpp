@@ -699,4 +699,43 @@ asio::awaitable<Result<ListPage>> Engine::list(const Bucket& b, ListQuery q) {
   co_return page;
 }
 
+asio::awaitable<Result<ListPage>> Engine::search(const Bucket& b, std::string prefix, std::string needle,
+                                               std::string start_after, int max_keys, int scan_limit) {
+  int max = std::clamp(max_keys, 1, 1000);
+  scan_limit = std::max(scan_limit, max);
+  auto upper = upper_or_max(prefix);
+  ListPage page;
+  std::int64_t scanned = 0;
+  std::string last_scanned;
+  auto rows = co_await db_.tx([&](pqxx::work& w) {
+    const std::string window =
+        "(SELECT * FROM objects o WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3 AND o.key < $4 "
+        "ORDER BY o.key LIMIT $5) o";
+    auto hits = w.exec_params(std::string("SELECT ") + kObjectColumns + " FROM " + window +
+                                  " WHERE strpos(lower(substr(o.key, length($3) + 1)), lower($6)) > 0 ORDER BY o.key LIMIT $7",
+                              b.id, start_after, prefix, upper, scan_limit, needle, max + 1);
+    auto span = w.exec_params("SELECT count(*), max(o.key) FROM " + window, b.id, start_after, prefix, upper, scan_limit);
+    scanned = span[0][0].as<std::int64_t>();
+    if (!span[0][1].is_null()) last_scanned = span[0][1].as<std::string>();
+    return hits;
+  });
+  for (const auto& r : rows) {
+    if (int(page.entries.size()) == max) {
+      page.truncated = true;
+      break;
+    }
+    ListEntry e;
+    e.object = object_from_row(r, 0);
+    e.key = e.object.key;
+    page.entries.push_back(std::move(e));
+  }
+  if (page.truncated) {
+    page.next_marker = page.entries.back().key;
+  } else if (scanned == scan_limit) {
+    page.truncated = true;  // the window ended before the prefix did: continue after it
+    page.next_marker = last_scanned;
+  }
+  co_return page;
+}
+
 }  // namespace depot::storage

@@ -151,6 +151,13 @@ class Engine {
   boost::asio::awaitable<Result<ListPage>> list(const Bucket& b, ListQuery q);
   // True when at least one key starts with prefix (an implied or marked collection).
   boost::asio::awaitable<Result<bool>> prefix_exists(const Bucket& b, std::string prefix);
+  // Keys under prefix whose rest (after the prefix) contains needle, ignoring case (the console's
+  // search by name). Bounded: one call reads at most scan_limit keys after start_after, in key
+  // order; when it stops early (scan limit or max_keys matches), truncated is set and next_marker
+  // is where to continue, so a caller pages through a bucket of any size.
+  boost::asio::awaitable<Result<ListPage>> search(const Bucket& b, std::string prefix, std::string needle,
+                                                  std::string start_after, int max_keys, int scan_limit = 10000);
+
 
   static bool valid_bucket_name(std::string_view name);
   static constexpr std::size_t max_key_bytes = 1024;
