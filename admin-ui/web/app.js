@@ -220,7 +220,7 @@ function renderChrome() {
   if (!header || !nav) return;
   const b = app.branding;
   clear(header);
-  const logo = b.logo_url && /^(\/|https?:)/.test(b.logo_url) ? el('img', {src: b.logo_url, alt: '', class: 'logo'}) : el('span', {class: 'logo-mark', 'aria-hidden': 'true'});
+  const logo = b.logo_url && /^(\/[^/]|data:image\/)/.test(b.logo_url) ? el('img', {src: b.logo_url, alt: '', class: 'logo'}) : el('span', {class: 'logo-mark', 'aria-hidden': 'true'});
   const menuBtn = el('button', {type: 'button', class: 'menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'sidenav', hidden: !app.me}, 'Menu');
   menuBtn.addEventListener('click', () => {
     const open = document.body.classList.toggle('nav-open');
