@@ -121,7 +121,13 @@ function askForm(title, fields, submitLabel, opts = {}) {
 // ---------------------------------------------------------------- uploads
 
 // The uploads panel and the folder view on screen, shared by every render of the page.
-const shared = {region: null, list: null, view: null};
+const shared = {region: null, list: null, view: null, running: 0};
+
+// Leaving the console while files are still being sent asks first.
+function warnUnload(ev) {
+  ev.preventDefault();
+  ev.returnValue = '';
+}
 
 function clearFinished() {
   for (const li of [...shared.list.children]) {
@@ -197,6 +203,17 @@ class Upload {
 
   async run() {
     this.row.classList.add('files-upload-running');
+    shared.running += 1;
+    if (shared.running === 1) window.addEventListener('beforeunload', warnUnload);
+    try {
+      return await this.runInner();
+    } finally {
+      shared.running -= 1;
+      if (shared.running === 0) window.removeEventListener('beforeunload', warnUnload);
+    }
+  }
+
+  async runInner() {
     this.setProgress();
     try {
       if (this.file.size > PART_THRESHOLD) await this.runParts();
@@ -269,7 +286,9 @@ class Upload {
       throw e;
     }
     this.status.textContent = 'Finishing…';
-    await this.app.api.post(`${base}/complete${keyQuery}`, {parts});
+    // With the ETags the server checks that no part changed; a very long list (files of many
+    // GiB) would pass the API's JSON body limit, and then the server takes every uploaded part.
+    await this.app.api.post(`${base}/complete${keyQuery}`, count <= 500 ? {parts} : {});
   }
 
   abortRemote() {

@@ -256,6 +256,31 @@ def t_multipart():
     expect(st, 404, js, "abort after complete")
 
 
+def t_complete_all_parts():
+    c = S["c"]
+    key = "big/all parts.bin"
+    p1, p2, p3 = os.urandom(5 * MiB), os.urandom(1000), os.urandom(2000)
+    st, js, _ = c.call("POST", f"/files/{BUCKET}/uploads", {"key": key})
+    expect(st, 201, js, "create upload")
+    base = f"/files/{BUCKET}/uploads/{q(js['upload_id'])}"
+    for i, p in ((1, p1), (2, p2)):
+        expect(c.call("PUT", f"{base}/parts/{i}?key={q(key)}", raw=p)[0], 200, None, f"part {i}")
+    # Every part but the last must be 5 MiB or more.
+    expect(c.call("PUT", f"{base}/parts/3?key={q(key)}", raw=p3)[0], 200, None, "part 3")
+    st, js, _ = c.call("POST", f"{base}/complete?key={q(key)}", {})
+    expect(st, 400, js, "a small middle part")
+    assert code(js) == "entity_too_small", js
+    # Without a list, every uploaded part in order (part 2 replaced by a large one).
+    p2 = os.urandom(5 * MiB)
+    expect(c.call("PUT", f"{base}/parts/2?key={q(key)}", raw=p2)[0], 200, None, "part 2 again")
+    st, js, _ = c.call("POST", f"{base}/complete?key={q(key)}", {})
+    expect(st, 201, js, "complete without a list")
+    st, body, _ = c.call("GET", obj(BUCKET, key))
+    assert st == 200 and sha(body) == sha(p1 + p2 + p3), "joined bytes differ"
+    st, js, _ = c.call("PUT", f"/files/{BUCKET}/uploads/nope/parts/1?key={q(key)}", raw=b"x")
+    expect(st, 404, js, "unknown upload")
+
+
 def usage(c):
     st, js, _ = c.call("GET", "/files")
     expect(st, 200, js, "usage")
@@ -434,6 +459,7 @@ SCENARIOS = [
     ("files-upload-download", t_upload_download),
     ("files-listing-search", t_listing_and_search),
     ("files-multipart", t_multipart),
+    ("files-complete-all-parts", t_complete_all_parts),
     ("files-abort-frees-quota", t_abort_frees),
     ("files-rename-folder-s3-webdav", t_rename_folder_then_s3_and_webdav),
     ("files-copy-delete", t_copy_and_delete),
