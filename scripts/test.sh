@@ -106,6 +106,8 @@ export DEPOT_DATA_DIR="$WORK/data"
 export DEPOT_SERVER_LOG="$WORK/server.log"
 export DEPOT_TEST_USER=tester
 export DEPOT_TEST_PASSWORD='tester-pass-123'
+export DEPOT_ADMIN_USER=admin                    # created by serve's --admin-password above
+export DEPOT_ADMIN_PASSWORD='admin-test-pass-1'
 printf '%s\n' "$DEPOT_TEST_PASSWORD" | build/depot user add tester --email tester@example.com --password-stdin \
   --plan premium --database-url "$DB_URL" --data-dir "$WORK/data" >/dev/null
 read -r DEPOT_ACCESS_KEY DEPOT_SECRET_KEY < <(build/depot key add tester --database-url "$DB_URL" --data-dir "$WORK/data")
