@@ -8,6 +8,7 @@
 #include "auth/jwt.hpp"
 #include "auth/tokens.hpp"
 #include "auth/totp.hpp"
+#include "auth/totp_secrets.hpp"
 #include "storage/db.hpp"
 #include "storage/quota.hpp"
 
@@ -35,10 +36,8 @@ std::string session_cookie(const ApiContext& c, const std::string& token, std::i
 asio::awaitable<bool> second_factor_ok(ApiContext& c, const auth::User& u, const std::string& code) {
   if (code.empty()) co_return false;
   co_return co_await c.app.db.tx([&](pqxx::work& w) {
-    auto r = w.exec_params("SELECT COALESCE(totp_secret, '') FROM users WHERE id = $1", u.id);
-    if (r.empty()) return false;
-    auto secret = auth::base32_decode(r[0][0].as<std::string>());
-    if (secret && !secret->empty() && auth::totp_check(*secret, code, std::time(nullptr))) return true;
+    auto secret = auth::load_totp_secret(w, c.app.keys.master(), u.id);
+    if (secret && auth::totp_check(*secret, code, std::time(nullptr))) return true;
     auto used = w.exec_params(
         "UPDATE totp_recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL "
         "RETURNING 1",

@@ -6,6 +6,7 @@
 #include "auth/access_keys.hpp"
 #include "auth/tokens.hpp"
 #include "auth/totp.hpp"
+#include "auth/totp_secrets.hpp"
 #include "storage/db.hpp"
 
 namespace depot::console {
@@ -125,7 +126,7 @@ asio::awaitable<void> totp(ApiContext& c) {
     std::string raw(20, '\0');
     RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), int(raw.size()));
     auto secret = auth::base32(raw);
-    co_await c.app.db.tx([&](pqxx::work& w) { w.exec_params("UPDATE users SET totp_secret = $2 WHERE id = $1", uid, secret); });
+    co_await c.app.db.tx([&](pqxx::work& w) { auth::store_totp_secret(w, c.app.keys.master(), uid, raw); });
     co_return co_await c.reply(status::ok, [&] { return json::object{{"secret", secret},
                                                         {"otpauth_uri", auth::totp_uri(c.app.config.site_name, u->name, raw)}}; }());
   }
@@ -135,9 +136,8 @@ asio::awaitable<void> totp(ApiContext& c) {
     std::vector<std::string> codes;
     for (int i = 0; i < 10; ++i) codes.push_back(auth::hex(auth::base64url_decode(auth::random_token(6)).value()).substr(0, 10));
     bool ok = co_await c.app.db.tx([&](pqxx::work& w) {
-      auto r = w.exec_params("SELECT COALESCE(totp_secret, '') FROM users WHERE id = $1", uid);
-      auto secret = auth::base32_decode(r[0][0].as<std::string>());
-      if (!secret || secret->empty() || !auth::totp_check(*secret, *code, std::time(nullptr))) return false;
+      auto secret = auth::load_totp_secret(w, c.app.keys.master(), uid);
+      if (!secret || !auth::totp_check(*secret, *code, std::time(nullptr))) return false;
       w.exec_params("UPDATE users SET totp_enabled = true WHERE id = $1", uid);
       w.exec_params("DELETE FROM totp_recovery_codes WHERE user_id = $1", uid);
       for (const auto& rc : codes)
@@ -155,7 +155,8 @@ asio::awaitable<void> totp(ApiContext& c) {
       co_return co_await c.fail(status::forbidden, "wrong_password", "confirm with your password");
   }
   co_await c.app.db.tx([&](pqxx::work& w) {
-    w.exec_params("UPDATE users SET totp_enabled = false, totp_secret = NULL WHERE id = $1", uid);
+    w.exec_params("UPDATE users SET totp_enabled = false WHERE id = $1", uid);
+    auth::clear_totp_secret(w, uid);
     w.exec_params("DELETE FROM totp_recovery_codes WHERE user_id = $1", uid);
   });
   co_await c.reply(status::ok, [&] { return json::object{{"totp_enabled", false}}; }());

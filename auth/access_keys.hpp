@@ -47,6 +47,8 @@ class AccessKeys {
   boost::asio::awaitable<Result<void>> revoke(storage::UserId user, std::string id);
   // The key with its secret in clear, for signature checks; not_found if unknown or revoked.
   boost::asio::awaitable<Result<AccessKey>> lookup(std::string id);
+  // The key that seals secrets at rest (also TOTP secrets: auth/totp_secrets.hpp).
+  const MasterKey& master() const { return master_; }
 
  private:
   storage::Database& db_;

@@ -117,7 +117,10 @@ std::string smtp_send(const Config& c, const std::string& to, const std::string&
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (c.smtp_url.starts_with("smtp://")) curl_easy_setopt(curl, CURLOPT_USE_SSL, long(CURLUSESSL_TRY));
+  // smtp:// upgrades with STARTTLS when offered; with credentials it must, so a password never
+  // crosses the network in clear (the mail stays queued until the server offers TLS).
+  if (c.smtp_url.starts_with("smtp://"))
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, long(c.smtp_user.empty() ? CURLUSESSL_TRY : CURLUSESSL_ALL));
   if (!c.smtp_user.empty()) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, c.smtp_user.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, c.smtp_password.c_str());

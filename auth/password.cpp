@@ -3,7 +3,6 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstring>
 #include <stdexcept>
@@ -20,13 +19,23 @@ constexpr uint32_t kParallelism = 1;
 constexpr std::size_t kSaltLen = 16;
 constexpr std::size_t kHashLen = 32;
 
-// The most common passwords (from public breach statistics); refused whatever their length.
-constexpr std::array<const char*, 40> kCommon = {
-    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwertyuiop", "qwerty123",
-    "iloveyou", "11111111", "00000000", "abc12345", "passw0rd", "sunshine", "princess", "football", "baseball",
-    "welcome1", "admin123", "letmein1", "trustno1", "superman", "whatever", "starwars", "dragon12", "monkey12",
-    "michael1", "changeme", "qwertyui", "asdfghjk", "zxcvbnm1", "1q2w3e4r", "87654321", "12341234", "aaaaaaaa",
-    "password!", "welcome123", "administrator", "depotdepot", "letmeinnow"};
+// The most common passwords of 8 characters or more (from public breach statistics), refused
+// whatever their case; shorter ones fail the length rule anyway.
+constexpr const char* kCommon[] = {
+    "password", "password1", "password12", "password123", "password1234", "password!", "password01", "passw0rd",
+    "p@ssw0rd", "p@ssword", "pa55word", "12345678", "123456789", "1234567890", "12345678910", "0123456789",
+    "87654321", "987654321", "0987654321", "11111111", "111111111", "00000000", "88888888", "12341234", "11223344",
+    "12121212", "123123123", "147258369", "159357456", "123456abc", "123qweasd", "1q2w3e4r", "1q2w3e4r5t",
+    "1q2w3e4r5t6y", "1qaz2wsx", "1qazxsw2", "zaq12wsx", "zaq1zaq1", "qazwsxedc", "qwertyuiop", "qwerty123",
+    "qwerty12", "qwerty1234", "qwertyui", "qwer1234", "1234qwer", "asdfghjk", "asdfghjkl", "asdf1234", "zxcvbnm1",
+    "zxcvbnm123", "abc12345", "abcd1234", "abcdefgh", "a1234567", "aa123456", "aaaaaaaa", "iloveyou", "iloveyou1",
+    "iloveyou2", "sunshine", "sunshine1", "princess", "princess1", "football", "football1", "baseball", "basketball",
+    "welcome1", "welcome123", "admin123", "admin1234", "administrator", "letmein1", "letmeinnow", "trustno1",
+    "superman", "batman123", "whatever", "starwars", "dragon12", "monkey12", "michael1", "jennifer", "jordan23",
+    "michelle", "mustang1", "shadow12", "master12", "hello123", "charlie1", "liverpool", "chelsea1", "arsenal1",
+    "manchester", "samsung1", "pokemon1", "blink182", "computer", "internet", "changeme", "changeme1", "test1234",
+    "testtest", "secret123", "qwerty12345", "1234567a", "q1w2e3r4", "q1w2e3r4t5", "google123", "linkedin",
+    "facebook", "starwars1", "whatever1", "freedom1", "matrix123", "depotdepot"};
 }  // namespace
 
 std::optional<std::string> password_problem(std::string_view password) {

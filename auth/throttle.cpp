@@ -51,23 +51,37 @@ boost::asio::awaitable<void> Throttle::record_success(std::string account) {
   });
 }
 
+namespace {
+std::vector<Ban> list_bans_in(pqxx::work& w) {
+  std::vector<Ban> out;
+  for (const auto& r : w.exec(
+           "SELECT scope, failures, (extract(epoch from banned_until) * 1000000)::bigint FROM auth_throttle WHERE "
+           "banned_until > now() ORDER BY banned_until DESC LIMIT 1000"))
+    out.push_back(Ban{r[0].as<std::string>(), r[1].as<int>(), storage::from_micros(r[2].as<std::int64_t>())});
+  return out;
+}
+
+Result<void> lift_in(pqxx::work& w, const std::string& scope) {
+  auto r = w.exec_params("DELETE FROM auth_throttle WHERE scope = $1 AND banned_until > now() RETURNING 1", scope);
+  if (r.empty()) return make_error(Errc::not_found, "there is no ban on " + scope);
+  return {};
+}
+}  // namespace
+
 boost::asio::awaitable<std::vector<Ban>> Throttle::list_bans() {
-  co_return co_await db_.tx([&](pqxx::work& w) {
-    std::vector<Ban> out;
-    for (const auto& r : w.exec(
-             "SELECT scope, failures, (extract(epoch from banned_until) * 1000000)::bigint FROM auth_throttle WHERE "
-             "banned_until > now() ORDER BY banned_until DESC LIMIT 1000"))
-      out.push_back(Ban{r[0].as<std::string>(), r[1].as<int>(), storage::from_micros(r[2].as<std::int64_t>())});
-    return out;
-  });
+  co_return co_await db_.tx([&](pqxx::work& w) { return list_bans_in(w); });
 }
 
 boost::asio::awaitable<Result<void>> Throttle::lift(std::string scope) {
-  co_return co_await db_.tx([&](pqxx::work& w) -> Result<void> {
-    auto r = w.exec_params("DELETE FROM auth_throttle WHERE scope = $1 AND banned_until > now() RETURNING 1", scope);
-    if (r.empty()) return make_error(Errc::not_found, "no such ban");
-    return {};
-  });
+  co_return co_await db_.tx([&](pqxx::work& w) { return lift_in(w, scope); });
+}
+
+std::vector<Ban> Throttle::list_bans_sync() {
+  return db_.tx_sync([&](pqxx::work& w) { return list_bans_in(w); });
+}
+
+Result<void> Throttle::lift_sync(const std::string& scope) {
+  return db_.tx_sync([&](pqxx::work& w) { return lift_in(w, scope); });
 }
 
 boost::asio::awaitable<void> Throttle::expire() {

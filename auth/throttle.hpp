@@ -41,6 +41,9 @@ class Throttle {
   boost::asio::awaitable<std::vector<Ban>> list_bans();
   // not_found if the scope is not banned.
   boost::asio::awaitable<Result<void>> lift(std::string scope);
+  // The same two for the command line (`depot ban list|lift`), on the calling thread.
+  std::vector<Ban> list_bans_sync();
+  Result<void> lift_sync(const std::string& scope);
   // Drops old counters (sweeper task).
   boost::asio::awaitable<void> expire();
 

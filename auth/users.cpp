@@ -168,6 +168,31 @@ void remove_user_in(pqxx::work& w, UserId id) {
 }
 }  // namespace
 
+Result<User> UserStore::suspend_sync(const std::string& name) {
+  return db_.tx_sync([&](pqxx::work& w) -> Result<User> {
+    auto r = w.exec_params(
+        "UPDATE users SET status = 'suspended', credentials_version = credentials_version + 1 WHERE name = $1 "
+        "RETURNING id",
+        name);
+    if (r.empty()) return make_error(Errc::not_found, "there is no user named '" + name + "'");
+    auto id = r[0][0].as<UserId>();
+    w.exec_params("DELETE FROM sessions WHERE user_id = $1", id);
+    w.exec_params("UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", id);
+    return find_by(w, "WHERE u.id = $1", std::to_string(id));
+  });
+}
+
+Result<User> UserStore::reactivate_sync(const std::string& name, bool require_verification) {
+  return db_.tx_sync([&](pqxx::work& w) -> Result<User> {
+    auto r = w.exec_params(
+        "UPDATE users SET status = CASE WHEN status <> 'suspended' THEN status WHEN email_verified OR NOT $2 THEN "
+        "'active' ELSE 'pending' END, credentials_version = credentials_version + 1 WHERE name = $1 RETURNING id",
+        name, require_verification);
+    if (r.empty()) return make_error(Errc::not_found, "there is no user named '" + name + "'");
+    return find_by(w, "WHERE u.id = $1", std::to_string(r[0][0].as<UserId>()));
+  });
+}
+
 Result<void> UserStore::remove_sync(const std::string& name) {
   return db_.tx_sync([&](pqxx::work& w) -> Result<void> {
     auto r = w.exec_params("SELECT id FROM users WHERE name = $1 FOR UPDATE", name);

@@ -64,6 +64,13 @@ class UserStore {
   Result<void> set_password_sync(const std::string& name, const std::string& password);
   // Deletes the user with all their buckets and objects; blobs are freed by the sweeper.
   Result<void> remove_sync(const std::string& name);
+  // Suspends the account (idempotent): every protocol refuses it from now on (WebDAV after its
+  // few seconds of account cache), console sessions end and API tokens are revoked. Access keys
+  // and app passwords are kept and work again after reactivation.
+  Result<User> suspend_sync(const std::string& name);
+  // Lifts a suspension (idempotent on an account that is not suspended): active, or pending when
+  // require_verification and the email was never verified.
+  Result<User> reactivate_sync(const std::string& name, bool require_verification);
 
   // --- Accounts (issue 5). Each bumps credentials_version where credentials change, so caches
   // (WebDAV Basic) drop the old ones.

@@ -47,6 +47,18 @@ bool subscription_is_current(pqxx::work& w, const std::string& sub, std::int64_t
   return r[0][0].as<std::int64_t>() <= created;
 }
 
+// Invoice events arrive out of order too: a late failure must not start a grace period after a
+// newer payment, nor a late payment end one started by a newer failure. On a tie the payment
+// wins (a retried charge that succeeded).
+bool payment_event_after(pqxx::work& w, UserId user, const char* type, std::int64_t created, bool or_same_time) {
+  std::string types = std::string(type) == "invoice.paid" ? "{invoice.paid,invoice.payment_succeeded}" : "{" + std::string(type) + "}";
+  auto r = w.exec_params(
+      std::string("SELECT 1 FROM billing_events WHERE user_id = $1 AND type = ANY($2::text[]) AND created ") +
+          (or_same_time ? ">=" : ">") + " $3 AND effect NOT LIKE 'ignored%' LIMIT 1",
+      user, types, created);
+  return !r.empty();
+}
+
 }  // namespace
 
 bool BillingStore::change_plan(pqxx::work& w, UserId user, const std::string& plan, const NoticeSink& notify) {
@@ -144,7 +156,9 @@ boost::asio::awaitable<Result<EventOutcome>> BillingStore::apply(json::object ev
       }
     } else if (type == "invoice.paid" || type == "invoice.payment_succeeded") {
       user = user_by_customer(w, str(obj, "customer"));
-      if (user) {
+      if (user && payment_event_after(w, *user, "invoice.payment_failed", created, false)) {
+        effect = "ignored: a newer payment failure was applied";
+      } else if (user) {
         w.exec_params("UPDATE users SET payment_grace_until = NULL WHERE id = $1", *user);
         effect = "paid; grace period cleared";
       } else {
@@ -152,7 +166,9 @@ boost::asio::awaitable<Result<EventOutcome>> BillingStore::apply(json::object ev
       }
     } else if (type == "invoice.payment_failed") {
       user = user_by_customer(w, str(obj, "customer"));
-      if (user) {
+      if (user && payment_event_after(w, *user, "invoice.paid", created, true)) {
+        effect = "ignored: a newer payment was applied";
+      } else if (user) {
         auto g = w.exec_params(
             "UPDATE users SET payment_grace_until = COALESCE(payment_grace_until, now() + make_interval(secs => $2)) WHERE "
             "id = $1 RETURNING to_char(payment_grace_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')",

@@ -130,20 +130,57 @@ asio::awaitable<Result<void>> DavStore::patch_props(BucketId b, std::string key,
   co_return Result<void>{};
 }
 
+void DavStore::move_props_in(pqxx::transaction_base& w, BucketId src, const std::string& src_key, BucketId dst,
+                             const std::string& dst_key, bool prefix) {
+  if (prefix) {
+    w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key >= $2 AND key < $3", dst, dst_key,
+                  upper_bound_or_max(dst_key));
+    w.exec_params("UPDATE dav_props SET bucket_id = $1, key = $2 || substr(key, length($3) + 1) "
+                  "WHERE bucket_id = $4 AND key >= $3 AND key < $5",
+                  dst, dst_key, src_key, src, upper_bound_or_max(src_key));
+  } else {
+    w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = $2", dst, dst_key);
+    w.exec_params("UPDATE dav_props SET bucket_id = $1, key = $2 WHERE bucket_id = $3 AND key = $4", dst, dst_key, src,
+                  src_key);
+  }
+}
+
+void DavStore::copy_props_in(pqxx::transaction_base& w, BucketId src, const std::string& src_key, BucketId dst,
+                             const std::string& dst_key, bool prefix) {
+  if (prefix) {
+    w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key >= $2 AND key < $3", dst, dst_key,
+                  upper_bound_or_max(dst_key));
+    w.exec_params("INSERT INTO dav_props (bucket_id, key, ns, name, value, lang) "
+                  "SELECT $1, $2 || substr(key, length($3) + 1), ns, name, value, lang FROM dav_props "
+                  "WHERE bucket_id = $4 AND key >= $3 AND key < $5",
+                  dst, dst_key, src_key, src, upper_bound_or_max(src_key));
+  } else {
+    w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = $2", dst, dst_key);
+    w.exec_params("INSERT INTO dav_props (bucket_id, key, ns, name, value, lang) "
+                  "SELECT $1, $2, ns, name, value, lang FROM dav_props WHERE bucket_id = $3 AND key = $4",
+                  dst, dst_key, src, src_key);
+  }
+}
+
+void DavStore::delete_props_in(pqxx::transaction_base& w, BucketId b, const std::string& key, bool prefix) {
+  if (prefix)
+    w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key >= $2 AND key < $3", b, key,
+                  upper_bound_or_max(key));
+  else
+    w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = $2", b, key);
+}
+
+void DavStore::remove_locks_in(pqxx::transaction_base& w, const std::string& path, bool prefix) {
+  if (prefix)
+    w.exec_params("DELETE FROM dav_locks WHERE root >= $1 AND root < $2", path, upper_bound_or_max(path));
+  else
+    w.exec_params("DELETE FROM dav_locks WHERE root = $1", path);
+}
+
 asio::awaitable<Result<void>> DavStore::move_props(BucketId src, std::string src_key, BucketId dst, std::string dst_key,
                                                    bool prefix) {
   co_return co_await db_.tx([&](pqxx::work& w) -> Result<void> {
-    if (prefix) {
-      auto dup = upper_bound_or_max(dst_key);
-      w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key >= $2 AND key < $3", dst, dst_key, dup);
-      w.exec_params("UPDATE dav_props SET bucket_id = $1, key = $2 || substr(key, length($3) + 1) "
-                    "WHERE bucket_id = $4 AND key >= $3 AND key < $5",
-                    dst, dst_key, src_key, src, upper_bound_or_max(src_key));
-    } else {
-      w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = $2", dst, dst_key);
-      w.exec_params("UPDATE dav_props SET bucket_id = $1, key = $2 WHERE bucket_id = $3 AND key = $4", dst, dst_key, src,
-                    src_key);
-    }
+    move_props_in(w, src, src_key, dst, dst_key, prefix);
     return {};
   });
 }
@@ -151,30 +188,14 @@ asio::awaitable<Result<void>> DavStore::move_props(BucketId src, std::string src
 asio::awaitable<Result<void>> DavStore::copy_props(BucketId src, std::string src_key, BucketId dst, std::string dst_key,
                                                    bool prefix) {
   co_return co_await db_.tx([&](pqxx::work& w) -> Result<void> {
-    if (prefix) {
-      w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key >= $2 AND key < $3", dst, dst_key,
-                    upper_bound_or_max(dst_key));
-      w.exec_params("INSERT INTO dav_props (bucket_id, key, ns, name, value, lang) "
-                    "SELECT $1, $2 || substr(key, length($3) + 1), ns, name, value, lang FROM dav_props "
-                    "WHERE bucket_id = $4 AND key >= $3 AND key < $5",
-                    dst, dst_key, src_key, src, upper_bound_or_max(src_key));
-    } else {
-      w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = $2", dst, dst_key);
-      w.exec_params("INSERT INTO dav_props (bucket_id, key, ns, name, value, lang) "
-                    "SELECT $1, $2, ns, name, value, lang FROM dav_props WHERE bucket_id = $3 AND key = $4",
-                    dst, dst_key, src, src_key);
-    }
+    copy_props_in(w, src, src_key, dst, dst_key, prefix);
     return {};
   });
 }
 
 asio::awaitable<Result<void>> DavStore::delete_props(BucketId b, std::string key, bool prefix) {
   co_return co_await db_.tx([&](pqxx::work& w) -> Result<void> {
-    if (prefix)
-      w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key >= $2 AND key < $3", b, key,
-                    upper_bound_or_max(key));
-    else
-      w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = $2", b, key);
+    delete_props_in(w, b, key, prefix);
     return {};
   });
 }
@@ -239,10 +260,7 @@ asio::awaitable<Result<void>> DavStore::remove_lock(std::string token, std::stri
 
 asio::awaitable<Result<void>> DavStore::remove_locks(std::string path, bool prefix) {
   co_return co_await db_.tx([&](pqxx::work& w) -> Result<void> {
-    if (prefix)
-      w.exec_params("DELETE FROM dav_locks WHERE root >= $1 AND root < $2", path, upper_bound_or_max(path));
-    else
-      w.exec_params("DELETE FROM dav_locks WHERE root = $1", path);
+    remove_locks_in(w, path, prefix);
     return {};
   });
 }

@@ -16,6 +16,8 @@
 #include "src/result.hpp"
 #include "storage/types.hpp"
 
+namespace pqxx { class transaction_base; }
+
 namespace depot::storage {
 
 class Database;
@@ -79,6 +81,15 @@ class DavStore {
   boost::asio::awaitable<Result<void>> remove_lock(std::string token, std::string path);
   // Removes every lock rooted at path, and with prefix every lock rooted below it (DELETE, MOVE).
   boost::asio::awaitable<Result<void>> remove_locks(std::string path, bool prefix);
+
+  // The same changes inside a caller's transaction, so that they commit or roll back with the
+  // engine change they belong to (an Engine TxHook): DELETE, MOVE and COPY of the keys.
+  static void move_props_in(pqxx::transaction_base& w, BucketId src, const std::string& src_key, BucketId dst,
+                            const std::string& dst_key, bool prefix);
+  static void copy_props_in(pqxx::transaction_base& w, BucketId src, const std::string& src_key, BucketId dst,
+                            const std::string& dst_key, bool prefix);
+  static void delete_props_in(pqxx::transaction_base& w, BucketId b, const std::string& key, bool prefix);
+  static void remove_locks_in(pqxx::transaction_base& w, const std::string& path, bool prefix);
 
   static constexpr int max_props_per_resource = 256;
 

@@ -204,7 +204,7 @@ asio::awaitable<Result<std::vector<Bucket>>> Engine::list_buckets(UserId user) {
   });
 }
 
-asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string name, bool force) {
+asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string name, bool force, TxHook in_tx) {
   std::vector<std::string> unlink;
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<void> {
     unlink.clear();
@@ -220,6 +220,7 @@ asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string nam
       QuotaEngine::credit(w, user, rel.bytes, rel.objects);
       unlink = std::move(rel.unlink);
     }
+    if (in_tx) in_tx(w);
     w.exec_params("DELETE FROM buckets WHERE id = $1", id);
     return {};
   });
@@ -386,7 +387,8 @@ asio::awaitable<Result<std::unique_ptr<BlobReader>>> Engine::open_object(const O
   co_return blobs_.open(obj.blob_id, offset, length);
 }
 
-asio::awaitable<Result<DeleteResult>> Engine::delete_object(const Bucket& b, std::string key, WriteConditions cond) {
+asio::awaitable<Result<DeleteResult>> Engine::delete_object(const Bucket& b, std::string key, WriteConditions cond,
+                                                            TxHook in_tx) {
   std::vector<std::string> unlink;
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<DeleteResult> {
     unlink.clear();
@@ -396,6 +398,7 @@ asio::awaitable<Result<DeleteResult>> Engine::delete_object(const Bucket& b, std
     }
     auto rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", b.id, key);
     QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+    if (in_tx) in_tx(w);
     unlink = std::move(rel.unlink);
     return DeleteResult{rel.objects > 0};
   });
@@ -428,13 +431,14 @@ asio::awaitable<Result<std::vector<Result<DeleteResult>>>> Engine::delete_object
   co_return res;
 }
 
-asio::awaitable<Result<std::int64_t>> Engine::delete_prefix(const Bucket& b, std::string prefix) {
+asio::awaitable<Result<std::int64_t>> Engine::delete_prefix(const Bucket& b, std::string prefix, TxHook in_tx) {
   std::vector<std::string> unlink;
   auto upper = upper_or_max(prefix);
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::int64_t> {
     auto rel = release_deleted(
         w, "DELETE FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 RETURNING blob_id, size", b.id, prefix, upper);
     QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+    if (in_tx) in_tx(w);
     unlink = std::move(rel.unlink);
     return rel.objects;
   });
@@ -490,6 +494,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
           double(to_micros(info.modified)), double(to_micros(info.created)), src.id, src_key);
       auto q = QuotaEngine::charge(w, dst.owner, info.size - rel.bytes, 1 - rel.objects);
       if (!q) throw TxError(q.error());
+      if (opts.in_tx) opts.in_tx(w);
       unlink = std::move(rel.unlink);
       return info;
     });
@@ -499,7 +504,8 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
 }
 
 asio::awaitable<Result<std::int64_t>> Engine::copy_prefix(UserId user, const Bucket& src, std::string src_prefix,
-                                                          const Bucket& dst, std::string dst_prefix, bool overwrite) {
+                                                          const Bucket& dst, std::string dst_prefix, bool overwrite,
+                                                          TxHook in_tx) {
   std::vector<std::string> unlink;
   auto src_upper = upper_or_max(src_prefix);
   auto dst_upper = upper_or_max(dst_prefix);
@@ -525,6 +531,7 @@ asio::awaitable<Result<std::int64_t>> Engine::copy_prefix(UserId user, const Buc
       auto bytes = ins[0][1].as<std::int64_t>();
       auto q = QuotaEngine::charge(w, dst.owner, bytes - rel.bytes, copied - rel.objects);
       if (!q) throw TxError(q.error());
+      if (in_tx) in_tx(w);
       unlink = std::move(rel.unlink);
       return copied;
     });
@@ -534,7 +541,7 @@ asio::awaitable<Result<std::int64_t>> Engine::copy_prefix(UserId user, const Buc
 }
 
 asio::awaitable<Result<ObjectInfo>> Engine::rename_object(const Bucket& src, std::string src_key, const Bucket& dst,
-                                                          std::string dst_key, bool overwrite) {
+                                                          std::string dst_key, bool overwrite, TxHook in_tx) {
   if (auto v = valid_key(dst_key); !v) co_return v.error();
   std::vector<std::string> unlink;
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
@@ -559,6 +566,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::rename_object(const Bucket& src, std
         auto q = QuotaEngine::charge(w, dst.owner, source->size, 1);
         if (!q) throw TxError(q.error());
       }
+      if (in_tx) in_tx(w);
       unlink = std::move(rel.unlink);
       auto moved = *source;
       moved.bucket = dst.id;
@@ -571,7 +579,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::rename_object(const Bucket& src, std
 }
 
 asio::awaitable<Result<std::int64_t>> Engine::rename_prefix(const Bucket& src, std::string src_prefix, const Bucket& dst,
-                                                            std::string dst_prefix, bool overwrite) {
+                                                            std::string dst_prefix, bool overwrite, TxHook in_tx) {
   std::vector<std::string> unlink;
   auto src_upper = upper_or_max(src_prefix);
   auto dst_upper = upper_or_max(dst_prefix);
@@ -604,6 +612,7 @@ asio::awaitable<Result<std::int64_t>> Engine::rename_prefix(const Bucket& src, s
         auto q = QuotaEngine::charge(w, dst.owner, bytes, n);
         if (!q) throw TxError(q.error());
       }
+      if (in_tx) in_tx(w);
       unlink = std::move(rel.unlink);
       return n;
     });

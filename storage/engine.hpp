@@ -15,9 +15,17 @@
 #include "storage/blob_store.hpp"
 #include "storage/types.hpp"
 
+namespace pqxx { class transaction_base; }
+
 namespace depot::storage {
 
 class Database;
+
+// Extra SQL a caller runs inside the transaction of an engine change (WebDAV moves, copies and
+// deletes its dead properties and locks with the keys they belong to). It runs after the
+// engine's own statements and may run again when the transaction is retried; throwing aborts
+// the whole change.
+using TxHook = std::function<void(pqxx::transaction_base&)>;
 class QuotaEngine;
 class Reservation;
 
@@ -73,6 +81,7 @@ struct CopyOptions {
   // Source conditions are the caller's: it reads the source with head_object first.
   std::optional<std::string> source_etag; // when set, the copy fails precondition_failed if the
                                           // source changed in between
+  TxHook in_tx;                           // runs in the copy's transaction
 };
 
 struct DeleteResult {
@@ -98,7 +107,8 @@ class Engine {
   boost::asio::awaitable<Result<Bucket>> create_bucket(UserId user, std::string name, std::string region);
   // no_such_bucket; access_denied when another user's; bucket_not_empty unless force (which
   // deletes every object and frees the usage in one transaction).
-  boost::asio::awaitable<Result<void>> delete_bucket(UserId user, std::string name, bool force = false);
+  boost::asio::awaitable<Result<void>> delete_bucket(UserId user, std::string name, bool force = false,
+                                                     TxHook in_tx = {});
   boost::asio::awaitable<Result<std::vector<Bucket>>> list_buckets(UserId user);
   // The bucket if it exists and is the user's.
   boost::asio::awaitable<Result<Bucket>> get_bucket(UserId user, std::string name);
@@ -120,12 +130,12 @@ class Engine {
                                                                           std::uint64_t length);
 
   boost::asio::awaitable<Result<DeleteResult>> delete_object(const Bucket& b, std::string key,
-                                                             WriteConditions cond = {});
+                                                             WriteConditions cond = {}, TxHook in_tx = {});
   // Deletes every key in keys (S3 DeleteObjects): one transaction, per-key outcome.
   boost::asio::awaitable<Result<std::vector<Result<DeleteResult>>>> delete_objects(const Bucket& b,
                                                                                    std::vector<std::string> keys);
   // Deletes every key starting with prefix in one transaction. Returns how many.
-  boost::asio::awaitable<Result<std::int64_t>> delete_prefix(const Bucket& b, std::string prefix);
+  boost::asio::awaitable<Result<std::int64_t>> delete_prefix(const Bucket& b, std::string prefix, TxHook in_tx = {});
 
   // Copies one object, sharing its blob (no data copied). The copy counts against dst's
   // owner's quota. For a self-copy, directive must be replace (the caller checks).
@@ -134,14 +144,16 @@ class Engine {
   // Copies every key under src_prefix to dst_prefix + rest (WebDAV COPY Depth infinity), sharing
   // blobs; with overwrite, existing keys under dst_prefix are deleted first. One transaction.
   boost::asio::awaitable<Result<std::int64_t>> copy_prefix(UserId user, const Bucket& src, std::string src_prefix,
-                                                           const Bucket& dst, std::string dst_prefix, bool overwrite);
+                                                           const Bucket& dst, std::string dst_prefix, bool overwrite,
+                                                           TxHook in_tx = {});
   // Renames one key (metadata only). conflict if dst exists and !overwrite.
   boost::asio::awaitable<Result<ObjectInfo>> rename_object(const Bucket& src, std::string src_key, const Bucket& dst,
-                                                           std::string dst_key, bool overwrite);
+                                                           std::string dst_key, bool overwrite, TxHook in_tx = {});
   // Renames every key under src_prefix (WebDAV MOVE of a collection): metadata only, one
   // transaction however many keys. With overwrite, keys under dst_prefix are deleted first.
   boost::asio::awaitable<Result<std::int64_t>> rename_prefix(const Bucket& src, std::string src_prefix,
-                                                             const Bucket& dst, std::string dst_prefix, bool overwrite);
+                                                             const Bucket& dst, std::string dst_prefix, bool overwrite,
+                                                             TxHook in_tx = {});
 
   // Sets Last-Modified / user metadata of an existing object without touching its bytes.
   boost::asio::awaitable<Result<ObjectInfo>> set_modified(const Bucket& b, std::string key, TimePoint when);

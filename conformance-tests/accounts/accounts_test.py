@@ -25,7 +25,13 @@ BIN = os.environ["DEPOT_BIN"]
 DB = os.environ["DEPOT_DATABASE_URL"]
 WORK = os.path.join(os.environ.get("DEPOT_WORK", "/tmp"), "accounts")
 SRC_DATA = os.environ.get("DEPOT_DATA_DIR", "")
-PORT, TLS_PORT, SMTP_PORT, STRIPE_PORT = 18180, 18543, 18525, 18590
+# DEPOT_ACCOUNTS_PORT moves the four ports (server, TLS, SMTP sink, fake billing API) to
+# PORT, PORT+1, PORT+2, PORT+3, for running beside another copy of this suite.
+if os.environ.get("DEPOT_ACCOUNTS_PORT"):
+    _p = int(os.environ["DEPOT_ACCOUNTS_PORT"])
+    PORT, TLS_PORT, SMTP_PORT, STRIPE_PORT = _p, _p + 1, _p + 2, _p + 3
+else:
+    PORT, TLS_PORT, SMTP_PORT, STRIPE_PORT = 18180, 18543, 18525, 18590
 BASE = f"http://127.0.0.1:{PORT}"
 API = BASE + "/api/v1"
 RUN = "%d%03d" % (int(time.time()) % 100000, random.randint(0, 999))
@@ -220,7 +226,7 @@ def free(port):
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start_server(signup_mode="open"):
+def start_server(signup_mode="open", extra=()):
     data = os.path.join(WORK, "data")
     os.makedirs(data, exist_ok=True)
     if SRC_DATA and os.path.exists(os.path.join(SRC_DATA, "master.key")):
@@ -233,7 +239,7 @@ def start_server(signup_mode="open"):
          "--site-name", "Depot Test", "--signup-mode", signup_mode, "--smtp-url", f"smtp://127.0.0.1:{SMTP_PORT}",
          "--mail-from", "noreply@depot.test", "--stripe-api-base", f"http://127.0.0.1:{STRIPE_PORT}",
          "--stripe-secret-key", "sk_test_" + RUN, "--auth-ban-threshold", "6", "--auth-ban-duration", "120",
-         "--payment-grace", "2", "--shutdown-grace", "2"],
+         "--payment-grace", "2", "--shutdown-grace", "2", *extra],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     for _ in range(150):
         try:
@@ -276,6 +282,23 @@ def t_signup_to_aws():
     expect(st, 200, js, "login")
     cookie = hdrs.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite" in cookie, cookie
+    assert "Secure" not in cookie, "a Secure cookie over plain HTTP would never come back: " + cookie
+    # Over TLS the cookie is Secure.
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    req = urllib.request.Request(f"https://127.0.0.1:{TLS_PORT}/api/v1/auth/login", method="POST",
+                                 data=json.dumps({"name": name, "password": pw}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+        tls_cookie = r.headers.get("Set-Cookie", "")
+    assert "Secure" in tls_cookie and "HttpOnly" in tls_cookie, "cookie over TLS: " + tls_cookie
+    # A session past its expiry is refused.
+    tok = re.search(r"depot_session=([^;]+)", tls_cookie).group(1)
+    psql(f"UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = encode(sha256('{tok}'::bytea), 'hex')")
+    expired = Client()
+    st, js, _ = expired.call("GET", "/me", headers={"Cookie": "depot_session=" + tok})
+    expect(st, 401, js, "expired session")
     st, js, _ = c.call("GET", "/me")
     expect(st, 200, js, "me")
     assert js["user"]["name"] == name and js["user"]["plan"] == "free", js
@@ -313,6 +336,23 @@ def t_signup_refusals():
     st, js, _ = c.call("GET", "/no/such/thing")
     expect(st, 404, js)
     assert err_code(js) == "not_found"
+    # Storage is usable only once the email is verified (require-email-verification, the default).
+    pend, pend_pw = "pend" + RUN, "pending password " + RUN
+    p = Client()
+    st, js, _ = p.call("POST", "/auth/signup", dict(name=pend, email=f"{pend}@example.test", password=pend_pw))
+    expect(st, 201, js, "signup")
+    expect(p.login(pend, pend_pw)[0], 200, None, "a pending account may sign in to the console")
+    st, js, _ = p.call("POST", f"/users/{pend}/keys", {"label": "early"})
+    expect(st, 201, js, "key for a pending account")
+    key = (js["id"], js["secret"])
+    rc, out = aws(key, "s3api", "list-buckets")
+    assert rc != 0 and "AccessDenied" in out, "S3 before the email is verified: " + out
+    st, _ = dav("PROPFIND", "", pend, pend_pw, headers={"Depth": "0"})
+    assert st == 401, f"WebDAV before the email is verified: {st}"
+    text, _ = wait_mail(f"{pend}@example.test", "confirm your email")
+    expect(p.call("GET", link_in(text))[0], 200, None, "verify")
+    rc, out = aws(key, "s3api", "list-buckets")
+    assert rc == 0, "S3 after the email is verified: " + out
 
 
 def t_password_reset():
@@ -527,6 +567,17 @@ def t_downgrade_read_delete_only():
     assert rc == 0, "S3 read over quota: " + out
     st, body = dav("GET", f"{bucket}/big.bin", alice, pw)
     assert st == 200 and len(body) == 20000, f"WebDAV read over quota: {st}"
+    # A per-user override wins over the plan, at once; clearing it brings the plan's limit back.
+    st, js, _ = admin.call("PATCH", f"/users/{alice}", {"quota_bytes_override": 1 << 20})
+    expect(st, 200, js, "override")
+    assert js["quota_bytes_override"] == 1 << 20, js
+    assert a.call("GET", "/me")[1]["usage"]["read_only"] is False, "the override lifts read-only"
+    rc, out = aws(key, "s3api", "put-object", "--bucket", bucket, "--key", "over.txt", "--body", os.path.join(WORK, "hello.txt"))
+    assert rc == 0, "S3 write under the override: " + out
+    expect(admin.call("PATCH", f"/users/{alice}", {"quota_bytes_override": None})[0], 200, None, "clear the override")
+    assert a.call("GET", "/me")[1]["usage"]["read_only"] is True, "back to the plan's limit"
+    rc, out = aws(key, "s3api", "put-object", "--bucket", bucket, "--key", "over2.txt", "--body", os.path.join(WORK, "hello.txt"))
+    assert rc != 0 and "QuotaExceeded" in out, "S3 write over quota once the override is cleared: " + out
     st, body = dav("DELETE", f"{bucket}/big.bin", alice, pw)
     assert st in (200, 204), f"WebDAV delete over quota: {st}"
     rc, out = aws(key, "s3api", "put-object", "--bucket", bucket, "--key", "more.txt", "--body", os.path.join(WORK, "hello.txt"))
@@ -590,6 +641,44 @@ def t_jwt():
     expect(c.call("GET", "/me")[0], 401)
 
 
+def assert_totp_sealed(name, secret_b32):
+    """The TOTP secret is stored only sealed: no clear column, no clear secret in any form."""
+    clear, sealed = psql(f"SELECT COALESCE(totp_secret, ''), COALESCE(totp_secret_enc, '') FROM users "
+                         f"WHERE name = '{name}'").split("|")
+    assert clear == "", f"TOTP secret of {name} in clear: {clear}"
+    assert sealed, f"no sealed TOTP secret for {name}"
+    raw = base64.b32decode(secret_b32 + "=" * ((8 - len(secret_b32) % 8) % 8))
+    for form in (secret_b32, secret_b32.lower(), raw.hex(), base64.b64encode(raw).decode().rstrip("=")):
+        assert form not in sealed, f"the sealed column holds the secret ({form[:6]}...)"
+    blob = base64.b64decode(sealed)
+    assert raw not in blob and len(blob) == 12 + len(raw) + 16, "not nonce|ciphertext|tag"
+
+
+def t_totp_sealed_at_start():
+    """Secrets in clear from before migration 302 are sealed by `depot migrate` and at server start."""
+    admin = S["admin_client"]
+    names = []
+    for i in range(2):
+        name, pw = f"carol{i}{RUN}", "carol password " + RUN
+        expect(admin.call("POST", "/users", dict(name=name, email=f"{name}@example.test", password=pw))[0], 201)
+        names.append(name)
+    secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
+    for name in names:
+        psql(f"UPDATE users SET totp_secret = '{secret}', totp_secret_enc = NULL, totp_enabled = true WHERE name = '{name}'")
+    rc, out = depot("migrate")
+    assert rc == 0 and "sealed" in out, out
+    assert_totp_sealed(names[0], secret)
+    psql(f"UPDATE users SET totp_secret = '{secret}', totp_secret_enc = NULL WHERE name = '{names[1]}'")
+    stop_server(S["proc"])
+    S["proc"] = start_server()
+    assert_totp_sealed(names[1], secret)
+    for name in names:
+        expect(Client().login(name, "carol password " + RUN, totp=totp(secret))[0], 200, None, "login with the sealed secret")
+        expect(Client().login(name, "carol password " + RUN)[0], 401, None, "still two-factor")
+    # An admin session survives the restart (sessions are in PostgreSQL).
+    expect(admin.call("GET", "/me")[0], 200)
+
+
 def t_totp_sessions():
     b = S["bob_client"] = Client()
     bob, bob_pw = S["bob"]
@@ -603,11 +692,16 @@ def t_totp_sessions():
     st, js, _ = b.call("POST", f"/users/{bob}/totp/enable", {"code": totp(secret)})
     expect(st, 200, js, "totp enable")
     recovery = js["recovery_codes"]
+    assert_totp_sealed(bob, secret)
     st, js, _ = Client().login(bob, bob_pw)
     expect(st, 401, js, "login without code")
     assert err_code(js) == "totp_required", js
     c2 = Client()
     expect(c2.login(bob, bob_pw, totp=totp(secret))[0], 200, None, "login with code")
+    # A secret left in clear by an older version is sealed by the first sign-in that reads it.
+    psql(f"UPDATE users SET totp_secret = '{secret}', totp_secret_enc = NULL WHERE name = '{bob}'")
+    expect(Client().login(bob, bob_pw, totp=totp(secret))[0], 200, None, "login with code, secret in clear")
+    assert_totp_sealed(bob, secret)
     c3 = Client()
     expect(c3.login(bob, bob_pw, totp=recovery[0])[0], 200, None, "login with a recovery code")
     expect(Client().login(bob, bob_pw, totp=recovery[0])[0], 401, None, "recovery code reused")
@@ -635,10 +729,24 @@ def t_email_change_and_delete():
     st, js, _ = b.call("GET", link_in(text))
     expect(st, 200, js, "confirm new email")
     assert js["user"]["email"] == new, js
+    # Some data of bob's, to see it go with the account.
+    bb = "bobdata-" + RUN
+    rc, out = aws(S["bob_key"], "s3api", "create-bucket", "--bucket", bb)
+    assert rc == 0, out
+    path = os.path.join(WORK, "bob.bin")
+    with open(path, "wb") as f:
+        f.write(os.urandom(200000))
+    rc, out = aws(S["bob_key"], "s3api", "put-object", "--bucket", bb, "--key", "data.bin", "--body", path)
+    assert rc == 0, out
+    blob = psql(f"SELECT o.blob_id FROM objects o JOIN buckets b ON b.id = o.bucket_id WHERE b.name = '{bb}'")
+    assert blob, "no object row"
     expect(b.call("DELETE", f"/users/{bob}", {"password": "wrong password 1"})[0], 403)
     expect(b.call("DELETE", f"/users/{bob}", {"password": bob_pw})[0], 204, None, "delete own account")
     rc, out = aws(S["bob_key"], "s3api", "list-buckets")
     assert rc != 0, "a deleted user's key must stop working"
+    assert psql(f"SELECT count(*) FROM blobs WHERE id = '{blob}'") == "0", "the deleted account's blob is still held"
+    rc, out = aws(S["alice_key"], "s3api", "create-bucket", "--bucket", bb)
+    assert rc == 0, "the deleted account's bucket name is free again: " + out
     rc, out = depot("user", "show", bob)
     assert rc != 0, out
 
@@ -658,8 +766,15 @@ def t_throttle():
     st, js, _ = admin.call("GET", "/bans")
     scopes = [b["scope"] for b in js["items"]]
     assert "user:" + victim in scopes, scopes
+    rc, out = depot("ban", "list")
+    assert rc == 0 and "user:" + victim + "\tuntil " in out, out
+    # The account's ban is lifted from the command line, the address's through the API.
+    rc, out = depot("ban", "lift", "user:" + victim)
+    assert rc == 0, out
+    rc, out = depot("ban", "list")
+    assert "user:" + victim + "\t" not in out, out
     for s in scopes:
-        if s in ("user:" + victim, "ip:127.0.0.1"):
+        if s == "ip:127.0.0.1":
             expect(admin.call("DELETE", "/bans/" + urllib.parse.quote(s, safe=""))[0], 204, None, "lift " + s)
     expect(Client().login(victim, pw)[0], 200, None, "login after the ban was lifted")
 
@@ -695,6 +810,81 @@ def t_openapi_and_misc():
     assert len(js["code"]) > 16
 
 
+def dav_wait(path, user, password, want, seconds=8, method="PROPFIND"):
+    """WebDAV keeps account rows up to 5 s (protocols/webdav): wait for `want` that long."""
+    deadline = time.time() + seconds
+    while True:
+        st, _ = dav(method, path, user, password, headers={"Depth": "0"})
+        if st == want or time.time() > deadline:
+            return st
+        time.sleep(0.5)
+
+
+def t_cli_suspend_reactivate():
+    admin = S["admin_client"]
+    name, pw = "dora" + RUN, "dora password " + RUN
+    expect(admin.call("POST", "/users", dict(name=name, email=f"{name}@example.test", password=pw))[0], 201)
+    c = Client()
+    expect(c.login(name, pw)[0], 200, None, "login")
+    st, js, _ = c.call("POST", f"/users/{name}/keys", {"label": "cli"})
+    expect(st, 201, js)
+    key = (js["id"], js["secret"])
+    st, js, _ = Client().call("POST", "/auth/token", {"name": name, "password": pw})
+    expect(st, 200, js, "token")
+    bearer = Client()
+    bearer.bearer = js["access_token"]
+    rc, out = aws(key, "s3api", "list-buckets")
+    assert rc == 0, out
+    assert dav_wait("", name, pw, 207) == 207, "WebDAV before suspension"
+
+    rc, out = depot("user", "suspend", name)
+    assert rc == 0 and "status: suspended" in out, out
+    rc, out = aws(key, "s3api", "list-buckets")
+    assert rc != 0 and "AccessDenied" in out, "S3 after depot user suspend: " + out
+    st = dav_wait("", name, pw, 401)
+    assert st == 401, f"WebDAV after depot user suspend: {st}"
+    expect(c.call("GET", "/me")[0], 401, None, "console session after depot user suspend")
+    expect(bearer.call("GET", "/me")[0], 401, None, "JWT after depot user suspend")
+    expect(Client().login(name, pw)[0], 401, None, "console login while suspended")
+    rc, out = depot("user", "show", name)
+    assert "status: suspended" in out, out
+
+    rc, out = depot("user", "reactivate", name)
+    assert rc == 0 and "status: active" in out, out
+    rc, out = aws(key, "s3api", "list-buckets")
+    assert rc == 0, "S3 after depot user reactivate: " + out
+    st = dav_wait("", name, pw, 207)
+    assert st == 207, f"WebDAV after depot user reactivate: {st}"
+    expect(Client().login(name, pw)[0], 200, None, "console login after reactivation")
+    rc, out = depot("user", "reactivate", name)
+    assert rc == 0 and "status: active" in out, "reactivate is idempotent: " + out
+
+    # Errors: one sentence, exit 1 for a wrong name, 2 for wrong usage.
+    rc, out = depot("user", "suspend", "nobody" + RUN)
+    assert rc == 1 and out.strip().count("\n") == 0 and "no user named" in out, (rc, out)
+    rc, out = depot("user", "suspend")
+    assert rc == 2 and "usage" in out, (rc, out)
+    rc, out = depot("ban", "lift", "alice")
+    assert rc == 2 and "ip:ADDRESS or user:NAME" in out, (rc, out)
+    rc, out = depot("ban", "lift", "user:nobody" + RUN)
+    assert rc == 1 and "no ban" in out, (rc, out)
+    rc, out = depot("invite", "create", "--email", "not-an-address")
+    assert rc == 2, (rc, out)
+    rc, out = depot("mail", "frobnicate")
+    assert rc == 2, (rc, out)
+
+    # Invites and the outbox.
+    rc, out = depot("invite", "create", "--email", f"inv{RUN}@example.test", "--days", "3")
+    code = out.strip()
+    assert rc == 0 and len(code) > 16 and "\n" not in code, out
+    assert psql(f"SELECT count(*) FROM invites WHERE code_hash = encode(sha256('{code}'::bytea), 'hex') AND "
+                f"email = 'inv{RUN}@example.test' AND expires_at > now() + interval '2 days' AND "
+                f"expires_at < now() + interval '4 days'") == "1", "the invite is stored as a hash"
+    assert psql(f"SELECT count(*) FROM invites WHERE code_hash = '{code}'") == "0"
+    rc, out = depot("mail", "list", "--limit", "500")
+    assert rc == 0 and S["alice"][2] in out and ("\tsent\t" in out), out[:300]
+
+
 def stop_server(proc):
     proc.terminate()
     try:
@@ -708,7 +898,9 @@ def t_signup_modes():
     admin = S["admin_client"]
     for mode in ("invite", "closed"):
         stop_server(S["proc"])
-        S["proc"] = start_server(mode)
+        # The second server also has SMTP credentials: its mail must wait for STARTTLS, which the
+        # sink does not offer, rather than send the password in clear.
+        S["proc"] = start_server(mode, ("--smtp-user", "mailer", "--smtp-password", "smtp-secret") if mode == "closed" else ())
         c = Client()
         name = f"{mode}{RUN}"
         new = dict(name=name, email=f"{name}@example.test", password="a fine password " + RUN)
@@ -723,6 +915,24 @@ def t_signup_modes():
             st, js2, _ = c.call("POST", "/auth/signup", dict(name="x" + name, email=f"x{name}@example.test",
                                                              password="a fine password " + RUN, invite=js["code"]))
             expect(st, 403, js2, "invite used twice")
+            rc, out = depot("invite", "create")
+            assert rc == 0, out
+            st, js2, _ = c.call("POST", "/auth/signup", dict(name="cli" + name, email=f"cli{name}@example.test",
+                                                             password="a fine password " + RUN, invite=out.strip()))
+            expect(st, 201, js2, "sign-up with an invite from depot invite create")
+        else:
+            email = S["alice"][2]
+            n = len(MAILS)
+            Client().call("POST", "/auth/password-reset", {"email": email})
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                err = psql(f"SELECT COALESCE(max(last_error), '') FROM outbox WHERE to_addr = '{email}' AND sent_at IS NULL")
+                if err:
+                    break
+                time.sleep(0.3)
+            assert err, "no delivery attempt recorded"
+            assert len(MAILS) == n, "mail was sent without TLS while SMTP credentials are configured"
+            psql(f"UPDATE outbox SET sent_at = now() WHERE to_addr = '{email}' AND sent_at IS NULL")
 
 
 def main():
@@ -755,6 +965,8 @@ def main():
                          ("app-passwords", t_app_passwords), ("jwt", t_jwt), ("totp-and-sessions", t_totp_sessions),
                          ("email-change-and-delete", t_email_change_and_delete), ("throttle-ban-unban", t_throttle),
                          ("mail-outbox-retries", t_outbox_retries), ("openapi-and-misc", t_openapi_and_misc),
+                         ("cli-suspend-reactivate-invite-ban-mail", t_cli_suspend_reactivate),
+                         ("totp-secrets-sealed-at-start", t_totp_sealed_at_start),
                          ("signup-modes-invite-closed", t_signup_modes)]:
             scenario(name, fn)
     except Exception as e:  # noqa: BLE001

@@ -6,6 +6,7 @@
 #include "protocols/webdav/methods.hpp"
 #include "protocols/webdav/multistatus.hpp"
 #include "src/http/semantics.hpp"
+#include "storage/dav_store.hpp"
 
 namespace depot::webdav {
 
@@ -227,28 +228,39 @@ asio::awaitable<void> handle_put(Ctx& c) {
 
 asio::awaitable<Result<void>> delete_resource(Ctx& c, const Resource& r) {
   auto& e = c.app.engine;
+  // Dead properties and locks go in the engine's transaction: all or nothing with the keys.
+  // (Hooks are named locals: GCC 12 and lambda temporaries inside co_await do not mix.)
+  const bool coll = r.is_collection();
+  const std::string lock_path = r.lock_path();
   switch (r.type) {
     case Resource::Type::missing:
     case Resource::Type::root: co_return make_error(Errc::access_denied, "cannot delete this");
     case Resource::Type::bucket: {
-      auto d = co_await e.delete_bucket(c.user.id, r.path.bucket, true);
+      // The bucket's dead properties go with it (ON DELETE CASCADE).
+      storage::TxHook hook = [lock_path](pqxx::transaction_base& w) { storage::DavStore::remove_locks_in(w, lock_path, true); };
+      auto d = co_await e.delete_bucket(c.user.id, r.path.bucket, true, hook);
       if (!d) co_return d.error();
       break;
     }
-    case Resource::Type::collection: {
-      auto d = co_await e.delete_prefix(*r.bucket, r.path.collection_prefix());
-      if (!d) co_return d.error();
-      (void)co_await c.store.delete_props(r.bucket->id, r.path.collection_prefix(), true);
-      break;
-    }
+    case Resource::Type::collection:
     case Resource::Type::file: {
-      auto d = co_await e.delete_object(*r.bucket, r.path.key);
-      if (!d) co_return d.error();
-      (void)co_await c.store.delete_props(r.bucket->id, r.path.key, false);
+      const storage::BucketId bid = r.bucket->id;
+      const std::string key = coll ? r.path.collection_prefix() : r.path.key;
+      storage::TxHook hook = [bid, key, lock_path, coll](pqxx::transaction_base& w) {
+        storage::DavStore::delete_props_in(w, bid, key, coll);
+        storage::DavStore::remove_locks_in(w, lock_path, coll);
+      };
+      if (coll) {
+        auto d = co_await e.delete_prefix(*r.bucket, key, hook);
+        if (!d) co_return d.error();
+      } else {
+        storage::WriteConditions none;
+        auto d = co_await e.delete_object(*r.bucket, key, none, hook);
+        if (!d) co_return d.error();
+      }
       break;
     }
   }
-  (void)co_await c.store.remove_locks(r.lock_path(), r.is_collection());
   co_return Result<void>{};
 }
 

@@ -3,6 +3,7 @@
 #include "protocols/webdav/dav_headers.hpp"
 #include "protocols/webdav/error.hpp"
 #include "protocols/webdav/methods.hpp"
+#include "storage/dav_store.hpp"
 
 namespace depot::webdav {
 
@@ -72,42 +73,51 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
     auto d = co_await delete_resource(c, *dst);
     if (!d) co_return co_await respond_error(c, d.error());
   }
+  // Dead properties move or copy with the keys, and the source's locks go on MOVE, in the
+  // engine's transaction (a TxHook): all or nothing with the change they belong to.
+  // (Hooks are named locals: GCC 12 and lambda temporaries inside co_await do not mix.)
+  using storage::DavStore;
   auto& engine = c.app.engine;
   const auto& sb = *src->bucket;
   const auto& db = *dst->bucket;
+  const storage::BucketId sid = sb.id, did = db.id;
+  const std::string src_lock = src->lock_path();
   if (src_coll) {
-    auto sp = tree_prefix(*src);
-    auto dp = dpath->collection_prefix();
+    const std::string sp = tree_prefix(*src);
+    const std::string dp = dpath->collection_prefix();
     if (move) {
-      auto n = co_await engine.rename_prefix(sb, sp, db, dp, true);
+      storage::TxHook hook = [=](pqxx::transaction_base& w) {
+        DavStore::move_props_in(w, sid, sp, did, dp, true);
+        DavStore::remove_locks_in(w, src_lock, true);
+      };
+      auto n = co_await engine.rename_prefix(sb, sp, db, dp, true, hook);
       if (!n) co_return co_await respond_error(c, n.error());
-      (void)co_await c.store.move_props(sb.id, sp, db.id, dp, true);
-      (void)co_await c.store.remove_locks(src->lock_path(), true);
     } else if (*depth == Depth::infinity) {
-      auto n = co_await engine.copy_prefix(c.user.id, sb, sp, db, dp, true);
+      // An implied collection's copy is implied by its members too; nothing else to create.
+      storage::TxHook hook = [=](pqxx::transaction_base& w) { DavStore::copy_props_in(w, sid, sp, did, dp, true); };
+      auto n = co_await engine.copy_prefix(c.user.id, sb, sp, db, dp, true, hook);
       if (!n) co_return co_await respond_error(c, n.error());
-      if (!src->has_marker) {
-        // An implied collection's copy keeps its members; nothing else to create.
-      }
-      (void)co_await c.store.copy_props(sb.id, sp, db.id, dp, true);
     } else {
+      // Depth 0: a new empty collection with the source collection's own properties.
       auto o = co_await put_empty(c, db, dp);
       if (!o) co_return co_await respond_error(c, o.error());
-      (void)co_await c.store.copy_props(sb.id, sp, db.id, dp, false);
+      (void)co_await c.store.copy_props(sid, sp, did, dp, false);
     }
   } else {
-    const auto& sk = src->path.key;
-    const auto& dk = dpath->key;
+    const std::string sk = src->path.key;
+    const std::string dk = dpath->key;
     if (move) {
-      auto o = co_await engine.rename_object(sb, sk, db, dk, true);
+      storage::TxHook hook = [=](pqxx::transaction_base& w) {
+        DavStore::move_props_in(w, sid, sk, did, dk, false);
+        DavStore::remove_locks_in(w, src_lock, false);
+      };
+      auto o = co_await engine.rename_object(sb, sk, db, dk, true, hook);
       if (!o) co_return co_await respond_error(c, o.error());
-      (void)co_await c.store.move_props(sb.id, sk, db.id, dk, false);
-      (void)co_await c.store.remove_locks(src->lock_path(), false);
     } else {
       storage::CopyOptions opts;
+      opts.in_tx = [=](pqxx::transaction_base& w) { DavStore::copy_props_in(w, sid, sk, did, dk, false); };
       auto o = co_await engine.copy_object(c.user.id, sb, sk, db, dk, opts);
       if (!o) co_return co_await respond_error(c, o.error());
-      (void)co_await c.store.copy_props(sb.id, sk, db.id, dk, false);
     }
   }
   co_await respond_status(c, existed ? 204 : 201);

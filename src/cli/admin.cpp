@@ -1,11 +1,15 @@
-// The operator commands: migrate, user, key, plan, usage, db.
+// The operator commands: migrate, user, key, plan, usage, db, invite, ban, mail.
 #include <boost/program_options.hpp>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <pqxx/pqxx>
 
 #include "auth/access_keys.hpp"
+#include "auth/invites.hpp"
+#include "auth/throttle.hpp"
+#include "auth/totp_secrets.hpp"
 #include "auth/users.hpp"
 #include "src/cli/cli.hpp"
 #include "src/config_parse.hpp"
@@ -109,11 +113,25 @@ int user_cmd(Config& c, po::options_description& desc, const std::vector<std::st
   bool admin = false, password_stdin = false;
   desc.add_options()("email", po::value(&email), "email address")("plan", po::value(&plan), "plan name")(
       "admin", po::bool_switch(&admin), "make the user an administrator")(
-      "password-stdin", po::bool_switch(&password_stdin), "read the password from standard input");
+      "password-stdin", po::bool_switch(&password_stdin), "read the password from standard input")(
+      "require-email-verification",
+      po::value(&c.require_email_verification)->default_value(c.require_email_verification),
+      "reactivate: an account whose email was never verified goes back to pending");
   std::vector<std::string> pos;
   parse_config(args, desc, pos, c);
   setup_logging(c.log_format, "warn");
-  if (pos.empty()) throw UsageError("usage: depot user add|show|list|set-plan|set-password|delete ...");
+  if (pos.empty())
+    throw UsageError("usage: depot user add|show|list|set-plan|set-password|suspend|reactivate|delete ...");
+  if (pos[0] == "suspend" || pos[0] == "reactivate") {
+    bool on = pos[0] == "suspend";
+    need(pos, 2, on ? "user suspend NAME" : "user reactivate NAME");
+    Session s(c);
+    auth::UserStore users(*s.db);
+    auto u = on ? users.suspend_sync(pos[1]) : users.reactivate_sync(pos[1], c.require_email_verification);
+    if (!u) fail_on(u.error());
+    std::cout << "status: " << u->status << "\n";
+    return 0;
+  }
   auto sub = pos[0];
   if (sub == "add") {
     need(pos, 2, "user add NAME --email E --password-stdin [--admin] [--plan PLAN]");
@@ -293,6 +311,81 @@ int usage_cmd(Config& c, po::options_description& desc, const std::vector<std::s
   return drift && !fix ? 1 : 0;
 }
 
+int invite_cmd(Config& c, po::options_description& desc, const std::vector<std::string>& args) {
+  std::string email;
+  int days = 14;
+  desc.add_options()("email", po::value(&email), "only this address may use the invite")(
+      "days", po::value(&days)->default_value(days), "days until the invite expires (1 to 365)");
+  std::vector<std::string> pos;
+  parse_config(args, desc, pos, c);
+  setup_logging(c.log_format, "warn");
+  need(pos, 1, "invite create [--email E] [--days N]");
+  if (pos[0] != "create") throw UsageError("usage: depot invite create [--email E] [--days N]");
+  if (days < 1 || days > 365) throw UsageError("--days must be between 1 and 365");
+  if (!email.empty() && (email.find('@') == std::string::npos || email.size() > 254))
+    throw UsageError("--email is not a valid email address");
+  Session s(c);
+  auto code = s.db->tx_sync([&](pqxx::work& w) { return auth::create_invite(w, std::nullopt, email, days); });
+  std::cout << code << "\n";
+  return 0;
+}
+
+int ban_cmd(Config& c, po::options_description& desc, const std::vector<std::string>& args) {
+  std::vector<std::string> pos;
+  parse_config(args, desc, pos, c);
+  setup_logging(c.log_format, "warn");
+  if (pos.empty()) throw UsageError("usage: depot ban list | ban lift ip:ADDRESS|user:NAME");
+  if (pos[0] == "list") {
+    need(pos, 1, "ban list");
+    Session s(c);
+    auth::Throttle throttle(*s.db, c);
+    for (const auto& b : throttle.list_bans_sync()) {
+      auto secs = std::chrono::duration_cast<std::chrono::seconds>(b.banned_until - storage::Clock::now()).count();
+      std::time_t until = std::chrono::system_clock::to_time_t(
+          std::chrono::time_point_cast<std::chrono::system_clock::duration>(b.banned_until));
+      char iso[32];
+      std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&until));
+      std::cout << b.scope << "\tuntil " << iso << "\t" << std::max<long long>(secs, 1) << " s left\n";
+    }
+    return 0;
+  }
+  if (pos[0] == "lift") {
+    need(pos, 2, "ban lift ip:ADDRESS|user:NAME");
+    const auto& scope = pos[1];
+    if ((!scope.starts_with("ip:") && !scope.starts_with("user:")) || scope.size() < 4 || scope.back() == ':')
+      throw UsageError("a ban is lifted by its scope, ip:ADDRESS or user:NAME, not '" + scope + "'");
+    Session s(c);
+    auth::Throttle throttle(*s.db, c);
+    if (auto r = throttle.lift_sync(scope); !r) fail_on(r.error());
+    return 0;
+  }
+  throw UsageError("unknown ban command '" + pos[0] + "'");
+}
+
+int mail_cmd(Config& c, po::options_description& desc, const std::vector<std::string>& args) {
+  int limit = 50;
+  desc.add_options()("limit", po::value(&limit)->default_value(limit), "how many of the newest mails to show");
+  std::vector<std::string> pos;
+  parse_config(args, desc, pos, c);
+  setup_logging(c.log_format, "warn");
+  need(pos, 1, "mail list [--limit N]");
+  if (pos[0] != "list") throw UsageError("usage: depot mail list [--limit N]");
+  if (limit < 1) throw UsageError("--limit must be at least 1");
+  Session s(c);
+  // One line a mail, newest first: id, created, sent or queued, attempts, recipient, subject, last error.
+  s.db->tx_sync([&](pqxx::work& w) {
+    for (const auto& r : w.exec_params(
+             "SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), sent_at IS NOT NULL, "
+             "attempts, to_addr, subject, COALESCE(last_error, '') FROM outbox ORDER BY id DESC LIMIT $1",
+             limit))
+      std::cout << r[0].as<std::int64_t>() << "\t" << r[1].as<std::string>() << "\t"
+                << (r[2].as<bool>() ? "sent" : "queued") << "\t" << r[3].as<int>() << "\t" << r[4].as<std::string>()
+                << "\t" << r[5].as<std::string>() << (r[6].as<std::string>().empty() ? "" : "\t" + r[6].as<std::string>())
+                << "\n";
+  });
+  return 0;
+}
+
 int db_cmd(Config& c, po::options_description& desc, const std::vector<std::string>& args) {
   std::vector<std::string> pos;
   parse_config(args, desc, pos, c);
@@ -333,6 +426,14 @@ int admin_command(const std::string& group, const std::vector<std::string>& args
     setup_logging(c.log_format, c.log_level);
     if (!pos.empty()) throw UsageError("usage: depot migrate --database-url URL");
     Session s(c);  // applies the migrations
+    // TOTP secrets left in clear by an older version are sealed now when the master key is here
+    // (the server does the same when it starts).
+    auto key = master_key_path(c);
+    if (std::filesystem::exists(key)) {
+      auto mk = auth::MasterKey::load_or_create(key);
+      int n = s.db->tx_sync([&](pqxx::work& w) { return auth::seal_clear_totp_secrets(w, mk); });
+      if (n > 0) std::cout << "sealed " << n << " TOTP secret(s) under the master key\n";
+    }
     std::cout << "schema is up to date\n";
     return 0;
   }
@@ -341,6 +442,9 @@ int admin_command(const std::string& group, const std::vector<std::string>& args
   if (group == "plan") return plan_cmd(c, desc, args);
   if (group == "usage") return usage_cmd(c, desc, args);
   if (group == "db") return db_cmd(c, desc, args);
+  if (group == "invite") return invite_cmd(c, desc, args);
+  if (group == "ban") return ban_cmd(c, desc, args);
+  if (group == "mail") return mail_cmd(c, desc, args);
   throw UsageError("unknown command " + group);
 }
 

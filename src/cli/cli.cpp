@@ -17,6 +17,10 @@ commands:
   user add NAME --email E --password-stdin [--admin] [--plan PLAN]
   user show NAME | user list | user set-plan NAME PLAN | user delete NAME
   user set-password NAME --password-stdin
+  user suspend NAME | user reactivate NAME   every protocol refuses a suspended user
+  invite create [--email E] [--days N]      prints the invite code (sign-up mode invite)
+  ban list | ban lift ip:ADDRESS|user:NAME   brute-force bans
+  mail list [--limit N]         the mail outbox, newest first
   key add NAME [--label L]      prints "<access-key-id> <secret-access-key>"
   key list NAME | key revoke ID
   plan list | plan add NAME --bytes N [--objects N] | plan set NAME [--bytes N] [--objects N]
@@ -39,7 +43,8 @@ int run(int argc, char** argv) {
   try {
     if (cmd == "serve") return serve(args);
     if (cmd == "bench") return bench::run_bench(argc - 1, argv + 1);
-    if (cmd == "migrate" || cmd == "user" || cmd == "key" || cmd == "plan" || cmd == "usage" || cmd == "db")
+    if (cmd == "migrate" || cmd == "user" || cmd == "key" || cmd == "plan" || cmd == "usage" || cmd == "db" ||
+        cmd == "invite" || cmd == "ban" || cmd == "mail")
       return admin_command(cmd, args);
     std::cerr << "depot: unknown command '" << cmd << "' (try depot --help)\n";
     return 2;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "auth/access_keys.hpp"
+#include "auth/totp_secrets.hpp"
 #include "auth/users.hpp"
 #include "src/app.hpp"
 #include "src/cli/cli.hpp"
@@ -81,10 +82,13 @@ void ensure_admin(auth::UserStore& users, storage::Database& db, const Config& c
               << std::flush;
 }
 
-// Applies migrations and creates the first admin; returns what went wrong, or "".
-std::string prepare_database(auth::UserStore& users, storage::Database& db, const Config& c) {
+// Applies migrations, seals TOTP secrets left in clear (auth/totp_secrets.hpp) and creates the
+// first admin; returns what went wrong, or "".
+std::string prepare_database(auth::UserStore& users, const auth::AccessKeys& keys, storage::Database& db, const Config& c) {
   try {
     storage::apply_migrations(c.database_url);
+    if (int n = db.tx_sync([&](pqxx::work& w) { return auth::seal_clear_totp_secrets(w, keys.master()); }); n > 0)
+      spdlog::info("sealed {} TOTP secret(s) stored in clear under the master key", n);
     ensure_admin(users, db, c);
     return {};
   } catch (const std::exception& e) {
@@ -170,7 +174,7 @@ int serve(const std::vector<std::string>& args) {
           // inside try/catch here: GCC 12 mis-destroys coroutine locals there.
           auto io = co_await asio::this_coro::executor;
           co_await asio::post(blocking, asio::use_awaitable);
-          std::string problem = prepare_database(users, db, c);
+          std::string problem = prepare_database(users, keys, db, c);
           co_await asio::post(io, asio::use_awaitable);
           if (problem.empty()) break;
           spdlog::error("database not ready (attempt {}): {}; retrying", attempt, problem);
