@@ -59,26 +59,4 @@ void CredentialCache::insert(const BasicCredentials& c, std::int64_t version, Cl
   entries_[k] = now + ttl_;
 }
 
-bool FailureThrottle::blocked(const std::string& addr, Clock::time_point now) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(addr);
-  if (it == entries_.end()) return false;
-  if (now - it->second.start > window_) {
-    entries_.erase(it);
-    return false;
-  }
-  return it->second.count >= max_;
-}
-
-void FailureThrottle::failed(const std::string& addr, Clock::time_point now) {
-  std::lock_guard lock(mu_);
-  if (entries_.size() > 100000) entries_.clear();
-  auto& e = entries_[addr];
-  if (e.count == 0 || now - e.start > window_) {
-    e.count = 0;
-    e.start = now;
-  }
-  ++e.count;
-}
-
 }  // namespace depot::webdav

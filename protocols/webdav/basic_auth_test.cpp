@@ -27,15 +27,3 @@ TEST_CASE("credential cache: keyed by password and version, expires", "[webdav][
   CHECK_FALSE(cache.contains(good, 2, t0));  // password changed since
   CHECK_FALSE(cache.contains(good, 1, t0 + 61s));
 }
-
-TEST_CASE("failure throttle", "[webdav][auth]") {
-  FailureThrottle t(3, 60s);
-  auto t0 = FailureThrottle::Clock::now();
-  for (int i = 0; i < 3; ++i) {
-    CHECK_FALSE(t.blocked("1.2.3.4", t0));
-    t.failed("1.2.3.4", t0);
-  }
-  CHECK(t.blocked("1.2.3.4", t0 + 1s));
-  CHECK_FALSE(t.blocked("5.6.7.8", t0));
-  CHECK_FALSE(t.blocked("1.2.3.4", t0 + 61s));
-}

@@ -3,8 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <mutex>
-#include <unordered_map>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "auth/throttle.hpp"
 
 #include "protocols/webdav/basic_auth.hpp"
 #include "protocols/webdav/dav_headers.hpp"
@@ -15,30 +18,15 @@ namespace depot::webdav {
 
 namespace {
 
-// Account rows by name, kept a few seconds so that a request costs no user lookup.
-class UserRowCache {
- public:
-  static constexpr std::chrono::seconds kUserTtl{5};
-  std::optional<auth::User> get(const std::string& name) {
-    std::lock_guard lock(mu_);
-    auto it = rows_.find(name);
-    if (it == rows_.end() || it->second.second < std::chrono::steady_clock::now()) return std::nullopt;
-    return it->second.first;
-  }
-  void put(const auth::User& u) {
-    std::lock_guard lock(mu_);
-    if (rows_.size() > 10000) rows_.clear();
-    rows_[u.name] = {u, std::chrono::steady_clock::now() + kUserTtl};
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<std::string, std::pair<auth::User, std::chrono::steady_clock::time_point>> rows_;
-};
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  if (d.count() <= 0) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
 
 class WebdavHandler final : public http::Handler {
  public:
-  explicit WebdavHandler(App& app) : app_(app), store_(app.db) {}
+  explicit WebdavHandler(App& app) : app_(app), store_(app.db), throttle_(app.db, app.config) {}
 
   asio::awaitable<void> handle(http::Exchange& ex) override {
     ex.info().protocol = "webdav";
@@ -102,45 +90,59 @@ class WebdavHandler final : public http::Handler {
     }
   }
 
-  // HTTP Basic with the account password. Answers 401/429 itself and returns false on failure.
+  // HTTP Basic with the account password or an app password. Answers 401/429 itself and
+  // returns false on failure.
+  //
+  // Every request reads the account row (one indexed query): its status and credentials_version
+  // are the truth on every server, so a suspension, a password change or an app-password
+  // revocation (each bumps credentials_version) takes effect at once. Only the slow part, the
+  // password hash, is skipped when the credentials match a cache entry for the current version.
+  // Failures count in the shared PostgreSQL throttle (per address and per account), which is
+  // consulted whenever a password is about to be checked for real: a ban stops guessing, while
+  // credentials verified in the cache's lifetime (30 s) keep working that long, so an attacker
+  // cannot lock a working client out at once.
   asio::awaitable<bool> authenticate(Ctx& c) {
-    const auto& addr = c.ex.info().remote_addr;
-    if (throttle_.blocked(addr)) {
-      auto res = make(c, 429);
-      res.set(bhttp::field::retry_after, "60");
-      co_await c.ex.respond(std::move(res));
-      co_return false;
-    }
+    const std::string addr = c.ex.info().remote_addr;
     auto creds = parse_basic_authorization(c.ex.header(bhttp::field::authorization));
     if (!creds) {
       co_await respond_status(c, 401, "authentication required");
       co_return false;
     }
-    // The account row (status, credentials_version) is re-read at most every kUserTtl; a
-    // password change or suspension therefore takes effect within that many seconds.
-    std::optional<auth::User> user = users_.get(creds->name);
-    if (!user) {
-      auto found = co_await app_.users.find_by_name(creds->name);
-      if (found) {
-        user = std::move(found.value());
-        users_.put(*user);
-      }
+    std::optional<auth::User> user;
+    auto found = co_await app_.users.find_by_name(creds->name);
+    if (found) user = std::move(found.value());
+    else if (found.code() != Errc::not_found) {
+      co_await respond_error(c, found.error());
+      co_return false;
+    }
+    if (user && user->active() && cache_.contains(*creds, user->credentials_version)) {
+      c.user = std::move(*user);
+      c.ex.info().user = c.user.name;
+      co_return true;
+    }
+    auto left = co_await throttle_.banned(addr, creds->name);
+    if (left) {
+      auto res = make(c, 429);
+      res.set(bhttp::field::retry_after, std::to_string(*left));
+      res.set(bhttp::field::content_type, "text/plain");
+      res.body() = "too many failed sign-ins; try again later\n";
+      co_await c.ex.respond(std::move(res));
+      co_return false;
     }
     bool ok = user && user->active();
-    if (ok && !cache_.contains(*creds, user->credentials_version)) {
+    if (ok) {
       auto verified = co_await app_.users.verify_webdav_password(creds->name, creds->password);
       ok = verified.ok();
-      if (ok) {
-        user = std::move(verified.value());
-        users_.put(*user);
-        cache_.insert(*creds, user->credentials_version);
-      }
+      if (ok) user = std::move(verified.value());
     }
     if (!ok) {
-      throttle_.failed(addr);
+      auto delay = co_await throttle_.record_failure(addr, creds->name);
+      co_await sleep_for(delay);
       co_await respond_status(c, 401, "wrong user name or password");
       co_return false;
     }
+    cache_.insert(*creds, user->credentials_version);
+    co_await throttle_.record_success(creds->name);
     c.user = std::move(*user);
     c.ex.info().user = c.user.name;
     co_return true;
@@ -149,10 +151,8 @@ class WebdavHandler final : public http::Handler {
   App& app_;
   storage::DavStore store_;
   CredentialCache cache_;
-  UserRowCache users_;
-  FailureThrottle throttle_;
+  auth::Throttle throttle_;
 };
-
 }  // namespace
 
 std::unique_ptr<http::Handler> make_webdav_handler(App& app) { return std::make_unique<WebdavHandler>(app); }
