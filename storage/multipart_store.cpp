@@ -1,5 +1,6 @@
 #include "storage/multipart_store.hpp"
 
+#include <map>
 #include <openssl/evp.h>
 
 #include "src/crypto/checksum.hpp"
@@ -45,11 +46,12 @@ UploadInfo upload_from_row(const pqxx::row& r) {
   u.checksum_algorithm = r[7].as<std::string>();
   u.checksum_type = r[8].as<std::string>();
   u.created = from_micros(r[9].as<std::int64_t>());
+  if (!r[10].is_null()) u.tags = json_to_map(r[10].as<std::string>());
   return u;
 }
 constexpr const char* kUploadColumns =
     "id, bucket_id, key, user_id, content_type, user_meta::text, headers::text, checksum_algorithm, checksum_type, "
-    "(extract(epoch from created_at) * 1000000)::bigint";
+    "(extract(epoch from created_at) * 1000000)::bigint, tags::text";
 
 PartInfo part_from_row(const pqxx::row& r) {
   PartInfo p;
@@ -59,10 +61,58 @@ PartInfo part_from_row(const pqxx::row& r) {
   p.etag = r[3].as<std::string>();
   p.checksum = r[4].as<std::string>();
   p.modified = from_micros(r[5].as<std::int64_t>());
+  p.offset = r[6].as<std::int64_t>();
   return p;
 }
 constexpr const char* kPartColumns =
-    "part_number, blob_id, size, etag, checksum, (extract(epoch from created_at) * 1000000)::bigint";
+    "part_number, blob_id, size, etag, checksum, (extract(epoch from created_at) * 1000000)::bigint, blob_offset";
+
+// Of the blob ids, those no row names any more (their files can go now).
+std::vector<std::string> gone_blobs(pqxx::work& w, const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  if (ids.empty()) return out;
+  for (const auto& r : w.exec_params("SELECT x FROM unnest($1::text[]) AS x WHERE NOT EXISTS "
+                                     "(SELECT 1 FROM blobs WHERE id = x)",
+                                     to_pg_text_array(ids)))
+    out.push_back(r[0].as<std::string>());
+  return out;
+}
+
+struct Seg {
+  std::string blob;
+  std::int64_t offset;
+  std::int64_t size;
+};
+
+// The segments of those blobs that are manifests (completed multipart objects), in order; one
+// query for all the parts of an upload.
+std::map<std::string, std::vector<Seg>> manifests_among(pqxx::work& w, const std::vector<std::string>& ids) {
+  std::map<std::string, std::vector<Seg>> out;
+  for (const auto& r : w.exec_params("SELECT blob_id, part_blob_id, part_offset, size FROM blob_segments "
+                                     "WHERE blob_id = ANY($1::text[]) ORDER BY blob_id, seq",
+                                     to_pg_text_array(ids)))
+    out[r[0].as<std::string>()].push_back({r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::int64_t>()});
+  return out;
+}
+
+// The leaf ranges that bytes [offset, offset+size) of blob consist of: the blob itself, or, for a
+// manifest, the matching pieces of its segments (so segments never nest).
+void leaf_ranges(const std::map<std::string, std::vector<Seg>>& manifests, const std::string& blob, std::int64_t offset,
+                 std::int64_t size, std::vector<Seg>& out) {
+  auto it = manifests.find(blob);
+  if (it == manifests.end()) {
+    out.push_back({blob, offset, size});
+    return;
+  }
+  std::int64_t pos = 0, end = offset + size;
+  for (const auto& seg : it->second) {
+    std::int64_t s = pos, e = pos + seg.size;
+    pos = e;
+    if (e <= offset || s >= end) continue;
+    std::int64_t from = std::max(s, offset), to = std::min(e, end);
+    out.push_back({seg.blob, seg.offset + (from - s), to - from});
+  }
+}
 
 std::string raw_digest(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -155,11 +205,12 @@ asio::awaitable<Result<UploadInfo>> MultipartStore::create(UploadInfo u) {
   u.id = new_blob_id();
   co_return co_await guarded_tx<UploadInfo>(db_, [&](pqxx::work& w) {
     auto r = w.exec_params(std::string("INSERT INTO multipart_uploads (id, bucket_id, key, user_id, content_type, "
-                                       "user_meta, headers, checksum_algorithm, checksum_type) VALUES ($1, $2, $3, $4, "
-                                       "$5, $6::jsonb, $7::jsonb, $8, $9) RETURNING ") +
+                                       "user_meta, headers, checksum_algorithm, checksum_type, tags) VALUES ($1, $2, $3, $4, "
+                                       "$5, $6::jsonb, $7::jsonb, $8, $9, NULLIF($10, '')::jsonb) RETURNING ") +
                                kUploadColumns,
                            u.id, u.bucket, u.key, u.user, u.content_type, map_to_json(u.user_meta),
-                           map_to_json(u.headers), u.checksum_algorithm, u.checksum_type);
+                           map_to_json(u.headers), u.checksum_algorithm, u.checksum_type,
+                           u.tags.empty() ? std::string() : map_to_json(u.tags));
     return upload_from_row(r[0]);
   });
 }
@@ -176,29 +227,37 @@ asio::awaitable<Result<UploadInfo>> MultipartStore::get(BucketId bucket, std::st
 
 asio::awaitable<Result<PartInfo>> MultipartStore::add_part(const UploadInfo& u, PartInfo part,
                                                            std::unique_ptr<Reservation> reservation) {
-  std::optional<std::string> replaced;
+  std::vector<std::string> unlink;
   auto res = co_await guarded_tx<PartInfo>(db_, [&](pqxx::work& w) {
-    replaced.reset();
+    unlink.clear();
     if (w.exec_params("SELECT 1 FROM multipart_uploads WHERE id = $1 FOR SHARE", u.id).empty())
       throw Abort(make_error(Errc::not_found, "no such upload"));
-    w.exec_params("INSERT INTO blobs (id, size, refcount) VALUES ($1, $2, 1)", part.blob_id, part.size);
+    if (part.shared) {
+      // One more reference to the source's blob; an inline blob cannot be shared (no file).
+      auto ref = w.exec_params("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1 AND refcount > 0 AND "
+                               "inline_data IS NULL AND size >= $2 RETURNING 1",
+                               part.blob_id, part.offset + part.size);
+      if (ref.empty()) throw Abort(make_error(Errc::no_such_key, "the copy source is gone"));
+    } else {
+      w.exec_params("INSERT INTO blobs (id, size, refcount) VALUES ($1, $2, 1)", part.blob_id, part.size);
+    }
     auto old = w.exec_params("DELETE FROM multipart_parts WHERE upload_id = $1 AND part_number = $2 RETURNING blob_id, size",
                              u.id, part.number);
     std::int64_t old_size = 0;
     if (!old.empty()) {
-      replaced = old[0][0].as<std::string>();
       old_size = old[0][1].as<std::int64_t>();
+      unlink = gone_blobs(w, {old[0][0].as<std::string>()});
     }
     auto r = w.exec_params(std::string("INSERT INTO multipart_parts (upload_id, part_number, blob_id, size, etag, "
-                                       "checksum) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ") +
+                                       "checksum, blob_offset) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ") +
                                kPartColumns,
-                           u.id, part.number, part.blob_id, part.size, part.etag, part.checksum);
+                           u.id, part.number, part.blob_id, part.size, part.etag, part.checksum, part.offset);
     auto q = quota_.commit(w, reservation.get(), u.user, part.size - old_size, 0);
     if (!q) throw Abort(q.error());
     return part_from_row(r[0]);
   });
-  if (!res) blobs_.remove(part.blob_id);
-  if (res && replaced) blobs_.remove(*replaced);
+  if (!res && !part.shared) blobs_.remove(part.blob_id);
+  if (res) for (auto& id : unlink) blobs_.remove(id);
   co_return res;
 }
 
@@ -274,13 +333,23 @@ asio::awaitable<Result<ObjectInfo>> MultipartStore::complete(const Bucket& b, co
     bool all_sums = !u.checksum_algorithm.empty();
     std::int64_t total = 0;
     std::vector<std::int64_t> sizes;
-    std::vector<std::string> ids;
+    std::vector<Seg> segs;  // leaf ranges, in order (a copied range of a manifest is flattened)
+    std::vector<std::string> part_blobs;
+    for (auto* p : used) part_blobs.push_back(p->blob_id);
+    auto manifests = manifests_among(w, part_blobs);
     for (auto* p : used) {
       md5s += unhex(p->etag).value_or("");
       total += p->size;
       sizes.push_back(p->size);
-      ids.push_back(p->blob_id);
+      leaf_ranges(manifests, p->blob_id, p->offset, p->size, segs);
       if (p->checksum.empty()) all_sums = false;
+    }
+    std::vector<std::string> ids;
+    std::vector<std::int64_t> seg_sizes, seg_offsets;
+    for (auto& sg : segs) {
+      ids.push_back(sg.blob);
+      seg_sizes.push_back(sg.size);
+      seg_offsets.push_back(sg.offset);
     }
     ObjectInfo info;
     info.etag = hex(raw_digest(EVP_md5(), md5s)) + "-" + std::to_string(used.size());
@@ -298,11 +367,15 @@ asio::awaitable<Result<ObjectInfo>> MultipartStore::complete(const Bucket& b, co
     std::string manifest = new_blob_id();
     w.exec_params("INSERT INTO blobs (id, size, refcount) VALUES ($1, $2, 1)", manifest, total);
     w.exec_params(
-        "INSERT INTO blob_segments (blob_id, seq, part_blob_id, size) "
-        "SELECT $1, s.ord, s.id, z.size FROM unnest($2::text[]) WITH ORDINALITY AS s(id, ord) "
-        "JOIN unnest($3::bigint[]) WITH ORDINALITY AS z(size, ord) ON z.ord = s.ord",
-        manifest, to_pg_text_array(ids), pg_bigint_array(sizes));
-    w.exec_params("UPDATE blobs SET refcount = refcount + 1 WHERE id = ANY($1::text[])", to_pg_text_array(ids));
+        "INSERT INTO blob_segments (blob_id, seq, part_blob_id, size, part_offset) "
+        "SELECT $1, s.ord, s.id, z.size, o.off FROM unnest($2::text[]) WITH ORDINALITY AS s(id, ord) "
+        "JOIN unnest($3::bigint[]) WITH ORDINALITY AS z(size, ord) ON z.ord = s.ord "
+        "JOIN unnest($4::bigint[]) WITH ORDINALITY AS o(off, ord) ON o.ord = s.ord",
+        manifest, to_pg_text_array(ids), pg_bigint_array(seg_sizes), pg_bigint_array(seg_offsets));
+    // One reference per segment (several segments may share a blob: ranges of one source).
+    w.exec_params("UPDATE blobs SET refcount = refcount + g.n FROM (SELECT id, count(*) AS n FROM "
+                  "unnest($1::text[]) AS id GROUP BY id) g WHERE blobs.id = g.id",
+                  to_pg_text_array(ids));
 
     // The object it replaces.
     std::int64_t old_bytes = 0, old_objects = 0;
@@ -377,15 +450,22 @@ asio::awaitable<Result<ObjectInfo>> MultipartStore::complete(const Bucket& b, co
         map_to_json(info.checksums), int(used.size()), pg_bigint_array(sizes));
     // Part rows left out of the object go with the upload; their blobs are freed by the trigger.
     std::int64_t unused_bytes = 0;
+    std::vector<std::string> unused;
     for (auto& [n, p] : stored) {
       bool in = false;
       for (auto* q : used) in = in || q == &p;
       if (!in) {
         unused_bytes += p.size;
-        unlink.push_back(p.blob_id);
+        unused.push_back(p.blob_id);
       }
     }
+    // Tags given at creation go with the object (the trigger of migration 102 counts them).
+    w.exec_params("INSERT INTO s3_object_tags (bucket_id, key, tags) SELECT $1, $2, tags FROM multipart_uploads "
+                  "WHERE id = $3 AND tags IS NOT NULL AND tags <> '{}'::jsonb",
+                  b.id, u.key, u.id);
     w.exec_params("DELETE FROM multipart_uploads WHERE id = $1", u.id);
+    // Files of left-out parts whose blob no row holds any more (shared ones stay).
+    for (auto& id : gone_blobs(w, unused)) unlink.push_back(id);
     auto q = quota_.commit(w, nullptr, b.owner, -old_bytes - unused_bytes, 1 - old_objects);
     if (!q) throw Abort(q.error());
     return object_from_row(row[0]);
@@ -401,11 +481,15 @@ asio::awaitable<Result<void>> MultipartStore::abort(const Bucket& b, const Uploa
     if (w.exec_params("SELECT 1 FROM multipart_uploads WHERE id = $1 FOR UPDATE", u.id).empty())
       throw Abort(make_error(Errc::not_found, "no such upload"));
     std::int64_t bytes = 0;
+    std::vector<std::string> ids;
     for (const auto& r : w.exec_params("SELECT blob_id, size FROM multipart_parts WHERE upload_id = $1", u.id)) {
-      unlink.push_back(r[0].as<std::string>());
+      ids.push_back(r[0].as<std::string>());
       bytes += r[1].as<std::int64_t>();
     }
     w.exec_params("DELETE FROM multipart_uploads WHERE id = $1", u.id);
+    // The trigger dropped the parts' references; files of blobs still shared (UploadPartCopy
+    // sources) stay.
+    unlink = gone_blobs(w, ids);
     QuotaEngine::credit(w, u.user, bytes, 0);
     return true;
   });
@@ -439,21 +523,21 @@ asio::awaitable<Result<std::unique_ptr<BlobReader>>> open_multipart_object(Datab
                                                                            const ObjectInfo& obj, std::uint64_t offset,
                                                                            std::uint64_t length) {
   auto segs = co_await db.tx([&](pqxx::work& w) {
-    std::vector<std::pair<std::string, std::uint64_t>> out;
-    for (const auto& r : w.exec_params("SELECT part_blob_id, size FROM blob_segments WHERE blob_id = $1 ORDER BY seq",
-                                       obj.blob_id))
-      out.emplace_back(r[0].as<std::string>(), r[1].as<std::uint64_t>());
+    std::vector<std::tuple<std::string, std::uint64_t, std::uint64_t>> out;
+    for (const auto& r : w.exec_params(
+             "SELECT part_blob_id, size, part_offset FROM blob_segments WHERE blob_id = $1 ORDER BY seq", obj.blob_id))
+      out.emplace_back(r[0].as<std::string>(), r[1].as<std::uint64_t>(), r[2].as<std::uint64_t>());
     return out;
   });
   if (segs.empty()) co_return make_error(Errc::not_found, "the object's parts are missing");
   std::vector<SegmentReader::Segment> plan;
   std::uint64_t pos = 0, end = offset + length;
-  for (auto& [id, size] : segs) {
+  for (auto& [id, size, base] : segs) {
     std::uint64_t s = pos, e = pos + size;
     pos = e;
     if (e <= offset || s >= end) continue;
     std::uint64_t from = std::max(s, offset), to = std::min(e, end);
-    plan.push_back({id, from - s, to - from});
+    plan.push_back({id, base + (from - s), to - from});
   }
   co_return std::unique_ptr<BlobReader>(std::make_unique<SegmentReader>(blobs, std::move(plan), length));
 }

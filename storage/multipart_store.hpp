@@ -1,12 +1,14 @@
 // S3 multipart uploads: uploads and their parts (each part is a blob of its own), and the
 // objects made of several blobs that completing an upload creates, without copying any byte.
 //
-// Schema (migration 101): multipart_uploads, multipart_parts, blob_segments. A completed object
+// Schema (migrations 101, 102): multipart_uploads, multipart_parts, blob_segments. A completed object
 // is one `objects` row whose blob is a manifest `blobs` row (size = the sum, no file, no inline
 // data) with one blob_segments row per part, in order. Part blobs are ordinary `blobs` rows
 // (refcount 1, held by the part row or by the segment row), so the sweeper never takes them for
 // orphans. When the manifest row goes (the last object using it is deleted), its segments
 // cascade and a trigger frees the part blobs; their files are then orphans the sweeper removes.
+// UploadPartCopy parts refer to a range of the source's blob (refcounted, no copy); completing
+// flattens a range of a manifest into segments of its leaf blobs, so segments never nest.
 // Parts count in the owner's usage from the moment they are stored until the upload is aborted
 // (or the part is left out of the completed object).
 // Thread-safety: all methods may be called concurrently.
@@ -39,6 +41,7 @@ struct UploadInfo {
   std::string checksum_algorithm;  // CRC32, ... or empty
   std::string checksum_type;       // COMPOSITE, FULL_OBJECT or empty
   TimePoint created;
+  MetaMap tags;                    // x-amz-tagging at creation: the completed object's tags
 };
 
 struct PartInfo {
@@ -48,6 +51,11 @@ struct PartInfo {
   std::string etag;      // hex MD5 of the part
   std::string checksum;  // base64, of the upload's algorithm, or empty
   TimePoint modified;
+  // UploadPartCopy: the part is bytes [offset, offset + size) of a blob that already exists
+  // (a source object's, possibly a multipart manifest); no byte is copied, the blob's refcount
+  // counts the part. Otherwise the part owns blob_id (a new file) and offset is 0.
+  bool shared = false;
+  std::int64_t offset = 0;
 };
 
 struct CompletePart {
@@ -70,6 +78,8 @@ class MultipartStore {
 
   // Records a part whose bytes are already a durable blob file (blob_id) and whose size is
   // reserved in r; replaces an earlier part of the same number. not_found if the upload went.
+  // With part.shared, blob_id is an existing on-disk or manifest blob (not inline) that the part
+  // refers to from part.offset; no_such_key if that blob went meanwhile.
   boost::asio::awaitable<Result<PartInfo>> add_part(const UploadInfo& u, PartInfo part, std::unique_ptr<Reservation> r);
 
   // Parts in order, after part_marker, at most max_parts (+1 to detect truncation).

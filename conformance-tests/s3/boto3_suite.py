@@ -173,6 +173,112 @@ def _():
     assert part2["Body"].read() == src[1000:2001000] and part2["PartsCount"] == 2
 
 
+def disk_bytes():
+    """Bytes of files under the server's data directory (blob store included)."""
+    total = 0
+    for root, _, files in os.walk(os.environ["DEPOT_DATA_DIR"]):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+@scenario("boto3-upload-part-copy-shares-blob")
+def _():
+    mib = 1024 * 1024
+    src = os.urandom(50 * mib)
+    s3.put_object(Bucket=BUCKET, Key="upc-src", Body=src)
+    tiny = os.urandom(3000)  # inline in PostgreSQL: copied, not shared
+    s3.put_object(Bucket=BUCKET, Key="upc-tiny", Body=tiny)
+    before = disk_bytes()
+    uid = s3.create_multipart_upload(Bucket=BUCKET, Key="upc-dst")["UploadId"]
+    cs = {"Bucket": BUCKET, "Key": "upc-src"}
+    p1 = s3.upload_part_copy(Bucket=BUCKET, Key="upc-dst", UploadId=uid, PartNumber=1, CopySource=cs)
+    p2 = s3.upload_part_copy(Bucket=BUCKET, Key="upc-dst", UploadId=uid, PartNumber=2, CopySource=cs,
+                             CopySourceRange=f"bytes={7 * mib}-{13 * mib - 1}")
+    p3 = s3.upload_part_copy(Bucket=BUCKET, Key="upc-dst", UploadId=uid, PartNumber=3,
+                             CopySource={"Bucket": BUCKET, "Key": "upc-tiny"})
+    grown = disk_bytes() - before
+    assert grown < 5 * mib, f"the blob store grew by {grown} bytes for 56 MiB of copied parts"
+    want = src + src[7 * mib:13 * mib] + tiny
+    assert p1["CopyPartResult"]["ETag"] == f'"{hashlib.md5(src).hexdigest()}"'
+    assert p2["CopyPartResult"]["ETag"] == f'"{hashlib.md5(src[7 * mib:13 * mib]).hexdigest()}"'
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="upc-dst", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": i + 1, "ETag": p["CopyPartResult"]["ETag"]} for i, p in enumerate((p1, p2, p3))]})
+    sha = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
+    assert sha(s3.get_object(Bucket=BUCKET, Key="upc-dst")["Body"].read()) == sha(want), "content differs"
+    # A part copied from a range of a multipart object (spans its parts 1 and 2).
+    uid2 = s3.create_multipart_upload(Bucket=BUCKET, Key="upc-dst2")["UploadId"]
+    q1 = s3.upload_part_copy(Bucket=BUCKET, Key="upc-dst2", UploadId=uid2, PartNumber=1,
+                             CopySource={"Bucket": BUCKET, "Key": "upc-dst"},
+                             CopySourceRange=f"bytes={49 * mib}-{56 * mib + 99}")
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="upc-dst2", UploadId=uid2, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": q1["CopyPartResult"]["ETag"]}]})
+    # An aborted upload that shared the source must not free the source's blob.
+    uid3 = s3.create_multipart_upload(Bucket=BUCKET, Key="upc-aborted")["UploadId"]
+    s3.upload_part_copy(Bucket=BUCKET, Key="upc-aborted", UploadId=uid3, PartNumber=1, CopySource=cs)
+    s3.abort_multipart_upload(Bucket=BUCKET, Key="upc-aborted", UploadId=uid3)
+    assert sha(s3.get_object(Bucket=BUCKET, Key="upc-src")["Body"].read()) == sha(src), "source damaged by abort"
+    # Deleting the sources breaks neither copy.
+    s3.delete_object(Bucket=BUCKET, Key="upc-src")
+    s3.delete_object(Bucket=BUCKET, Key="upc-tiny")
+    time.sleep(7)  # past the test server's orphan grace: a wrongly freed blob would be swept now
+    assert sha(s3.get_object(Bucket=BUCKET, Key="upc-dst")["Body"].read()) == sha(want), "content differs after delete"
+    s3.delete_object(Bucket=BUCKET, Key="upc-dst")
+    got = s3.get_object(Bucket=BUCKET, Key="upc-dst2")["Body"].read()
+    assert sha(got) == sha(want[49 * mib:56 * mib + 100]), "range of a multipart source differs"
+    s3.delete_object(Bucket=BUCKET, Key="upc-dst2")
+    time.sleep(7)
+    left = disk_bytes() - before
+    assert left < 5 * mib, f"{left} bytes still on disk after every copy and source was deleted"
+
+
+@scenario("boto3-tagging-on-writes")
+def _():
+    tagset = lambda key: {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}  # noqa: E731
+    s3.put_object(Bucket=BUCKET, Key="tw", Body=b"x", Tagging="a=1&b=two%20words&c=")
+    assert tagset("tw") == {"a": "1", "b": "two words", "c": ""}, tagset("tw")
+    assert s3.get_object(Bucket=BUCKET, Key="tw").get("TagCount") == 3
+    h = s3.head_object(Bucket=BUCKET, Key="tw")["ResponseMetadata"]["HTTPHeaders"]
+    assert h.get("x-amz-tagging-count") == "3", h
+    s3.put_object_tagging(Bucket=BUCKET, Key="tw", Tagging={"TagSet": [{"Key": "z", "Value": "9"}]})
+    assert s3.get_object(Bucket=BUCKET, Key="tw").get("TagCount") == 1
+    # Copy: COPY (default) takes the source's tags, REPLACE those of the header (or none).
+    s3.copy_object(Bucket=BUCKET, Key="tw-copy", CopySource={"Bucket": BUCKET, "Key": "tw"})
+    assert tagset("tw-copy") == {"z": "9"}, tagset("tw-copy")
+    s3.copy_object(Bucket=BUCKET, Key="tw-copy", CopySource={"Bucket": BUCKET, "Key": "tw"},
+                   TaggingDirective="REPLACE", Tagging="k=v")
+    assert tagset("tw-copy") == {"k": "v"} and s3.get_object(Bucket=BUCKET, Key="tw-copy")["TagCount"] == 1
+    s3.copy_object(Bucket=BUCKET, Key="tw-copy", CopySource={"Bucket": BUCKET, "Key": "tw"}, TaggingDirective="REPLACE")
+    assert tagset("tw-copy") == {} and "TagCount" not in s3.get_object(Bucket=BUCKET, Key="tw-copy")
+    s3.copy_object(Bucket=BUCKET, Key="tw", CopySource={"Bucket": BUCKET, "Key": "tw"}, MetadataDirective="REPLACE",
+                   Metadata={"m": "1"})
+    assert tagset("tw") == {"z": "9"} and s3.get_object(Bucket=BUCKET, Key="tw")["TagCount"] == 1, "self-copy lost tags"
+    # A new PUT starts untagged.
+    s3.put_object(Bucket=BUCKET, Key="tw", Body=b"y")
+    assert tagset("tw") == {} and "TagCount" not in s3.get_object(Bucket=BUCKET, Key="tw")
+    s3.delete_object_tagging(Bucket=BUCKET, Key="tw-copy")
+    # Multipart: the tags given at creation apply on completion.
+    uid = s3.create_multipart_upload(Bucket=BUCKET, Key="tw-mp", Tagging="p=q&r=s")["UploadId"]
+    e = s3.upload_part(Bucket=BUCKET, Key="tw-mp", UploadId=uid, PartNumber=1, Body=b"z" * 100)["ETag"]
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="tw-mp", UploadId=uid,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]})
+    assert tagset("tw-mp") == {"p": "q", "r": "s"} and s3.get_object(Bucket=BUCKET, Key="tw-mp")["TagCount"] == 2
+    # Validation as S3: nothing is stored when the tags are refused.
+    many = "&".join(f"k{i}=v" for i in range(11))
+    expect_error("InvalidTag", lambda: s3.put_object(Bucket=BUCKET, Key="tw-bad", Body=b"x", Tagging=many))
+    expect_error("InvalidTag", lambda: s3.put_object(Bucket=BUCKET, Key="tw-bad", Body=b"x", Tagging="k" * 129 + "=v"))
+    expect_error("InvalidTag", lambda: s3.put_object(Bucket=BUCKET, Key="tw-bad", Body=b"x", Tagging="k=" + "v" * 257))
+    expect_error("InvalidTag", lambda: s3.put_object(Bucket=BUCKET, Key="tw-bad", Body=b"x", Tagging="aws:x=1"))
+    expect_error("InvalidArgument", lambda: s3.put_object(Bucket=BUCKET, Key="tw-bad", Body=b"x", Tagging="a=1&a=2"))
+    expect_error("InvalidTag", lambda: s3.create_multipart_upload(Bucket=BUCKET, Key="tw-bad", Tagging=many))
+    expect_error("InvalidTag", lambda: s3.copy_object(Bucket=BUCKET, Key="tw-bad", CopySource={"Bucket": BUCKET, "Key": "tw"},
+                                                      TaggingDirective="REPLACE", Tagging=many))
+    expect_error("404", lambda: s3.head_object(Bucket=BUCKET, Key="tw-bad"))
+
+
 @scenario("boto3-multipart-errors")
 def _():
     uid = s3.create_multipart_upload(Bucket=BUCKET, Key="mp-bad")["UploadId"]

@@ -2,8 +2,10 @@
 // copy-source conditionals; self-copy only with REPLACE.
 #include "protocols/s3/copy_source.hpp"
 #include "protocols/s3/object_headers.hpp"
+#include "protocols/s3/tagging.hpp"
 #include "protocols/s3/xml.hpp"
 #include "src/http/semantics.hpp"
+#include "storage/s3_config_store.hpp"
 
 namespace depot::s3 {
 
@@ -78,6 +80,21 @@ asio::awaitable<void> handle_copy_object(Ctx& c) {
   }
   auto po = put_options_from_request(c);
   if (auto* e = std::get_if<S3Error>(&po)) co_return co_await respond_error(c, *e);
+  // x-amz-tagging-directive: COPY (the default) gives the copy the source's tags, REPLACE the
+  // ones of x-amz-tagging (none when absent).
+  auto tag_directive = c.header("x-amz-tagging-directive");
+  bool replace_tags = tag_directive == "REPLACE";
+  if (!replace_tags && !tag_directive.empty() && tag_directive != "COPY")
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Unknown tagging directive."));
+  storage::TagMap tags;
+  if (replace_tags) {
+    auto tagging = tagging_header(c);
+    if (auto* e = std::get_if<S3Error>(&tagging)) co_return co_await respond_error(c, *e);
+    tags = std::move(std::get<storage::TagMap>(tagging));
+  } else {
+    auto src_tags = co_await c.s3config->object_tags(src->bucket.id, src->object.key);
+    if (src_tags) tags = std::move(src_tags.value());
+  }
   opts.dest_conditions = std::get<storage::PutOptions>(po).conditions;
   if (opts.directive == storage::MetadataDirective::replace) opts.replacement = std::get<storage::PutOptions>(po);
   bool self = src->bucket.id == dst->id && src->object.key == c.op.key;
@@ -89,6 +106,11 @@ asio::awaitable<void> handle_copy_object(Ctx& c) {
   opts.source_etag = src->object.etag;
   auto r = co_await c.app.engine.copy_object(c.user, src->bucket, src->object.key, *dst, c.op.key, std::move(opts));
   if (!r) co_return co_await respond_error(c, from_engine(r.error(), Subject::object));
+  // The copy's row starts untagged (a self-copy keeps its row and tags): set the tags it gets.
+  if (!tags.empty() || (self && replace_tags)) {
+    auto tagged = co_await c.s3config->set_object_tags(dst->id, c.op.key, std::move(tags));
+    if (!tagged) co_return co_await respond_error(c, from_engine(tagged.error(), Subject::object));
+  }
   XmlDoc doc("CopyObjectResult");
   doc.root().add("LastModified", http::format_iso8601(r->modified));
   doc.root().add("ETag", quote_etag(r->etag));

@@ -6,6 +6,7 @@
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/copy_source.hpp"
 #include "protocols/s3/object_headers.hpp"
+#include "protocols/s3/tagging.hpp"
 #include "protocols/s3/xml.hpp"
 #include "src/http/semantics.hpp"
 #include "storage/multipart_store.hpp"
@@ -56,7 +57,10 @@ asio::awaitable<void> create_upload(Ctx& c, const storage::Bucket& b) {
   auto po = put_options_from_request(c);
   if (auto* e = std::get_if<S3Error>(&po)) co_return co_await respond_error(c, *e);
   auto& opts = std::get<storage::PutOptions>(po);
+  auto tagging = tagging_header(c);
+  if (auto* e = std::get_if<S3Error>(&tagging)) co_return co_await respond_error(c, *e);
   storage::UploadInfo u;
+  u.tags = std::move(std::get<storage::TagMap>(tagging));
   u.bucket = b.id;
   u.key = c.op.key;
   u.user = b.owner;
@@ -210,15 +214,58 @@ asio::awaitable<void> upload_part_copy(Ctx& c, const storage::Bucket& b) {
     co_return co_await respond_error(c, s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"));
   auto reservation = co_await c.app.quota.reserve(b.owner, static_cast<std::int64_t>(length));
   if (!reservation) co_return co_await respond_error(c, from_engine(reservation.error()));
-  Result<std::unique_ptr<storage::BlobReader>> reader = make_error(Errc::internal, "unopened");
-  if (src->object.parts > 0)
-    reader = co_await storage::open_multipart_object(c.app.db, c.app.blobs, src->object, first, length);
-  else
+  // A source kept inline in PostgreSQL (tiny) is copied into a part blob; any other source is
+  // shared: the part refers to the range of its blob, no byte is written.
+  bool share = src->object.parts > 0 || static_cast<std::uint64_t>(src->object.size) > c.app.config.inline_threshold;
+  bool whole = first == 0 && length == static_cast<std::uint64_t>(src->object.size);
+  Result<storage::PartInfo> part = make_error(Errc::internal, "unwritten");
+  if (share) {
+    storage::PartInfo p;
+    p.shared = true;
+    p.blob_id = src->object.blob_id;
+    p.offset = static_cast<std::int64_t>(first);
+    p.size = static_cast<std::int64_t>(length);
+    auto known_sum = u->checksum_algorithm.empty() ? std::optional<std::string>(std::string())
+                                                   : std::optional<std::string>();
+    if (whole && !u->checksum_algorithm.empty() && src->object.parts == 0) {
+      auto it = src->object.checksums.find(u->checksum_algorithm);
+      if (it != src->object.checksums.end()) known_sum = it->second;
+    }
+    bool plain_md5 = src->object.parts == 0 && src->object.etag.size() == 32 &&
+                     src->object.etag.find('-') == std::string::npos;
+    if (whole && plain_md5 && known_sum) {
+      p.etag = src->object.etag;
+      p.checksum = *known_sum;
+    } else {
+      // The part's ETag (and checksum) need its bytes: read them, write nothing.
+      Result<std::unique_ptr<storage::BlobReader>> reader = make_error(Errc::internal, "unopened");
+      reader = co_await c.app.engine.open_object(src->object, first, length);
+      if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
+      auto md5 = crypto::make_hasher(crypto::Algorithm::md5);
+      std::unique_ptr<crypto::Hasher> sum;
+      if (auto alg = crypto::parse_algorithm(u->checksum_algorithm); alg) sum = crypto::make_hasher(*alg);
+      std::vector<char> buf(256 * 1024);
+      std::uint64_t got = 0;
+      for (;;) {
+        std::size_t k = co_await (*reader)->read(buf.data(), buf.size());
+        if (k == 0) break;
+        got += k;
+        md5->update(buf.data(), k);
+        if (sum) sum->update(buf.data(), k);
+      }
+      if (got != length) co_return co_await respond_error(c, from_engine(make_error(Errc::internal, "short copy source")));
+      p.etag = crypto::to_hex(md5->finish());
+      if (sum) p.checksum = crypto::base64_encode(sum->finish());
+    }
+    part = std::move(p);
+  } else {
+    Result<std::unique_ptr<storage::BlobReader>> reader = make_error(Errc::internal, "unopened");
     reader = co_await c.app.engine.open_object(src->object, first, length);
-  if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
-  ReaderSource rs(**reader);
-  auto part = co_await write_part_blob(c, rs, length);
-  if (!part) co_return co_await respond_error(c, from_engine(part.error()));
+    if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
+    ReaderSource rs(**reader);
+    part = co_await write_part_blob(c, rs, length);
+    if (!part) co_return co_await respond_error(c, from_engine(part.error()));
+  }
   part->number = *n;
   auto stored = co_await c.multipart->add_part(*u, std::move(part.value()), std::move(reservation.value()));
   if (!stored) co_return co_await respond_error(c, store_error(stored.error()));

@@ -3,6 +3,8 @@
 #include "protocols/s3/body.hpp"
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/object_headers.hpp"
+#include "protocols/s3/tagging.hpp"
+#include "storage/s3_config_store.hpp"
 #include "storage/engine.hpp"
 
 namespace depot::s3 {
@@ -12,6 +14,9 @@ asio::awaitable<void> handle_put_object(Ctx& c) {
   if (!b) co_return;
   auto opts = put_options_from_request(c);
   if (auto* e = std::get_if<S3Error>(&opts)) co_return co_await respond_error(c, *e);
+  auto tagging = tagging_header(c);
+  if (auto* e = std::get_if<S3Error>(&tagging)) co_return co_await respond_error(c, *e);
+  auto& tags = std::get<storage::TagMap>(tagging);
   auto md5 = content_md5_hex(c);
   if (auto* e = std::get_if<S3Error>(&md5)) co_return co_await respond_error(c, *e);
   auto made = RequestBody::make(c);
@@ -30,6 +35,11 @@ asio::awaitable<void> handle_put_object(Ctx& c) {
   if (!info) {
     if (body.failure()) co_return co_await respond_error(c, *body.failure());
     co_return co_await respond_error(c, from_engine(info.error(), Subject::object));
+  }
+  if (!tags.empty()) {
+    // The new row starts untagged; its tags follow in their own transaction.
+    auto tagged = co_await c.s3config->set_object_tags(b->id, c.op.key, std::move(tags));
+    if (!tagged) co_return co_await respond_error(c, from_engine(tagged.error(), Subject::object));
   }
   HeaderList h;
   h.emplace_back("ETag", quote_etag(info->etag));

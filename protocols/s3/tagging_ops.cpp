@@ -1,13 +1,62 @@
 // Object and bucket tagging (Get/Put/Delete), with S3's limits on tags.
+#include "protocols/s3/tagging.hpp"
+
 #include "protocols/s3/body.hpp"
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/xml.hpp"
+#include "src/http/semantics.hpp"
 #include "storage/s3_config_store.hpp"
 
 namespace depot::s3 {
 namespace {
 
 S3Error invalid_tag(std::string msg) { return s3_error(400, "InvalidTag", std::move(msg)); }
+
+std::optional<std::string> form_decode(std::string_view v) {
+  std::string plus(v);
+  for (auto& ch : plus)
+    if (ch == '+') ch = ' ';
+  return http::percent_decode(plus);
+}
+
+}  // namespace
+
+std::optional<S3Error> check_tags(const storage::TagMap& tags, std::size_t max_tags) {
+  for (auto& [k, v] : tags) {
+    if (k.empty()) return invalid_tag("The TagKey you have provided is invalid");
+    if (k.size() > 128) return invalid_tag("The TagKey you have provided is too long, max 128");
+    if (v.size() > 256) return invalid_tag("The TagValue you have provided is too long, max 256");
+    if (k.starts_with("aws:")) return invalid_tag("System tags cannot be added/updated by requester");
+  }
+  if (tags.size() > max_tags)
+    return invalid_tag(std::string(max_tags == kMaxObjectTags ? "Object" : "Bucket") + " tags cannot be greater than " +
+                       std::to_string(max_tags));
+  return std::nullopt;
+}
+
+std::variant<storage::TagMap, S3Error> tagging_header(const Ctx& c) { return parse_tagging_header(c.header("x-amz-tagging")); }
+
+std::variant<storage::TagMap, S3Error> parse_tagging_header(std::string_view h) {
+  storage::TagMap tags;
+  auto malformed = s3_error(400, "InvalidArgument",
+                            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters "
+                            "without tag name duplicates.");
+  while (!h.empty()) {
+    auto amp = h.find('&');
+    auto pair = h.substr(0, amp);
+    h = amp == std::string_view::npos ? std::string_view() : h.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto k = form_decode(pair.substr(0, eq));
+    auto v = form_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!k || !v) return malformed;
+    if (!tags.emplace(*k, *v).second) return malformed;
+  }
+  if (auto e = check_tags(tags, kMaxObjectTags)) return *e;
+  return tags;
+}
+
+namespace {
 
 // Parses <Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging>.
 std::variant<storage::TagMap, S3Error> parse_tagging(const std::string& body, std::size_t max_tags) {
@@ -18,12 +67,10 @@ std::variant<storage::TagMap, S3Error> parse_tagging(const std::string& body, st
   for (auto t : set.children()) {
     if (t.type() != pugi::node_element) continue;
     std::string k = child_text(t, "Key"), v = child_text(t, "Value");
-    if (k.empty() || k.size() > 128) return invalid_tag("The TagKey you have provided is invalid");
-    if (v.size() > 256) return invalid_tag("The TagValue you have provided is invalid");
-    if (k.starts_with("aws:")) return invalid_tag("System tags cannot be added/updated by requester");
+    if (k.empty()) return invalid_tag("The TagKey you have provided is invalid");
     if (!tags.emplace(k, v).second) return invalid_tag("Cannot provide multiple Tags with the same key");
   }
-  if (tags.size() > max_tags) return invalid_tag("Object tags cannot be greater than " + std::to_string(max_tags));
+  if (auto e = check_tags(tags, max_tags)) return *e;
   return tags;
 }
 
@@ -60,7 +107,7 @@ asio::awaitable<void> handle_tagging_op(Ctx& c) {
     case Op::PutBucketTagging: {
       auto body = co_await read_small_body(c, 64 * 1024);
       if (!body) co_return;
-      auto parsed = parse_tagging(*body, object ? 10 : 50);
+      auto parsed = parse_tagging(*body, object ? kMaxObjectTags : kMaxBucketTags);
       if (auto* e = std::get_if<S3Error>(&parsed)) co_return co_await respond_error(c, *e);
       auto& tags = std::get<storage::TagMap>(parsed);
       if (object) {
