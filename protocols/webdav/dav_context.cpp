@@ -6,6 +6,7 @@
 #include "protocols/webdav/dav_headers.hpp"
 #include "protocols/webdav/error.hpp"
 #include "protocols/webdav/multistatus.hpp"
+#include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
 
 namespace depot::webdav {
@@ -16,8 +17,16 @@ std::string Resource::props_key() const {
   return path.key;
 }
 
+std::string collection_etag(storage::BucketId bucket, std::string_view prefix) {
+  std::string msg = std::to_string(bucket);
+  msg += ':';
+  msg += prefix;
+  return "c-" + crypto::sha256_hex(msg).substr(0, 24);
+}
+
 std::string Resource::etag() const {
-  if (type == Type::file || (type == Type::collection && has_marker)) return object.etag;
+  if (type == Type::file) return object.etag;
+  if (bucket && (type == Type::bucket || type == Type::collection)) return collection_etag(bucket->id, props_key());
   return {};
 }
 

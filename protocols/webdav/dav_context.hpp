@@ -34,9 +34,15 @@ struct Resource {
   std::string props_key() const;
   std::string lock_path() const { return path.lock_path(is_collection() || (type == Type::missing && path.trailing_slash)); }
   std::string href() const { return path.href(is_collection()); }
-  // The ETag without quotes, or "" (implied collections, the root, buckets have none).
+  // The ETag without quotes: a file's own; for a bucket or collection (marked or implied)
+  // collection_etag() of its prefix; "" for the root and missing resources.
   std::string etag() const;
 };
+
+// A collection's ETag: stable and the same at Depth 0 and 1 (a listing sees implied collections
+// and markers alike as common prefixes, so it cannot depend on the marker), unique per bucket and
+// prefix. A marker's own ETag (the MD5 of nothing) would be the same for every directory.
+std::string collection_etag(storage::BucketId bucket, std::string_view prefix);
 
 struct Ctx {
   App& app;

@@ -42,6 +42,8 @@ class MultistatusWriter {
   void finish();
 
   std::size_t pending() const { return buf_.size(); }
+  // The buffer itself, for a writer that appends well-formed XML directly (PROPFIND allprop).
+  std::string& buffer() { return buf_; }
   std::string take();
 
   // The opening tag of a property element with the namespace declaration it needs.
