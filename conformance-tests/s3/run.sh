@@ -121,6 +121,18 @@ if run_group boto3; then
   /usr/bin/python3 "$HERE/boto3_suite.py" "$WORK" "boto-$RUN_ID" || FAILED=$((FAILED + 1))
 fi
 
+# ---------------------------------------------------------------- beyond the shared server
+# Virtual-hosted style (a second server with --s3-base-domain), quota before 100-continue,
+# signature failures feeding the brute-force defence (their own users and source addresses).
+if run_group extra; then
+  if [[ -n "${DEPOT_BIN:-}" && -n "${DEPOT_DATABASE_URL:-}" && -n "${DEPOT_DATA_DIR:-}" ]]; then
+    mkdir -p "$WORK/extra"
+    timeout 600 /usr/bin/python3 "$HERE/extra_suite.py" "$WORK/extra" "$RUN_ID" || FAILED=$((FAILED + 1))
+  else
+    echo "FAIL s3-extra: DEPOT_BIN, DEPOT_DATABASE_URL and DEPOT_DATA_DIR are needed"; FAILED=$((FAILED + 1))
+  fi
+fi
+
 # ---------------------------------------------------------------- JavaScript SDK v3
 if run_group js; then
   JS="$WORK/js"; mkdir -p "$JS"; cp "$HERE/js_suite.mjs" "$JS/"

@@ -15,6 +15,7 @@ struct S3Error {
   std::string code = "InternalError";
   std::string message = "We encountered an internal error. Please try again.";
   std::vector<std::pair<std::string, std::string>> details;  // extra elements, in order
+  std::string retry_after;  // seconds, sent as Retry-After when set
 };
 
 // What the operation was about, for choosing between codes that depend on it

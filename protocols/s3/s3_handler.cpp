@@ -1,9 +1,15 @@
 // The S3 front-end: route, authenticate (SigV4), dispatch to the operation's family.
 #include "protocols/s3/s3_handler.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <mutex>
 #include <spdlog/spdlog.h>
+#include <unordered_map>
 
 #include "auth/access_keys.hpp"
+#include "auth/throttle.hpp"
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/cors.hpp"
 #include "storage/engine.hpp"
@@ -14,9 +20,58 @@
 namespace depot::s3 {
 namespace {
 
+// The shared brute-force defence (auth::Throttle, counters in PostgreSQL, the same as console
+// logins and WebDAV) seen from S3: signature failures count per address and per account, and a
+// banned address or account is refused before any signature is checked. "Not banned" answers
+// are remembered for a second per (address, account) so a busy client costs no query per
+// request; a failure forgets the pair at once, so the ban that follows is seen by the next
+// request on this server (and within a second on the others).
+class BanCheck {
+ public:
+  BanCheck(App& app) : throttle_(app.db, app.config) {}
+
+  // Seconds left when banned.
+  asio::awaitable<std::optional<std::int64_t>> banned(const std::string& addr, const std::string& account) {
+    auto k = addr + '\n' + account;
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lk(mu_);
+      auto it = clear_.find(k);
+      if (it != clear_.end() && it->second > now) co_return std::nullopt;
+    }
+    auto left = co_await throttle_.banned(addr, account);
+    if (!left) {
+      std::lock_guard lk(mu_);
+      if (clear_.size() > 50000) clear_.clear();
+      clear_[k] = now + std::chrono::seconds(1);
+    }
+    co_return left;
+  }
+
+  // Counts a failure, then waits the back-off the throttle asks for.
+  asio::awaitable<void> failed(const std::string& addr, const std::string& account) {
+    {
+      std::lock_guard lk(mu_);
+      clear_.erase(addr + '\n' + account);
+    }
+    auto wait = co_await throttle_.record_failure(addr, account);
+    if (wait.count() > 0) {
+      auto ex = co_await asio::this_coro::executor;
+      asio::steady_timer t(ex);
+      t.expires_after(wait);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }
+
+ private:
+  auth::Throttle throttle_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> clear_;
+};
+
 class S3Handler final : public http::Handler {
  public:
-  explicit S3Handler(App& app) : app_(app), multipart_(app.db, app.blobs, app.quota), config_(app.db) {
+  explicit S3Handler(App& app) : app_(app), multipart_(app.db, app.blobs, app.quota), config_(app.db), bans_(app) {
     auto max_age = app.config.multipart_max_age;
     app.sweeper.add_task("s3-multipart-expiry", [this, max_age]() -> asio::awaitable<void> {
       co_await multipart_.expire(max_age);
@@ -30,6 +85,7 @@ class S3Handler final : public http::Handler {
   App& app_;
   storage::MultipartStore multipart_;
   storage::S3ConfigStore config_;
+  BanCheck bans_;
 };
 
 asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
@@ -38,17 +94,34 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
   if (parsed.error) co_return from_auth(*parsed.error);
   if (!parsed.auth) co_return s3_error(403, "AccessDenied", "Access Denied");
   auto key = co_await app_.keys.lookup(parsed.auth->access_key);
+  if (!key && key.code() != Errc::not_found) co_return from_engine(key.error());
+  // Brute-force defence: a banned address or account is refused before any signature check.
+  // 403 AccessDenied rather than 503 SlowDown: SDKs retry SlowDown for a few seconds with
+  // back-off, which only hammers a ban that lasts minutes; AccessDenied fails at once with the
+  // reason, and Retry-After says when to come back.
+  const std::string addr = c.ex.info().remote_addr;
+  const std::string account = key ? key->user_name : std::string();
+  auto left = co_await bans_.banned(addr, account);
+  if (left) {
+    S3Error e = s3_error(403, "AccessDenied",
+                         "Too many failed authentication attempts from this address or for this account; try again in " +
+                             std::to_string(*left) + " seconds.");
+    e.retry_after = std::to_string(*left);
+    co_return e;
+  }
   if (!key) {
-    if (key.code() == Errc::not_found) {
-      S3Error e = s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
-      e.details = {{"AWSAccessKeyId", parsed.auth->access_key}};
-      co_return e;
-    }
-    co_return from_engine(key.error());
+    co_await bans_.failed(addr, account);
+    S3Error e = s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+    e.details = {{"AWSAccessKeyId", parsed.auth->access_key}};
+    co_return e;
   }
   if (!key->user_active) co_return s3_error(403, "AccessDenied", "The account of this access key is not active.");
   auto v = sigv4::verify_request(c.ex.request(), *parsed.auth, key->secret, std::chrono::system_clock::now());
-  if (v.error) co_return from_auth(*v.error);
+  if (v.error) {
+    // Only a wrong signature is a guess at the secret; an expired URL or a skewed clock is not.
+    if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, account);
+    co_return from_auth(*v.error);
+  }
   c.user = key->user;
   c.user_name = key->user_name;
   c.access_key = key->id;
@@ -168,7 +241,8 @@ asio::awaitable<void> respond_error(Ctx& c, const S3Error& e) {
   if (!c.is_head()) res.body() = error_xml(e, c.op.resource(), c.ex.info().request_id);
   else res.content_length(0);
   add_cors(c, res.base());
-  if (e.status == 503) res.set(bhttp::field::retry_after, "1");
+  if (!e.retry_after.empty()) res.set(bhttp::field::retry_after, e.retry_after);
+  else if (e.status == 503) res.set(bhttp::field::retry_after, "1");
   co_await c.ex.respond(std::move(res));
 }
 

@@ -1,0 +1,316 @@
+#!/usr/bin/python3
+"""S3 scenarios that need more than the shared test server: virtual-hosted-style addressing (a
+second server with --s3-base-domain on the same database), the quota refusal sent before
+`100 Continue` (raw socket), and S3 signature failures feeding the shared brute-force defence
+(separate users and source addresses, so nothing else is banned). Prints PASS/FAIL lines.
+
+argv: WORK RUN_ID. Env: DEPOT_ENDPOINT, DEPOT_BIN, DEPOT_DATABASE_URL, DEPOT_DATA_DIR,
+DEPOT_ACCESS_KEY, DEPOT_SECRET_KEY."""
+import hashlib
+import http.client
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import urllib.parse
+import urllib.request
+
+os.environ.setdefault("BOTO_DISABLE_CRT", "true")
+import boto3  # noqa: E402
+from botocore.auth import S3SigV4Auth, SigV4Auth  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+WORK, RUN = sys.argv[1], sys.argv[2]
+EP = os.environ["DEPOT_ENDPOINT"]
+BIN, DB, SRC_DATA = os.environ["DEPOT_BIN"], os.environ["DEPOT_DATABASE_URL"], os.environ["DEPOT_DATA_DIR"]
+AK, SK = os.environ["DEPOT_ACCESS_KEY"], os.environ["DEPOT_SECRET_KEY"]
+BASE_DOMAIN = "s3.depot.test"
+BAN_THRESHOLD = 3  # the private server's --auth-ban-threshold (an address gets 4x)
+failed = 0
+
+# Names under .depot.test resolve to 127.0.0.1 in this process (virtual-hosted style needs
+# bucket.<base domain> to reach the server; no DNS or /etc/hosts change).
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _getaddrinfo(host, *args, **kw):
+    if isinstance(host, str) and (host == BASE_DOMAIN or host.endswith("." + BASE_DOMAIN)):
+        host = "127.0.0.1"
+    return _real_getaddrinfo(host, *args, **kw)
+
+
+socket.getaddrinfo = _getaddrinfo
+
+
+def scenario(name):
+    def wrap(fn):
+        global failed
+        try:
+            fn()
+            print(f"PASS {name}", flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            why = (str(e) or type(e).__name__).replace("\n", " ")[:300]
+            print(f"FAIL {name}: {why}", flush=True)
+            with open(os.path.join(WORK, f"{name}.log"), "w") as f:
+                traceback.print_exc(file=f)
+        return fn
+    return wrap
+
+
+def depot(*args, stdin=None):
+    out = subprocess.run([BIN, *args, "--database-url", DB, "--data-dir", SRC_DATA], input=stdin, capture_output=True,
+                         text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"depot {' '.join(args)}: {out.stderr.strip()[:300]}")
+    return out.stdout
+
+
+def psql(sql):
+    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", DB, "-c", sql], check=True, capture_output=True,
+                   timeout=30)
+
+
+def new_user(name, plan):
+    depot("user", "add", name, "--email", f"{name}@example.com", "--password-stdin", "--plan", plan,
+          stdin="pass-" + name + "\n")
+    ak, sk = depot("key", "add", name).split()[:2]
+    return ak, sk
+
+
+def user_usage(name):
+    vals = {}
+    for line in depot("user", "show", name).splitlines():
+        k, _, v = line.partition(": ")
+        vals[k] = v
+    return int(vals["bytes_used"]), int(vals["bytes_reserved"]), int(vals["objects_used"])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def signed_headers(method, url, ak, sk, headers=None, payload_hash="UNSIGNED-PAYLOAD", body=b""):
+    req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    req.headers["x-amz-content-sha256"] = payload_hash
+    # S3's canonical URI encodes the path once (S3SigV4Auth); the unsigned-payload PUTs below use
+    # plain keys and keep their x-amz-content-sha256 as given (SigV4Auth).
+    signer = SigV4Auth if payload_hash == "UNSIGNED-PAYLOAD" else S3SigV4Auth
+    signer(Credentials(ak, sk), "s3", "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
+def request(method, url, ak, sk, source=None, body=b"", headers=None):
+    """A signed request from a chosen source address; returns (status, headers, body)."""
+    h = signed_headers(method, url, ak, sk, headers, hashlib.sha256(body).hexdigest(), body)
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection("127.0.0.1", u.port, timeout=30,
+                                      source_address=(source, 0) if source else None)
+    conn.putrequest(method, u.path + ("?" + u.query if u.query else ""), skip_host=True, skip_accept_encoding=True)
+    if not any(k.lower() == "host" for k in h):
+        conn.putheader("Host", u.netloc)
+    for k, v in h.items():
+        conn.putheader(k, v)
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+
+
+# ------------------------------------------------------------------ the private server
+PORT, TLS_PORT = free_port(), free_port()
+DATA = os.path.join(WORK, "extra-data")
+os.makedirs(DATA, exist_ok=True)
+shutil.copy(os.path.join(SRC_DATA, "master.key"), os.path.join(DATA, "master.key"))
+log = open(os.path.join(WORK, "extra-server.log"), "a")
+proc = subprocess.Popen([BIN, "serve", "--database-url", DB, "--data-dir", DATA, "--listen", f"127.0.0.1:{PORT}",
+                         "--tls-listen", f"127.0.0.1:{TLS_PORT}", "--s3-base-domain", BASE_DOMAIN,
+                         "--auth-ban-threshold", str(BAN_THRESHOLD), "--auth-ban-duration", "120",
+                         "--sweep-interval", "2", "--orphan-grace", "5", "--shutdown-grace", "2"],
+                        stdout=log, stderr=subprocess.STDOUT)
+EP2 = f"http://127.0.0.1:{PORT}"
+for _ in range(150):
+    try:
+        with urllib.request.urlopen(EP2 + "/readyz", timeout=2) as r:
+            if r.status == 200:
+                break
+    except Exception:  # noqa: BLE001
+        pass
+    if proc.poll() is not None:
+        break
+    time.sleep(0.2)
+else:
+    print("FAIL s3-extra-server-start: see " + os.path.join(WORK, "extra-server.log"))
+    proc.kill()
+    sys.exit(1)
+
+try:
+    # ------------------------------------------------------------------ virtual-hosted style
+    VB = f"vhost-{RUN}"
+
+    @scenario("s3-virtual-hosted-boto3")
+    def _():
+        s3 = boto3.client("s3", endpoint_url=f"http://{BASE_DOMAIN}:{PORT}", aws_access_key_id=AK,
+                          aws_secret_access_key=SK, region_name="us-east-1",
+                          config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}))
+        s3.create_bucket(Bucket=VB)
+        assert VB in [b["Name"] for b in s3.list_buckets()["Buckets"]], "ListBuckets at the base domain"
+        data = os.urandom(200000)
+        for key in ("top.bin", "dir/a.txt", "dir/sub/b.txt", "other/c.txt"):
+            s3.put_object(Bucket=VB, Key=key, Body=data if key == "top.bin" else key.encode())
+        got = s3.get_object(Bucket=VB, Key="top.bin")["Body"].read()
+        assert hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest(), "content differs"
+        v2 = s3.list_objects_v2(Bucket=VB, Delimiter="/")
+        assert [o["Key"] for o in v2.get("Contents", [])] == ["top.bin"], v2.get("Contents")
+        assert [p["Prefix"] for p in v2.get("CommonPrefixes", [])] == ["dir/", "other/"], v2.get("CommonPrefixes")
+        v1 = s3.list_objects(Bucket=VB, Prefix="dir/")
+        assert [o["Key"] for o in v1["Contents"]] == ["dir/a.txt", "dir/sub/b.txt"], v1["Contents"]
+        # The same bucket path-style on the same server: one namespace.
+        ps = boto3.client("s3", endpoint_url=EP2, aws_access_key_id=AK, aws_secret_access_key=SK,
+                          region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+        assert ps.get_object(Bucket=VB, Key="dir/a.txt")["Body"].read() == b"dir/a.txt"
+
+    @scenario("s3-virtual-hosted-signed-host-header")
+    def _():
+        # Hand-signed requests whose Host is bucket.<base>: the path is the key, not bucket/key.
+        url = f"http://{VB}.{BASE_DOMAIN}:{PORT}"
+        st, _, body = request("PUT", url + "/raw/key%20one.txt", AK, SK, body=b"hello vhost")
+        assert st == 200, (st, body[:200])
+        st, _, body = request("GET", url + "/raw/key%20one.txt", AK, SK)
+        assert st == 200 and body == b"hello vhost", (st, body[:200])
+        st, _, body = request("GET", url + "/?list-type=2&prefix=raw%2F", AK, SK)
+        assert st == 200 and b"<Key>raw/key one.txt</Key>" in body, (st, body[:300])
+        st, _, body = request("GET", f"http://nosuch-{RUN}.{BASE_DOMAIN}:{PORT}/?list-type=2", AK, SK)
+        assert st == 404 and b"<Code>NoSuchBucket</Code>" in body, (st, body[:300])
+        s3 = boto3.client("s3", endpoint_url=EP2, aws_access_key_id=AK, aws_secret_access_key=SK,
+                          region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+        for o in s3.list_objects_v2(Bucket=VB).get("Contents", []):
+            s3.delete_object(Bucket=VB, Key=o["Key"])
+        st, _, body = request("DELETE", url + "/", AK, SK)
+        assert st == 204, (st, body[:200])
+
+    # ------------------------------------------------------------------ quota before 100-continue
+    @scenario("s3-quota-refused-before-100-continue")
+    def _():
+        plan = f"tiny-{RUN}"
+        depot("plan", "add", plan, "--bytes", "1000000")
+        name = f"s3quota{RUN}"
+        ak, sk = new_user(name, plan)
+        qb = f"quota-{RUN}"
+        s3 = boto3.client("s3", endpoint_url=EP, aws_access_key_id=ak, aws_secret_access_key=sk,
+                          region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+        s3.create_bucket(Bucket=qb)
+        s3.put_object(Bucket=qb, Key="first", Body=os.urandom(600000))
+        before = user_usage(name)
+
+        def expect_continue_put(key, size):
+            u = urllib.parse.urlsplit(EP)
+            url = f"{EP}/{qb}/{key}"
+            h = signed_headers("PUT", url, ak, sk, {"Content-Length": str(size), "Expect": "100-continue"})
+            s = socket.create_connection((u.hostname, u.port), timeout=15)
+            lines = [f"PUT /{qb}/{key} HTTP/1.1"] + [f"{k}: {v}" for k, v in h.items()]
+            if not any(k.lower() == "host" for k in h):
+                lines.append(f"Host: {u.netloc}")
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            return s, got
+
+        # Over the remaining quota (1,000,000 - 600,000): refused before any body byte is sent.
+        s, got = expect_continue_put("second", 500000)
+        head, _, rest = got.partition(b"\r\n\r\n")
+        assert not head.startswith(b"HTTP/1.1 100"), "100 Continue was sent for a refused upload"
+        assert head.startswith(b"HTTP/1.1 403"), head[:200]
+        length = int([ln.split(b":", 1)[1] for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length:")][0])
+        while len(rest) < length:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        s.close()
+        assert b"<Code>QuotaExceeded</Code>" in rest, rest[:300]
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=qb).get("Contents", [])]
+        assert keys == ["first"], keys
+        after = user_usage(name)
+        assert after == before and after[1] == 0, f"usage changed: {before} -> {after}"
+        # Within the quota, the same request gets 100 Continue and stores the body.
+        body = os.urandom(300000)
+        s, got = expect_continue_put("third", len(body))
+        assert got.startswith(b"HTTP/1.1 100"), got[:200]
+        s.sendall(body)
+        resp = got.partition(b"\r\n\r\n")[2]
+        while b"\r\n\r\n" not in resp:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            resp += chunk
+        s.close()
+        assert resp.startswith(b"HTTP/1.1 200"), resp[:200]
+        assert hashlib.sha256(s3.get_object(Bucket=qb, Key="third")["Body"].read()).digest() == hashlib.sha256(body).digest()
+        assert user_usage(name)[0] == before[0] + len(body)
+        for k in ("first", "third"):
+            s3.delete_object(Bucket=qb, Key=k)
+        s3.delete_bucket(Bucket=qb)
+
+    # ------------------------------------------------------------------ brute-force defence
+    @scenario("s3-signature-failures-ban-account-and-address")
+    def _():
+        name = f"s3ban{RUN}"
+        ak, sk = new_user(name, "free")
+        octet = random.randint(2, 250)
+        addr_a, addr_b, addr_c, addr_d = (f"127.0.{octet}.{i}" for i in (11, 12, 13, 14))
+        scopes = [f"user:{name}"] + [f"ip:{a}" for a in (addr_a, addr_b, addr_c, addr_d)]
+        try:
+            url = f"{EP2}/"
+            st, _, body = request("GET", url, ak, sk, source=addr_a)
+            assert st == 200, (st, body[:200])
+            for _ in range(BAN_THRESHOLD):
+                st, _, body = request("GET", url, ak, "wrong" + sk, source=addr_a)
+                assert st == 403 and b"SignatureDoesNotMatch" in body, (st, body[:200])
+            # The account is banned, from any address, even with the right signature; the wrong
+            # one is not even checked.
+            st, h, body = request("GET", url, ak, sk, source=addr_b)
+            assert st == 403 and b"<Code>AccessDenied</Code>" in body and int(h.get("retry-after", "0")) > 0, \
+                (st, h, body[:300])
+            st, _, body = request("GET", url, ak, "wrong" + sk, source=addr_b)
+            assert st == 403 and b"<Code>AccessDenied</Code>" in body, (st, body[:300])
+            # ... on the shared test server too (the counters live in PostgreSQL).
+            time.sleep(1.2)
+            st, _, body = request("GET", EP + "/", ak, sk, source=addr_b)
+            assert st == 403 and b"<Code>AccessDenied</Code>" in body, ("shared server", st, body[:300])
+            # Another account from the same address is not affected.
+            st, _, body = request("GET", url, AK, SK, source=addr_a)
+            assert st == 200, (st, body[:200])
+            # An address that keeps failing (unknown keys: no account) is banned for everyone.
+            for i in range(4 * BAN_THRESHOLD):
+                st, _, body = request("GET", url, f"DKNOSUCH{RUN}{i:04d}"[:20], sk, source=addr_c)
+                assert st == 403 and b"InvalidAccessKeyId" in body, (i, st, body[:200])
+            st, _, body = request("GET", url, AK, SK, source=addr_c)
+            assert st == 403 and b"<Code>AccessDenied</Code>" in body, ("address ban", st, body[:300])
+            st, _, body = request("GET", url, AK, SK, source=addr_d)
+            assert st == 200, (st, body[:200])
+        finally:
+            psql("DELETE FROM auth_throttle WHERE scope IN (" + ",".join(f"'{s}'" for s in scopes) + ")")
+finally:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+sys.exit(1 if failed else 0)
