@@ -8,6 +8,7 @@
 #include "admin-ui/api_context.hpp"
 #include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
+#include "storage/dav_store.hpp"
 #include "storage/engine.hpp"
 #include "storage/multipart_store.hpp"
 #include "storage/quota.hpp"
@@ -149,6 +150,24 @@ asio::awaitable<void> engine_failure(ApiContext& c, const Error& e, std::int64_t
   if (e.code == Errc::quota_exceeded) co_return co_await quota_refusal(c, requested);
   if (e.code == Errc::no_such_key) co_return co_await c.fail(status::not_found, "not_found", "there is no such file or folder");
   co_await c.fail(e);
+}
+
+// WebDAV clients lock what they edit (RFC 4918 locks, storage::DavStore). The console honours
+// those locks as a WebDAV client without the lock token would: a change to a locked file, or to a
+// folder with something locked inside, is refused with 423. Answers and returns true when locked.
+asio::awaitable<bool> refuse_if_locked(ApiContext& c, const Bucket& b, const std::string& key) {
+  storage::DavStore dav(c.app.db);
+  std::string path = "/" + b.name + "/" + key;
+  auto covering = co_await dav.locks_covering(path);
+  bool locked = covering && !covering->empty();
+  if (!locked && !key.empty() && key.back() == '/') {
+    auto below = co_await dav.locks_below(path);
+    locked = below && !below->empty();
+  }
+  if (locked)
+    co_await c.fail(status::locked, "locked",
+                    "this is locked by a WebDAV client (a file open for editing): close it there, or wait for the lock to expire");
+  co_return locked;
 }
 
 asio::awaitable<void> bad_name(ApiContext& c, std::string why) {
@@ -384,6 +403,8 @@ asio::awaitable<void> upload(ApiContext& c) {
     co_return co_await c.fail(status::payload_too_large, "too_large", "files over 5 GiB are uploaded in parts");
   auto b = co_await own_bucket(c);
   if (!b) co_return;
+  bool locked = co_await refuse_if_locked(c, *b, key);
+  if (locked) co_return;
   storage::PutOptions opts;
   opts.content_type = request_content_type(c);
   opts.declared_size = *len;
@@ -414,6 +435,8 @@ asio::awaitable<void> new_folder(ApiContext& c) {
   if (auto why = key_problem(*key, true); !why.empty()) co_return co_await bad_name(c, why);
   auto b = co_await own_bucket(c);
   if (!b) co_return;
+  bool locked = co_await refuse_if_locked(c, *b, *key);
+  if (locked) co_return;
   auto exists = co_await c.app.engine.prefix_exists(*b, *key);
   if (!exists) co_return co_await c.fail(exists.error());
   if (*exists) co_return co_await c.fail(status::conflict, "already_exists", "a folder with this name exists");
@@ -438,16 +461,21 @@ asio::awaitable<void> delete_entry(ApiContext& c) {
   if (key.empty()) co_return co_await bad_name(c, "which file or folder? (?key=)");
   auto b = co_await own_bucket(c);
   if (!b) co_return;
+  bool locked = co_await refuse_if_locked(c, *b, key);
+  if (locked) co_return;
+  storage::DavStore dav(c.app.db);
   if (key.back() == '/') {
     auto n = co_await c.app.engine.delete_prefix(*b, key);
     if (!n) co_return co_await c.fail(n.error());
     if (*n == 0) co_return co_await c.fail(status::not_found, "not_found", "there is no such folder");
+    (void)co_await dav.delete_props(b->id, key, true);
     json::value body = json::object{{"deleted", *n}};
     co_return co_await c.reply(status::ok, std::move(body));
   }
   auto r = co_await c.app.engine.delete_object(*b, key);
   if (!r) co_return co_await engine_failure(c, r.error());
   if (!r->existed) co_return co_await c.fail(status::not_found, "not_found", "there is no such file");
+  (void)co_await dav.delete_props(b->id, key, false);
   json::value body = json::object{{"deleted", 1}};
   co_await c.reply(status::ok, std::move(body));
 }
@@ -479,6 +507,14 @@ asio::awaitable<void> move_or_copy(ApiContext& c, bool move) {
   }
   bool ow = overwrite.value_or(false);
   auto& engine = c.app.engine;
+  if (move) {
+    bool src_locked = co_await refuse_if_locked(c, *src, *key);
+    if (src_locked) co_return;
+  }
+  bool dst_locked = co_await refuse_if_locked(c, dst, *to);
+  if (dst_locked) co_return;
+  // WebDAV dead properties follow the keys, as a WebDAV MOVE or COPY would carry them.
+  storage::DavStore dav(c.app.db);
   if (dst.id == src->id && *key == *to) co_return co_await c.fail(status::bad_request, "invalid_argument", "the source and destination are the same");
   if (folder) {
     if (dst.id == src->id && to->starts_with(*key))
@@ -495,6 +531,8 @@ asio::awaitable<void> move_or_copy(ApiContext& c, bool move) {
     if (move) n = co_await engine.rename_prefix(*src, *key, dst, *to, ow);
     else n = co_await engine.copy_prefix(c.caller->id, *src, *key, dst, *to, ow);
     if (!n) co_return co_await engine_failure(c, n.error());
+    if (move) (void)co_await dav.move_props(src->id, *key, dst.id, *to, true);
+    else (void)co_await dav.copy_props(src->id, *key, dst.id, *to, true);
     json::value body = json::object{{"key", *to}, {"bucket", dst.name}, {"count", *n}};
     co_return co_await c.reply(status::ok, std::move(body));
   }
@@ -514,6 +552,8 @@ asio::awaitable<void> move_or_copy(ApiContext& c, bool move) {
       co_return co_await c.fail(status::conflict, "already_exists", "the destination exists");
     co_return co_await engine_failure(c, o.error());
   }
+  if (move) (void)co_await dav.move_props(src->id, *key, dst.id, *to, false);
+  else (void)co_await dav.copy_props(src->id, *key, dst.id, *to, false);
   json::value body = file_json(*o);
   body.as_object()["bucket"] = dst.name;
   co_await c.reply(status::ok, std::move(body));
@@ -641,6 +681,8 @@ asio::awaitable<void> upload_complete(ApiContext& c) {
   storage::MultipartStore mp(c.app.db, c.app.blobs, c.app.quota);
   auto u = co_await find_upload(c, mp, *b);
   if (!u) co_return;
+  bool locked = co_await refuse_if_locked(c, *b, u->key);
+  if (locked) co_return;
   std::vector<storage::CompletePart> parts;
   if (auto* given = c.body.if_contains("parts")) {
     // The parts the page uploaded, with the ETags it got back: a part replaced meanwhile is refused.

@@ -380,6 +380,53 @@ def t_new_folder():
     assert out.stdout == "207", out.stdout
 
 
+def dav(method, path, body=None, headers=()):
+    cmd = ["curl", "-s", "-i", "-u", f"{USER}:{PASSWORD}", "-X", method, BASE + "/dav/" + path]
+    for h in headers:
+        cmd += ["-H", h]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/xml", "--data-binary", body]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    head, _, rest = out.stdout.replace("\r\n", "\n").partition("\n\n")  # (text mode may have done it)
+    status = int(head.split()[1]) if head.startswith("HTTP/") else 0
+    return status, head, rest
+
+
+def t_webdav_locks_and_props():
+    c = S["c"]
+    expect(c.call("PUT", obj(BUCKET, "dav/locked.txt"), raw=b"lock me")[0], 201)
+    lockinfo = ('<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
+                '<D:locktype><D:write/></D:locktype><D:owner>files-test</D:owner></D:lockinfo>')
+    st, head, _ = dav("LOCK", f"{BUCKET}/dav/locked.txt", lockinfo, ["Timeout: Second-60"])
+    assert st == 200, (st, head)
+    token = [l.split(":", 1)[1].strip() for l in head.split("\n") if l.lower().startswith("lock-token:")][0]
+    for method, path, body in (("DELETE", obj(BUCKET, "dav/locked.txt"), None),
+                               ("DELETE", obj(BUCKET, "dav/"), None),
+                               ("POST", f"/files/{BUCKET}/move", {"key": "dav/locked.txt", "to": "dav/x.txt"}),
+                               ("POST", f"/files/{BUCKET}/move", {"key": "dav/", "to": "dav2/"})):
+        st, js, _ = c.call(method, path, body)
+        expect(st, 423, js, f"{method} {path} while locked")
+        assert code(js) == "locked", js
+    st, js, _ = c.call("PUT", obj(BUCKET, "dav/locked.txt"), raw=b"overwrite")
+    expect(st, 423, js, "upload over a locked file")
+    st, _, _ = dav("UNLOCK", f"{BUCKET}/dav/locked.txt", None, [f"Lock-Token: {token}"])
+    assert st == 204, st
+    # A dead property set over WebDAV follows a rename made in the console.
+    patch = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:files-test"><D:set><D:prop>'
+             '<Z:color>blue-' + RUN + '</Z:color></D:prop></D:set></D:propertyupdate>')
+    st, head, body = dav("PROPPATCH", f"{BUCKET}/dav/locked.txt", patch)
+    assert st == 207 and "200" in body, (st, body[:300])
+    st, js, _ = c.call("POST", f"/files/{BUCKET}/move", {"key": "dav/locked.txt", "to": "dav/renamed.txt"})
+    expect(st, 200, js, "rename after unlock")
+    find = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:files-test"><D:prop><Z:color/></D:prop></D:propfind>'
+    st, _, body = dav("PROPFIND", f"{BUCKET}/dav/renamed.txt", find, ["Depth: 0"])
+    assert st == 207 and ("blue-" + RUN) in body, (st, body[:400])
+    # A new file at the old name does not inherit it.
+    expect(c.call("PUT", obj(BUCKET, "dav/locked.txt"), raw=b"new")[0], 201)
+    st, _, body = dav("PROPFIND", f"{BUCKET}/dav/locked.txt", find, ["Depth: 0"])
+    assert st == 207 and ("blue-" + RUN) not in body, body[:400]
+
+
 def t_bad_names():
     c = S["c"]
     for key in ("", "a//b.txt", "../x.txt", "a/./b.txt", "/lead.txt", "ctl\x01.txt", "x" * 1100, "dir/"):
@@ -464,6 +511,7 @@ SCENARIOS = [
     ("files-rename-folder-s3-webdav", t_rename_folder_then_s3_and_webdav),
     ("files-copy-delete", t_copy_and_delete),
     ("files-new-folder", t_new_folder),
+    ("files-webdav-locks-and-props", t_webdav_locks_and_props),
     ("files-bad-names", t_bad_names),
     ("files-quota", t_quota),
     ("files-other-users-bucket", t_other_users_bucket),
