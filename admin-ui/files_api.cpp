@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <pqxx/pqxx>
 
 #include "admin-ui/api_context.hpp"
 #include "src/crypto/checksum.hpp"
@@ -463,19 +464,22 @@ asio::awaitable<void> delete_entry(ApiContext& c) {
   if (!b) co_return;
   bool locked = co_await refuse_if_locked(c, *b, key);
   if (locked) co_return;
-  storage::DavStore dav(c.app.db);
-  if (key.back() == '/') {
-    auto n = co_await c.app.engine.delete_prefix(*b, key);
+  // WebDAV dead properties go in the same transaction.
+  bool folder = key.back() == '/';
+  storage::TxHook props = [id = b->id, key, folder](pqxx::transaction_base& w) {
+    storage::DavStore::delete_props_in(w, id, key, folder);
+  };
+  if (folder) {
+    auto n = co_await c.app.engine.delete_prefix(*b, key, props);
     if (!n) co_return co_await c.fail(n.error());
     if (*n == 0) co_return co_await c.fail(status::not_found, "not_found", "there is no such folder");
-    (void)co_await dav.delete_props(b->id, key, true);
     json::value body = json::object{{"deleted", *n}};
     co_return co_await c.reply(status::ok, std::move(body));
   }
-  auto r = co_await c.app.engine.delete_object(*b, key);
+  storage::WriteConditions unconditional;
+  auto r = co_await c.app.engine.delete_object(*b, key, unconditional, props);
   if (!r) co_return co_await engine_failure(c, r.error());
   if (!r->existed) co_return co_await c.fail(status::not_found, "not_found", "there is no such file");
-  (void)co_await dav.delete_props(b->id, key, false);
   json::value body = json::object{{"deleted", 1}};
   co_await c.reply(status::ok, std::move(body));
 }
@@ -513,8 +517,12 @@ asio::awaitable<void> move_or_copy(ApiContext& c, bool move) {
   }
   bool dst_locked = co_await refuse_if_locked(c, dst, *to);
   if (dst_locked) co_return;
-  // WebDAV dead properties follow the keys, as a WebDAV MOVE or COPY would carry them.
-  storage::DavStore dav(c.app.db);
+  // WebDAV dead properties follow the keys in the same transaction, as a WebDAV MOVE or COPY
+  // carries them.
+  storage::TxHook props = [move, s = src->id, k = *key, d = dst.id, t = *to, folder](pqxx::transaction_base& w) {
+    if (move) storage::DavStore::move_props_in(w, s, k, d, t, folder);
+    else storage::DavStore::copy_props_in(w, s, k, d, t, folder);
+  };
   if (dst.id == src->id && *key == *to) co_return co_await c.fail(status::bad_request, "invalid_argument", "the source and destination are the same");
   if (folder) {
     if (dst.id == src->id && to->starts_with(*key))
@@ -528,23 +536,22 @@ asio::awaitable<void> move_or_copy(ApiContext& c, bool move) {
       if (*taken) co_return co_await c.fail(status::conflict, "already_exists", "the destination exists");
     }
     Result<std::int64_t> n = make_error(Errc::internal, "not run");
-    if (move) n = co_await engine.rename_prefix(*src, *key, dst, *to, ow);
-    else n = co_await engine.copy_prefix(c.caller->id, *src, *key, dst, *to, ow);
+    if (move) n = co_await engine.rename_prefix(*src, *key, dst, *to, ow, props);
+    else n = co_await engine.copy_prefix(c.caller->id, *src, *key, dst, *to, ow, props);
     if (!n) co_return co_await engine_failure(c, n.error());
-    if (move) (void)co_await dav.move_props(src->id, *key, dst.id, *to, true);
-    else (void)co_await dav.copy_props(src->id, *key, dst.id, *to, true);
     json::value body = json::object{{"key", *to}, {"bucket", dst.name}, {"count", *n}};
     co_return co_await c.reply(status::ok, std::move(body));
   }
   Result<ObjectInfo> o = make_error(Errc::internal, "not run");
   if (move) {
-    o = co_await engine.rename_object(*src, *key, dst, *to, ow);
+    o = co_await engine.rename_object(*src, *key, dst, *to, ow, props);
   } else {
     auto head = co_await engine.head_object(*src, *key);
     if (!head) co_return co_await engine_failure(c, head.error());
     storage::CopyOptions opts;
     opts.dest_conditions.if_none_match_any = !ow;
     opts.source_etag = head->etag;
+    opts.in_tx = props;
     o = co_await engine.copy_object(c.caller->id, *src, *key, dst, *to, std::move(opts));
   }
   if (!o) {
@@ -552,8 +559,6 @@ asio::awaitable<void> move_or_copy(ApiContext& c, bool move) {
       co_return co_await c.fail(status::conflict, "already_exists", "the destination exists");
     co_return co_await engine_failure(c, o.error());
   }
-  if (move) (void)co_await dav.move_props(src->id, *key, dst.id, *to, false);
-  else (void)co_await dav.copy_props(src->id, *key, dst.id, *to, false);
   json::value body = file_json(*o);
   body.as_object()["bucket"] = dst.name;
   co_await c.reply(status::ok, std::move(body));
