@@ -900,7 +900,9 @@ def t_signup_modes():
         stop_server(S["proc"])
         # The second server also has SMTP credentials: its mail must wait for STARTTLS, which the
         # sink does not offer, rather than send the password in clear.
-        S["proc"] = start_server(mode, ("--smtp-user", "mailer", "--smtp-password", "smtp-secret") if mode == "closed" else ())
+        # The first one does not require email verification: a new account is active at once.
+        S["proc"] = start_server(mode, ("--smtp-user", "mailer", "--smtp-password", "smtp-secret") if mode == "closed"
+                                 else ("--require-email-verification", "false"))
         c = Client()
         name = f"{mode}{RUN}"
         new = dict(name=name, email=f"{name}@example.test", password="a fine password " + RUN)
@@ -912,6 +914,12 @@ def t_signup_modes():
             expect(st, 201, js, "invite")
             st, js2, _ = c.call("POST", "/auth/signup", dict(new, invite=js["code"]))
             expect(st, 201, js2, "sign-up with an invite")
+            assert js2["user"]["status"] == "active", "verification not required, yet: " + str(js2)
+            expect(c.login(name, new["password"])[0], 200, None, "login")
+            st, k, _ = c.call("POST", f"/users/{name}/keys", {"label": "now"})
+            expect(st, 201, k, "key")
+            rc, out = aws((k["id"], k["secret"]), "s3api", "list-buckets")
+            assert rc == 0, "storage before verification when it is not required: " + out
             st, js2, _ = c.call("POST", "/auth/signup", dict(name="x" + name, email=f"x{name}@example.test",
                                                              password="a fine password " + RUN, invite=js["code"]))
             expect(st, 403, js2, "invite used twice")
