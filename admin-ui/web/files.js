@@ -221,6 +221,7 @@ class Upload {
         const type = this.file.type || 'application/octet-stream';
         await this.send('PUT', `${bucketApi(this.bucket)}/object?key=${enc(this.key)}`, this.file, 0, {'Content-Type': type});
       }
+      this.loaded.clear();
       this.loaded.set(0, this.file.size);
       this.setProgress();
       this.finish('done', 'Uploaded');
