@@ -234,7 +234,7 @@ function renderChrome() {
       el('span', {class: 'who-name', title: app.me.email}, app.me.name),
       app.me.is_admin ? el('span', {class: 'badge'}, 'admin') : null,
       el('button', {type: 'button', class: 'secondary small', onclick: () => app.signOut()}, 'Sign out'))
-      : el('a', {href: '/ui/login', class: 'button secondary small'}, 'Sign in'),
+      : location.pathname.startsWith('/ui/login') ? null : el('a', {href: '/ui/login', class: 'button secondary small'}, 'Sign in'),
   ]);
   clear(nav);
   nav.id = 'sidenav';
