@@ -194,8 +194,9 @@ boost::asio::awaitable<Result<void>> AccessKeys::revoke(storage::UserId user, st
 }
 
 boost::asio::awaitable<Result<AccessKey>> AccessKeys::lookup(std::string id) {
-  auto row = co_await db_.tx([&](pqxx::work& w) -> std::optional<std::pair<AccessKey, std::string>> {
-    auto r = w.exec_params(std::string(kKeySelect) + "WHERE k.id = $1 AND k.revoked_at IS NULL", id);
+  static const std::string sql = std::string(kKeySelect) + "WHERE k.id = $1 AND k.revoked_at IS NULL";
+  auto row = co_await db_.read([&](pqxx::transaction_base& w) -> std::optional<std::pair<AccessKey, std::string>> {
+    auto r = storage::exec_prepared(w, "access_keys_lookup", sql.c_str(), id);
     if (r.empty()) return std::nullopt;
     return std::make_pair(key_from_row(r[0]), r[0][6].as<std::string>());
   });

@@ -39,6 +39,8 @@ void Database::post(std::function<void(pqxx::connection&)> fn) {
   });
 }
 
+void Database::post_task(std::function<void()> fn) { boost::asio::post(pool_, std::move(fn)); }
+
 boost::asio::awaitable<bool> Database::ping() {
   try {
     co_return co_await run([](pqxx::connection& c) {

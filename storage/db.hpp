@@ -21,6 +21,15 @@
 
 namespace depot::storage {
 
+// Runs a prepared statement: `name` is prepared with `sql` on the transaction's connection the
+// first time (PostgreSQL then skips parsing and planning on later calls). Each name must always
+// come with the same sql. For hot point queries; range scans keep exec_params (custom plans).
+template <class... Args>
+pqxx::result exec_prepared(pqxx::transaction_base& w, const char* name, const char* sql, Args&&... args) {
+  w.conn().prepare(name, sql);  // registers it; a no-op when already known with this definition
+  return w.exec_prepared(name, std::forward<Args>(args)...);
+}
+
 class Database {
  public:
   Database(std::string url, std::size_t pool_size);
@@ -54,6 +63,18 @@ class Database {
     co_return co_await run(std::move(job));
   }
 
+  // Runs fn(pqxx::transaction_base&) outside a transaction block: each statement commits on its
+  // own, so a single-statement read costs one round trip instead of three (BEGIN, the
+  // statement, COMMIT). Only for reads that need no consistency across statements.
+  template <class F>
+  auto read(F fn) -> boost::asio::awaitable<std::invoke_result_t<F, pqxx::transaction_base&>> {
+    auto job = [fn = std::move(fn)](pqxx::connection& c) mutable {
+      pqxx::nontransaction n(c);
+      return fn(static_cast<pqxx::transaction_base&>(n));
+    };
+    co_return co_await run(std::move(job));
+  }
+
   // The same, blocking the calling thread (CLI commands).
   template <class F>
   auto tx_sync(F fn) -> std::invoke_result_t<F, pqxx::work&> {
@@ -62,6 +83,11 @@ class Database {
 
   // Runs fn(pqxx::connection&) on a pool thread without waiting for it (errors are logged).
   void post(std::function<void(pqxx::connection&)> fn);
+  // Runs fn on a pool thread without waiting for it; fn may call pool_connection() and must
+  // handle its own errors (a connection that cannot be opened throws there).
+  void post_task(std::function<void()> fn);
+  // The calling pool thread's connection (opened on first use). Only on pool threads.
+  pqxx::connection& pool_connection() { return connection(); }
 
   // Checks that the database answers (for /readyz).
   boost::asio::awaitable<bool> ping();

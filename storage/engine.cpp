@@ -1,7 +1,19 @@
 #include "storage/engine.hpp"
 
 #include <openssl/evp.h>
+#include <algorithm>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+#include <list>
+#include <mutex>
 #include <set>
+#include <tuple>
+#include <unordered_map>
 #include <spdlog/spdlog.h>
 
 #include "storage/db.hpp"
@@ -49,7 +61,7 @@ class Md5 {
 
 // Serializes writers of one key (two first PUTs of a new key would both see no old row).
 void lock_key(pqxx::work& w, BucketId b, const std::string& key) {
-  w.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", int(b & 0x7fffffff), key);
+  exec_prepared(w, "engine_lock_key", "SELECT pg_advisory_xact_lock($1, hashtext($2))", int(b & 0x7fffffff), key);
 }
 
 Bucket bucket_from_row(const pqxx::row& r) {
@@ -66,13 +78,23 @@ constexpr const char* kBucketSelect =
     "SELECT b.id, b.name, b.owner_id, u.name, b.region, (extract(epoch from b.created_at) * 1000000)::bigint "
     "FROM buckets b JOIN users u ON u.id = b.owner_id ";
 
-std::optional<ObjectInfo> fetch_object(pqxx::work& w, BucketId b, const std::string& key, bool for_update) {
-  auto r = w.exec_params(std::string("SELECT ") + kObjectColumns + " FROM objects o WHERE o.bucket_id = $1 AND o.key = $2" +
-                             (for_update ? " FOR UPDATE" : ""),
-                         b, key);
+const std::string kFetchObjectSql =
+    std::string("SELECT ") + kObjectColumns + " FROM objects o WHERE o.bucket_id = $1 AND o.key = $2";
+const std::string kFetchObjectForUpdateSql = kFetchObjectSql + " FOR UPDATE";
+
+std::optional<ObjectInfo> fetch_object(pqxx::transaction_base& w, BucketId b, const std::string& key, bool for_update) {
+  auto r = for_update ? exec_prepared(w, "engine_fetch_object_for_update", kFetchObjectForUpdateSql.c_str(), b, key)
+                      : exec_prepared(w, "engine_fetch_object", kFetchObjectSql.c_str(), b, key);
   if (r.empty()) return std::nullopt;
   return object_from_row(r[0]);
 }
+
+// head_object's query: the object and, when it is small and inline, its bytes (one round trip
+// where GET would otherwise need a second query for the bytes).
+const std::string kHeadObjectSql =
+    std::string("SELECT ") + kObjectColumns +
+    ", bl.inline_data FROM objects o LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= $3 AND bl.id = o.blob_id "
+    "WHERE o.bucket_id = $1 AND o.key = $2";
 
 Result<void> check_conditions(const WriteConditions& c, const std::optional<ObjectInfo>& current) {
   if (c.if_none_match_any && current)
@@ -139,8 +161,279 @@ Result<void> valid_key(const std::string& key) {
 
 }  // namespace
 
+// ---------------------------------------------------------------- group commit of writes
+
+// One finish_put waiting for its transaction.
+struct PutCommit {
+  struct Wakeup {
+    virtual ~Wakeup() = default;
+    virtual void fire() = 0;
+  };
+  // Resumes the waiting coroutine on its own executor, which counts the wait as outstanding
+  // work meanwhile (an io_context does not run out of work under a waiting write).
+  template <class Handler>
+  struct PostWakeup final : Wakeup {
+    using Work = std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler>>(),
+                                                    asio::execution::outstanding_work.tracked))>;
+    explicit PostWakeup(Handler h)
+        : handler(std::move(h)),
+          work(asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked)) {}
+    void fire() override {
+      auto w = std::move(work);
+      asio::post(w, std::move(handler));
+    }
+    Handler handler;
+    Work work;
+  };
+
+  UserId user = 0;
+  ObjectInfo info;
+  bool inline_blob = false;
+  const std::string* small = nullptr;
+  const WriteConditions* conditions = nullptr;
+  Reservation* reservation = nullptr;
+  std::int64_t checked_bytes = 0;
+  // Out: the outcome (or the exception to rethrow), and blob files to unlink after it.
+  std::optional<Result<ObjectInfo>> result;
+  std::exception_ptr failure;
+  std::vector<std::string> unlink;
+  std::unique_ptr<Wakeup> wake;
+};
+
+namespace {
+
+// The object rows of one write, without the quota: checks the conditions (nothing written if
+// they fail), adds the blob row, replaces the old object. Returns what the old object freed.
+Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
+  const ObjectInfo& info = c.info;
+  lock_key(w, info.bucket, info.key);
+  auto old = fetch_object(w, info.bucket, info.key, true);
+  if (auto ok = check_conditions(*c.conditions, old); !ok) return ok.error();
+  if (c.inline_blob)
+    exec_prepared(w, "engine_insert_inline_blob", "INSERT INTO blobs (id, size, refcount, inline_data) VALUES ($1, $2, 1, $3)",
+                  info.blob_id, info.size, pqxx::binarystring(*c.small));
+  else
+    exec_prepared(w, "engine_insert_blob", "INSERT INTO blobs (id, size, refcount) VALUES ($1, $2, 1)", info.blob_id,
+                  info.size);
+  Released rel;
+  if (old)
+    rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", info.bucket,
+                          info.key);
+  exec_prepared(w, "engine_insert_object",
+                "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, "
+                "modified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, "
+                "to_timestamp($10::double precision / 1000000), to_timestamp($11::double precision / 1000000))",
+                info.bucket, info.key, info.blob_id, info.size, info.etag, info.content_type, map_to_json(info.user_meta),
+                map_to_json(info.headers), map_to_json(info.checksums), double(to_micros(info.modified)),
+                double(to_micros(info.created)));
+  return rel;
+}
+
+}  // namespace
+
+// Group commit: concurrent finish_puts queue their rows here, and a leader running on a database
+// pool thread writes a whole batch in one transaction with one update of each user's usage row
+// and one commit (one WAL flush). Without it every write of a user serializes on that row for
+// the length of its commit's fsync. A batch that fails as a whole (a quota limit, a conflict)
+// is rolled back and its writes are retried one transaction each, so each gets its own outcome.
+// At most kLeaders batches run at once, so the next batch fills while one commits.
+class PutCommitter {
+ public:
+  PutCommitter(Database& db, QuotaEngine& quota) : db_(db), quota_(quota) {}
+
+  asio::awaitable<void> commit(PutCommit& c) {
+    auto initiate = [this, &c](auto handler) {
+      c.wake = std::make_unique<PutCommit::PostWakeup<decltype(handler)>>(std::move(handler));
+      enqueue(&c);
+    };
+    auto token = asio::use_awaitable;
+    co_await asio::async_initiate<decltype(token), void()>(initiate, token);
+  }
+
+ private:
+  static constexpr int kLeaders = 2;
+  static constexpr std::size_t kMaxBatch = 64;
+
+  void enqueue(PutCommit* c) {
+    bool spawn = false;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(c);
+      if (leaders_ < kLeaders) {
+        ++leaders_;
+        spawn = true;
+      }
+    }
+    if (spawn) db_.post_task([this] { lead(); });
+  }
+
+  void lead() {
+    for (;;) {
+      std::vector<PutCommit*> batch;
+      {
+        std::lock_guard lock(mu_);
+        if (queue_.empty()) {
+          --leaders_;
+          return;
+        }
+        while (!queue_.empty() && batch.size() < kMaxBatch) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      try {
+        run(db_.pool_connection(), batch);
+      } catch (...) {
+        for (auto* c : batch)
+          if (!c->result && !c->failure) c->failure = std::current_exception();
+      }
+      // A job may be destroyed as soon as its waiter resumes: take the wakeup out first.
+      for (auto* c : batch) {
+        auto wake = std::move(c->wake);
+        wake->fire();
+      }
+    }
+  }
+
+  void run(pqxx::connection& conn, std::vector<PutCommit*> batch) {
+    // One lock order for every batch (keys, then users' usage rows): batches never deadlock.
+    std::stable_sort(batch.begin(), batch.end(), [](const PutCommit* a, const PutCommit* b) {
+      return std::tie(a->info.bucket, a->info.key) < std::tie(b->info.bucket, b->info.key);
+    });
+    if (batch.size() > 1 && run_together(conn, batch)) return;
+    for (auto* c : batch) run_alone(conn, *c);
+  }
+
+  bool run_together(pqxx::connection& conn, const std::vector<PutCommit*>& batch) {
+    struct UserDelta {
+      std::vector<Reservation*> reservations;
+      std::int64_t bytes = 0, objects = 0, unreserved = 0;
+    };
+    std::vector<std::optional<Result<ObjectInfo>>> results(batch.size());
+    std::vector<std::vector<std::string>> unlinks(batch.size());
+    try {
+      pqxx::work w(conn);
+      std::map<UserId, UserDelta> users;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& c = *batch[i];
+        auto rel = write_object_rows(w, c);
+        if (!rel) {
+          results[i] = rel.error();
+          continue;
+        }
+        auto& u = users[c.user];
+        std::int64_t delta = c.info.size - rel->bytes;
+        u.bytes += delta;
+        u.objects += 1 - rel->objects;
+        if (c.reservation) u.reservations.push_back(c.reservation);
+        else if (c.checked_bytes > 0) u.unreserved += delta;
+        results[i] = c.info;
+        unlinks[i] = std::move(rel->unlink);
+      }
+      for (auto& [user, u] : users) {
+        auto q = quota_.commit_batch(w, user, u.reservations, u.bytes, u.objects, u.unreserved);
+        if (!q) return false;  // rolled back; each write alone finds out which did not fit
+      }
+      w.commit();
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::debug("a commit batch of {} writes failed, committing them one by one: {}", batch.size(), e.what());
+      return false;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& c = *batch[i];
+      if (results[i]->ok() && c.reservation) QuotaEngine::consumed(*c.reservation);
+      c.result = std::move(results[i]);
+      c.unlink = std::move(unlinks[i]);
+    }
+    return true;
+  }
+
+  void run_alone(pqxx::connection& conn, PutCommit& c) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        pqxx::work w(conn);
+        auto rel = write_object_rows(w, c);
+        if (!rel) {
+          c.result = rel.error();
+          return;
+        }
+        // Last, so the user's usage row stays locked only for the commit.
+        auto q = c.reservation || c.checked_bytes == 0
+                     ? quota_.commit(w, c.reservation, c.user, c.info.size - rel->bytes, 1 - rel->objects)
+                     : QuotaEngine::charge(w, c.user, c.info.size - rel->bytes, 1 - rel->objects);
+        if (!q) {
+          c.result = q.error();
+          return;  // w rolls back
+        }
+        w.commit();
+        c.result = c.info;
+        c.unlink = std::move(rel->unlink);
+        return;
+      } catch (const pqxx::serialization_failure&) {
+        if (attempt >= 5) {
+          c.failure = std::current_exception();
+          return;
+        }
+      } catch (const pqxx::deadlock_detected&) {
+        if (attempt >= 5) {
+          c.failure = std::current_exception();
+          return;
+        }
+      } catch (...) {
+        c.failure = std::current_exception();
+        return;
+      }
+    }
+  }
+
+  Database& db_;
+  QuotaEngine& quota_;
+  std::mutex mu_;
+  std::deque<PutCommit*> queue_;
+  int leaders_ = 0;
+};
+
+// A bounded LRU of inline blob bytes by blob id. Thread-safe.
+class InlineBlobCache {
+ public:
+  explicit InlineBlobCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  void put(const std::string& id, std::string data) {
+    std::lock_guard lock(mu_);
+    if (data.size() > max_bytes_ / 16 || map_.count(id)) return;
+    bytes_ += data.size();
+    lru_.emplace_front(id, std::move(data));
+    map_.emplace(id, lru_.begin());
+    while (bytes_ > max_bytes_ && !lru_.empty()) {
+      bytes_ -= lru_.back().second.size();
+      map_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
+  }
+
+  std::optional<std::string> get(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(id);
+    if (it == map_.end()) return std::nullopt;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::size_t max_bytes_;
+  std::size_t bytes_ = 0;
+  std::list<std::pair<std::string, std::string>> lru_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, std::string>>::iterator> map_;
+};
+
 Engine::Engine(Database& db, BlobStore& blobs, QuotaEngine& quota, EngineOptions opts)
-    : db_(db), blobs_(blobs), quota_(quota), opts_(opts) {}
+    : db_(db), blobs_(blobs), quota_(quota), opts_(opts), inline_cache_(std::make_unique<InlineBlobCache>(64 << 20)),
+      committer_(std::make_unique<PutCommitter>(db, quota)) {}
+
+Engine::~Engine() = default;
 
 void Engine::unlink_blobs(const std::vector<std::string>& ids) {
   for (const auto& id : ids) blobs_.remove(id);
@@ -186,8 +479,9 @@ asio::awaitable<Result<Bucket>> Engine::create_bucket(UserId user, std::string n
 }
 
 asio::awaitable<Result<Bucket>> Engine::get_bucket(UserId user, std::string name) {
-  co_return co_await db_.tx([&](pqxx::work& w) -> Result<Bucket> {
-    auto r = w.exec_params(std::string(kBucketSelect) + "WHERE b.name = $1", name);
+  static const std::string sql = std::string(kBucketSelect) + "WHERE b.name = $1";
+  co_return co_await db_.read([&](pqxx::transaction_base& w) -> Result<Bucket> {
+    auto r = exec_prepared(w, "engine_get_bucket", sql.c_str(), name);
     if (r.empty()) return make_error(Errc::no_such_bucket, "the bucket does not exist");
     auto b = bucket_from_row(r[0]);
     if (b.owner != user) return make_error(Errc::access_denied, "the bucket belongs to another user");
@@ -231,10 +525,17 @@ asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string nam
 // ---------------------------------------------------------------- objects
 
 asio::awaitable<Result<ObjectInfo>> Engine::head_object(const Bucket& b, std::string key) {
-  co_return co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
-    auto o = fetch_object(w, b.id, key, false);
-    if (!o) return make_error(Errc::no_such_key, "the object does not exist");
-    return *o;
+  // Small inline bytes come along (up to 16 KiB) and wait in the cache for open_object.
+  constexpr std::int64_t kPrefetch = 16 * 1024;
+  co_return co_await db_.read([&](pqxx::transaction_base& w) -> Result<ObjectInfo> {
+    auto r = exec_prepared(w, "engine_head_object", kHeadObjectSql.c_str(), b.id, key, kPrefetch);
+    if (r.empty()) return make_error(Errc::no_such_key, "the object does not exist");
+    auto o = object_from_row(r[0]);
+    if (!r[0][kObjectColumnCount].is_null()) {
+      pqxx::binarystring bs(r[0][kObjectColumnCount]);
+      inline_cache_->put(o.blob_id, bs.str());
+    }
+    return o;
   });
 }
 
@@ -243,11 +544,22 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
   if (opts.declared_size && *opts.declared_size > opts_.max_object_bytes)
     co_return make_error(Errc::too_large, "the object is larger than the maximum object size");
   if (opts.conditions.if_none_match_any || opts.conditions.if_match) {
-    auto current = co_await db_.tx([&](pqxx::work& w) { return fetch_object(w, b.id, key, false); });
+    auto current = co_await db_.read([&](pqxx::transaction_base& w) { return fetch_object(w, b.id, key, false); });
     if (auto c = check_conditions(opts.conditions, current); !c) co_return c.error();
   }
   PutTicket t;
-  if (opts.declared_size && *opts.declared_size > 0) {
+  // Uploads up to this size are checked against the quota, not reserved (see PutTicket): the
+  // limit holds all the same, but two such uploads racing for the last free bytes can both pass
+  // the check and one of them is then refused after its body was sent.
+  constexpr std::uint64_t kUnreservedMax = 8 << 20;
+  if (opts.declared_size && *opts.declared_size > 0 &&
+      *opts.declared_size <= std::max<std::uint64_t>(opts_.inline_threshold, kUnreservedMax)) {
+    auto u = co_await quota_.usage(user);
+    if (!u) co_return u.error();
+    if (u->bytes_used + u->bytes_reserved + std::int64_t(*opts.declared_size) > u->bytes_limit)
+      co_return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
+    t.checked_bytes = std::int64_t(*opts.declared_size);
+  } else if (opts.declared_size && *opts.declared_size > 0) {
     auto r = co_await quota_.reserve(user, std::int64_t(*opts.declared_size));
     if (!r) co_return r.error();
     t.reservation = std::move(r.value());
@@ -269,7 +581,16 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
 asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& body) {
   constexpr std::size_t kChunk = 256 * 1024;
   constexpr std::int64_t kGrowStep = 8 << 20;
-  std::vector<char> buf(kChunk);
+  // Sized for the body when it is small; not zeroed (every byte read is written first).
+  std::size_t buf_size = kChunk;
+  if (t.options.declared_size) buf_size = std::size_t(std::clamp<std::uint64_t>(*t.options.declared_size + 1, 4096, kChunk));
+  std::unique_ptr<char[]> buf_mem(new char[buf_size]);
+  struct {
+    char* ptr;
+    std::size_t len;
+    char* data() const { return ptr; }
+    std::size_t size() const { return len; }
+  } buf{buf_mem.get(), buf_size};
   Md5 md5;
   std::string small;  // the body while it is small enough to keep inline
   std::unique_ptr<BlobWriter> writer;
@@ -283,9 +604,10 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
       if (total > opts_.max_object_bytes)
         co_return make_error(Errc::too_large, "the object is larger than the maximum object size");
       // Bodies of unknown size reserve quota as they grow.
-      std::int64_t reserved = t.reservation ? t.reservation->bytes() : 0;
+      std::int64_t reserved = t.reservation ? t.reservation->bytes() : t.checked_bytes;
       if (std::int64_t(total) > reserved) {
         if (!t.reservation) {
+          t.checked_bytes = 0;  // the body outgrew its checked size: reserve like an unknown size
           auto r = co_await quota_.reserve(t.user, std::max<std::int64_t>(kGrowStep, std::int64_t(total)));
           if (!r) co_return r.error();
           t.reservation = std::move(r.value());
@@ -337,36 +659,22 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   info.modified = t.options.modified.value_or(now);
   info.created = now;
 
-  std::vector<std::string> unlink;
   bool inline_blob = !writer;
-  auto res = co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
-    unlink.clear();
-    return catch_tx([&]() -> Result<ObjectInfo> {
-      lock_key(w, info.bucket, info.key);
-      auto old = fetch_object(w, info.bucket, info.key, true);
-      if (auto c = check_conditions(t.options.conditions, old); !c) throw TxError(c.error());
-      if (inline_blob)
-        w.exec_params("INSERT INTO blobs (id, size, refcount, inline_data) VALUES ($1, $2, 1, $3)", blob_id, info.size,
-                      pqxx::binarystring(small));
-      else
-        w.exec_params("INSERT INTO blobs (id, size, refcount) VALUES ($1, $2, 1)", blob_id, info.size);
-      Released rel;
-      if (old)
-        rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size",
-                              info.bucket, info.key);
-      w.exec_params(
-          "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, "
-          "modified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, "
-          "to_timestamp($10::double precision / 1000000), to_timestamp($11::double precision / 1000000))",
-          info.bucket, info.key, blob_id, info.size, info.etag, info.content_type, map_to_json(info.user_meta),
-          map_to_json(info.headers), map_to_json(info.checksums), double(to_micros(info.modified)),
-          double(to_micros(info.created)));
-      auto q = quota_.commit(w, t.reservation.get(), t.user, info.size - rel.bytes, 1 - rel.objects);
-      if (!q) throw TxError(q.error());
-      unlink = std::move(rel.unlink);
-      return info;
-    });
-  });
+  PutCommit job;
+  job.user = t.user;
+  job.info = std::move(info);
+  job.inline_blob = inline_blob;
+  job.small = &small;
+  job.conditions = &t.options.conditions;
+  job.reservation = t.reservation.get();
+  job.checked_bytes = t.checked_bytes;
+  co_await committer_->commit(job);
+  if (job.failure) {
+    if (!inline_blob) blobs_.remove(blob_id);
+    std::rethrow_exception(job.failure);
+  }
+  auto res = std::move(*job.result);
+  auto unlink = std::move(job.unlink);
   if (!res && !inline_blob) blobs_.remove(blob_id);
   unlink_blobs(unlink);
   co_return res;
@@ -376,8 +684,10 @@ asio::awaitable<Result<std::unique_ptr<BlobReader>>> Engine::open_object(const O
                                                                          std::uint64_t length) {
   // A completed S3 multipart upload: its blob is a manifest of part blobs (storage/multipart_store).
   if (obj.parts > 0) co_return co_await open_multipart_object(db_, blobs_, obj, offset, length);
-  auto inline_data = co_await db_.tx([&](pqxx::work& w) -> std::optional<std::string> {
-    auto r = w.exec_params("SELECT inline_data FROM blobs WHERE id = $1 AND inline_data IS NOT NULL", obj.blob_id);
+  if (auto cached = inline_cache_->get(obj.blob_id)) co_return make_memory_reader(std::move(*cached), offset, length);
+  auto inline_data = co_await db_.read([&](pqxx::transaction_base& w) -> std::optional<std::string> {
+    auto r = exec_prepared(w, "engine_inline_data",
+                           "SELECT inline_data FROM blobs WHERE id = $1 AND inline_data IS NOT NULL", obj.blob_id);
     if (r.empty()) return std::nullopt;
     pqxx::binarystring bs(r[0][0]);
     return std::string(bs.str());
@@ -633,7 +943,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::set_modified(const Bucket& b, std::s
 
 asio::awaitable<Result<bool>> Engine::prefix_exists(const Bucket& b, std::string prefix) {
   auto upper = upper_or_max(prefix);
-  co_return co_await db_.tx([&](pqxx::work& w) -> Result<bool> {
+  co_return co_await db_.read([&](pqxx::transaction_base& w) -> Result<bool> {
     auto r = w.exec_params("SELECT 1 FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 LIMIT 1", b.id, prefix,
                            upper);
     return !r.empty();

@@ -70,6 +70,11 @@ class PutTicket {
   std::string key;
   PutOptions options;
   std::unique_ptr<Reservation> reservation;
+  // A small upload of known size is not reserved (a reservation is a committed write to the
+  // user's usage row, which every write of that user serializes on): its size was checked
+  // against the quota when the ticket was made, and finish_put charges it with the same limit
+  // check in its own transaction, so the limit still holds. This is that checked size.
+  std::int64_t checked_bytes = 0;
 };
 
 enum class MetadataDirective { copy, replace };
@@ -93,9 +98,13 @@ struct EngineOptions {
   std::uint64_t max_object_bytes = 5ull << 40;
 };
 
+class InlineBlobCache;
+class PutCommitter;
+
 class Engine {
  public:
   Engine(Database& db, BlobStore& blobs, QuotaEngine& quota, EngineOptions opts = {});
+  ~Engine();
 
   Database& db() { return db_; }
   BlobStore& blobs() { return blobs_; }
@@ -170,7 +179,6 @@ class Engine {
   boost::asio::awaitable<Result<ListPage>> search(const Bucket& b, std::string prefix, std::string needle,
                                                   std::string start_after, int max_keys, int scan_limit = 10000);
 
-
   static bool valid_bucket_name(std::string_view name);
   static constexpr std::size_t max_key_bytes = 1024;
 
@@ -181,6 +189,11 @@ class Engine {
   BlobStore& blobs_;
   QuotaEngine& quota_;
   EngineOptions opts_;
+  // Bytes of small inline blobs read by head_object, for the open_object that usually follows
+  // (a blob's bytes never change under its id, so an entry cannot go stale).
+  std::unique_ptr<InlineBlobCache> inline_cache_;
+  // Group commit of finish_put's transactions (see engine.cpp).
+  std::unique_ptr<PutCommitter> committer_;
 };
 
 }  // namespace depot::storage

@@ -251,3 +251,79 @@ TEST_CASE("quota: reservations refuse what would pass the limit, and are release
   }
   CHECK(f.usage().bytes_reserved == 0);
 }
+
+namespace {
+asio::awaitable<void> put_one(Fixture& f, Bucket b, std::string key, std::string data, Result<ObjectInfo>& out) {
+  PutOptions o;
+  o.declared_size = data.size();
+  auto t = co_await f.engine->begin_put(f.user.id, b, key, o);
+  if (!t) {
+    out = t.error();
+    co_return;
+  }
+  StringSource src(data);
+  out = co_await f.engine->finish_put(std::move(*t), src);
+}
+}  // namespace
+
+TEST_CASE("engine: concurrent writes commit in batches, each with its own outcome", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto plan = depot::testing::unique_name("batch");
+  f.db.tx_sync([&](pqxx::work& w) { w.exec_params("INSERT INTO plans (name, bytes_limit) VALUES ($1, 100)", plan); });
+  REQUIRE(f.users.set_plan_sync(f.user.name, plan).ok());
+  auto b = f.bucket();
+  // 20 small writes at once (checked, not reserved) of which exactly 10 fit; then 8 writes of
+  // one key (each replaces the last) and 6 file-backed writes of which at most 2 fit; then
+  // writes big enough to be reserved.
+  std::vector<Result<ObjectInfo>> small(20), same(8), big(6);
+  asio::io_context io;
+  for (std::size_t i = 0; i < small.size(); ++i)
+    asio::co_spawn(io, put_one(f, b, "k" + std::to_string(i), std::string(10, 'a'), small[i]), asio::detached);
+  io.run();
+  int ok = 0;
+  for (auto& r : small) {
+    if (r) ++ok;
+    else CHECK(r.code() == Errc::quota_exceeded);
+  }
+  CHECK(ok == 10);
+  CHECK(f.usage().bytes_used == 100);
+  CHECK(f.usage().objects_used == 10);
+  CHECK(f.usage().bytes_reserved == 0);
+  REQUIRE(depot::testing::run(f.engine->delete_prefix(b, "k")).ok());
+  io.restart();
+  for (std::size_t i = 0; i < same.size(); ++i)
+    asio::co_spawn(io, put_one(f, b, "same", std::string(i + 1, 'b'), same[i]), asio::detached);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    asio::co_spawn(io, put_one(f, b, "big" + std::to_string(i), std::string(40, 'c'), big[i]), asio::detached);
+  io.run();
+  for (auto& r : same) CHECK(r.ok());
+  auto head = depot::testing::run(f.engine->head_object(b, "same"));
+  REQUIRE(head.ok());
+  int big_ok = 0;
+  for (auto& r : big) big_ok += r.ok() ? 1 : 0;
+  CHECK(big_ok <= 2);
+  CHECK(f.usage().objects_used == 1 + big_ok);
+  CHECK(f.usage().bytes_used == head->size + 40 * big_ok);
+  CHECK(f.usage().bytes_reserved == 0);
+  CHECK(f.get(*head) == std::string(std::size_t(head->size), 'b'));
+
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("UPDATE plans SET bytes_limit = bytes_limit + (20 << 20) WHERE name = $1", plan);
+  });
+  auto before = f.usage();
+  std::vector<Result<ObjectInfo>> huge(4);
+  io.restart();
+  for (std::size_t i = 0; i < huge.size(); ++i)
+    asio::co_spawn(io, put_one(f, b, "huge" + std::to_string(i), std::string(9 << 20, 'd'), huge[i]), asio::detached);
+  io.run();
+  int huge_ok = 0;
+  for (auto& r : huge) {
+    if (r) ++huge_ok;
+    else CHECK(r.code() == Errc::quota_exceeded);
+  }
+  CHECK(huge_ok == 2);
+  CHECK(f.usage().bytes_used == before.bytes_used + huge_ok * (9 << 20));
+  CHECK(f.usage().objects_used == before.objects_used + huge_ok);
+  CHECK(f.usage().bytes_reserved == 0);
+}

@@ -81,14 +81,14 @@ Result<void> QuotaEngine::commit(pqxx::work& w, Reservation* r, UserId user, std
                                  std::int64_t objects_delta) {
   std::int64_t reserved = 0;
   if (r && !r->done_) {
-    auto del = w.exec_params("DELETE FROM reservations WHERE id = $1 RETURNING bytes", r->id_);
+    auto del = exec_prepared(w, "quota_delete_reservation", "DELETE FROM reservations WHERE id = $1 RETURNING bytes", r->id_);
     if (!del.empty()) reserved = del[0][0].as<std::int64_t>();
   }
-  auto res = w.exec_params(std::string("WITH ") + kLimitsCte +
-                               " UPDATE usage SET bytes_used = bytes_used + $2, objects_used = objects_used + $3, "
-                               "bytes_reserved = GREATEST(bytes_reserved - $4, 0) FROM lim WHERE usage.user_id = lim.id "
-                               "RETURNING usage.objects_used, lim.objects_limit",
-                           user, bytes_delta, objects_delta, reserved);
+  static const std::string sql = std::string("WITH ") + kLimitsCte +
+                                 " UPDATE usage SET bytes_used = bytes_used + $2, objects_used = objects_used + $3, "
+                                 "bytes_reserved = GREATEST(bytes_reserved - $4, 0) FROM lim WHERE usage.user_id = lim.id "
+                                 "RETURNING usage.objects_used, lim.objects_limit";
+  auto res = exec_prepared(w, "quota_commit", sql.c_str(), user, bytes_delta, objects_delta, reserved);
   if (objects_delta > 0 && !res.empty() && !res[0][1].is_null() &&
       res[0][0].as<std::int64_t>() > res[0][1].as<std::int64_t>())
     return make_error(Errc::quota_exceeded, "this upload would exceed the number of objects your plan allows");
@@ -96,13 +96,42 @@ Result<void> QuotaEngine::commit(pqxx::work& w, Reservation* r, UserId user, std
   return {};
 }
 
+Result<void> QuotaEngine::commit_batch(pqxx::work& w, UserId user, const std::vector<Reservation*>& rs,
+                                       std::int64_t bytes_delta, std::int64_t objects_delta,
+                                       std::int64_t unreserved_bytes) {
+  std::int64_t reserved = 0;
+  std::string ids = "{";
+  for (auto* r : rs) {
+    if (r->done_) continue;
+    if (ids.size() > 1) ids += ',';
+    ids += std::to_string(r->id_);
+  }
+  ids += '}';
+  if (ids.size() > 2) {
+    auto del = exec_prepared(w, "quota_delete_reservations",
+                             "WITH d AS (DELETE FROM reservations WHERE id = ANY($1::bigint[]) RETURNING bytes) "
+                             "SELECT COALESCE(sum(bytes), 0)::bigint FROM d",
+                             ids);
+    reserved = del[0][0].as<std::int64_t>();
+  }
+  static const std::string sql =
+      std::string("WITH ") + kLimitsCte +
+      " UPDATE usage SET bytes_used = bytes_used + $2, objects_used = objects_used + $3, "
+      "bytes_reserved = GREATEST(bytes_reserved - $4, 0) FROM lim WHERE usage.user_id = lim.id AND ($5 <= 0 OR "
+      "usage.bytes_used + GREATEST(usage.bytes_reserved - $4, 0) + $2 <= lim.bytes_limit) AND ($3 <= 0 OR "
+      "lim.objects_limit IS NULL OR usage.objects_used + $3 <= lim.objects_limit) RETURNING 1";
+  auto res = exec_prepared(w, "quota_commit_batch", sql.c_str(), user, bytes_delta, objects_delta, reserved, unreserved_bytes);
+  if (res.empty()) return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
+  return {};
+}
+
 Result<void> QuotaEngine::charge(pqxx::work& w, UserId user, std::int64_t bytes_delta, std::int64_t objects_delta) {
-  auto res = w.exec_params(std::string("WITH ") + kLimitsCte +
-                               " UPDATE usage SET bytes_used = bytes_used + $2, objects_used = objects_used + $3 "
-                               "FROM lim WHERE usage.user_id = lim.id AND ($2 <= 0 OR usage.bytes_used + "
-                               "usage.bytes_reserved + $2 <= lim.bytes_limit) AND ($3 <= 0 OR lim.objects_limit IS NULL "
-                               "OR usage.objects_used + $3 <= lim.objects_limit) RETURNING 1",
-                           user, bytes_delta, objects_delta);
+  static const std::string sql = std::string("WITH ") + kLimitsCte +
+                                 " UPDATE usage SET bytes_used = bytes_used + $2, objects_used = objects_used + $3 "
+                                 "FROM lim WHERE usage.user_id = lim.id AND ($2 <= 0 OR usage.bytes_used + "
+                                 "usage.bytes_reserved + $2 <= lim.bytes_limit) AND ($3 <= 0 OR lim.objects_limit IS NULL "
+                                 "OR usage.objects_used + $3 <= lim.objects_limit) RETURNING 1";
+  auto res = exec_prepared(w, "quota_charge", sql.c_str(), user, bytes_delta, objects_delta);
   if (res.empty()) return make_error(Errc::quota_exceeded, "this would exceed your storage quota");
   return {};
 }
@@ -113,11 +142,12 @@ void QuotaEngine::credit(pqxx::work& w, UserId user, std::int64_t bytes, std::in
                 user, bytes, objects);
 }
 
-Result<Usage> QuotaEngine::usage(pqxx::work& w, UserId user) {
-  auto r = w.exec_params(std::string("WITH ") + kLimitsCte +
-                             " SELECT u.bytes_used, u.objects_used, u.bytes_reserved, lim.bytes_limit, lim.objects_limit "
-                             "FROM usage u JOIN lim ON lim.id = u.user_id",
-                         user);
+Result<Usage> QuotaEngine::usage(pqxx::transaction_base& w, UserId user) {
+  static const std::string sql =
+      std::string("WITH ") + kLimitsCte +
+      " SELECT u.bytes_used, u.objects_used, u.bytes_reserved, lim.bytes_limit, lim.objects_limit "
+      "FROM usage u JOIN lim ON lim.id = u.user_id";
+  auto r = exec_prepared(w, "quota_usage", sql.c_str(), user);
   if (r.empty()) return make_error(Errc::not_found, "no such user");
   Usage u;
   u.bytes_used = r[0][0].as<std::int64_t>();
@@ -129,7 +159,7 @@ Result<Usage> QuotaEngine::usage(pqxx::work& w, UserId user) {
 }
 
 asio::awaitable<Result<Usage>> QuotaEngine::usage(UserId user) {
-  co_return co_await db_.tx([&](pqxx::work& w) { return usage(w, user); });
+  co_return co_await db_.read([&](pqxx::transaction_base& w) { return usage(w, user); });
 }
 
 asio::awaitable<void> QuotaEngine::heartbeat() {

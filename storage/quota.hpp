@@ -10,6 +10,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "src/result.hpp"
 #include "storage/types.hpp"
@@ -53,13 +54,21 @@ class QuotaEngine {
   // object deltas of the write. Returns quota_exceeded (the caller rolls back) when the
   // object count would pass the object limit.
   Result<void> commit(pqxx::work& w, Reservation* r, UserId user, std::int64_t bytes_delta, std::int64_t objects_delta);
+  // Inside a caller's transaction, for several writes of one user at once (a commit batch):
+  // deletes the reservations rs (not yet marked consumed: call consumed() on each once the
+  // transaction committed), moves their bytes to usage with the deltas, and checks the limits:
+  // objects when objects_delta > 0, bytes when unreserved_bytes (bytes written without a
+  // reservation) > 0. quota_exceeded when a limit would pass (the caller rolls back).
+  Result<void> commit_batch(pqxx::work& w, UserId user, const std::vector<Reservation*>& rs, std::int64_t bytes_delta,
+                            std::int64_t objects_delta, std::int64_t unreserved_bytes);
+  static void consumed(Reservation& r) { r.done_ = true; }
   // Inside a caller's transaction, with no reservation (copies): adds bytes only if they fit.
   static Result<void> charge(pqxx::work& w, UserId user, std::int64_t bytes_delta, std::int64_t objects_delta);
   // Inside a caller's transaction: frees usage (deletes).
   static void credit(pqxx::work& w, UserId user, std::int64_t bytes, std::int64_t objects);
 
   boost::asio::awaitable<Result<Usage>> usage(UserId user);
-  static Result<Usage> usage(pqxx::work& w, UserId user);
+  static Result<Usage> usage(pqxx::transaction_base& w, UserId user);
 
   // Node liveness: heartbeat() marks this node alive; release_dead_nodes() frees the
   // reservations of nodes silent longer than timeout. Used by the sweeper.
