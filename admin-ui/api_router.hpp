@@ -27,6 +27,9 @@ enum class Op {
   users_list, users_create, user_suspend, user_reactivate,
   plans_create, plans_update, plans_delete,
   billing_events, bans_list, bans_lift, invites_create, settings_get, mail_list,
+  // console admin (console_admin_api.cpp, console_users_api.cpp)
+  branding, settings_update, settings_test_mail, audit_list, admin_overview, usage_history, user_buckets,
+  user_password_reset, billing_event_get,
   // files (signed in; a user's own buckets only): files_api.cpp
   files_buckets, files_bucket_create, files_bucket_delete, files_list, files_search, files_download, files_upload,
   files_delete, files_mkdir, files_move, files_copy, files_upload_create, files_upload_part, files_upload_complete,

@@ -10,6 +10,7 @@
 #include "auth/totp.hpp"
 #include "auth/totp_secrets.hpp"
 #include "storage/db.hpp"
+#include "storage/console_store.hpp"
 #include "storage/quota.hpp"
 
 namespace depot::console {
@@ -133,7 +134,10 @@ asio::awaitable<void> send_token_mail(ApiContext& c, const auth::User& u, const 
 }
 
 asio::awaitable<void> signup(ApiContext& c) {
-  const auto& mode = c.app.config.signup_mode;
+  // An admin's stored setting wins over the configuration (read each time: every server agrees).
+  storage::ConsoleStore settings(c.app.db);
+  std::string configured = c.app.config.signup_mode;
+  auto mode = co_await settings.setting_or("signup_mode", configured);
   if (mode != "open" && mode != "invite")
     co_return co_await c.fail(status::forbidden, "signup_closed", "sign-up is closed; ask an administrator for an account");
   auto name = c.str("name"), email = c.str("email"), password = c.str("password"), invite = c.str("invite");

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "admin-ui/api_context.hpp"
+#include "admin-ui/console_admin.hpp"
 #include "admin-ui/files_api.hpp"
 #include "auth/jwt.hpp"
 #include "auth/tokens.hpp"
@@ -76,6 +77,7 @@ class ConsoleHandler final : public http::Handler {
       int n = co_await s.billing.expire_grace(s.notice_sink());
       if (n > 0) s.mailer.kick(co_await asio::this_coro::executor);
     });
+    install_console_admin(s);
   }
 
   asio::awaitable<void> handle(http::Exchange& ex) override {
@@ -141,6 +143,11 @@ class ConsoleHandler final : public http::Handler {
       }
     }
     co_await dispatch(c);
+    // Every successful change an admin makes is in the audit log (some operations write
+    // their row inside their own transaction).
+    if (c.is_admin() && state_changing(method) && ex.status >= 200 && ex.status < 300 && !audits_itself(c.endpoint.op) &&
+        (c.endpoint.access == Access::admin || (is_user_route(c.endpoint.op) && c.param(0) != c.caller->name)))
+      co_await audit_call(c);
   }
 
   // Who is asking: a JWT bearer, else the session cookie (with its CSRF token on writes).
@@ -185,7 +192,7 @@ class ConsoleHandler final : public http::Handler {
       case Op::reset_request: case Op::reset_confirm: case Op::email_change_confirm: case Op::token_issue:
       case Op::token_refresh: case Op::me:
         co_return co_await auth_op(c);
-      case Op::users_list: case Op::users_create: case Op::user_get: case Op::user_update: case Op::user_delete:
+      case Op::users_create: case Op::user_get: case Op::user_update: case Op::user_delete:
       case Op::user_password: case Op::user_usage: case Op::user_suspend: case Op::user_reactivate:
         co_return co_await users_op(c);
       case Op::keys_list: case Op::keys_create: case Op::keys_revoke: case Op::app_passwords_list:
@@ -194,13 +201,19 @@ class ConsoleHandler final : public http::Handler {
         co_return co_await creds_op(c);
       case Op::plans_list: case Op::plans_create: case Op::plans_update: case Op::plans_delete:
         co_return co_await plans_op(c);
-      case Op::billing_checkout: case Op::billing_portal: case Op::billing_events: case Op::user_billing_events:
+      case Op::billing_checkout: case Op::billing_portal: case Op::user_billing_events:
         co_return co_await billing_op(c);
-      case Op::bans_list: case Op::bans_lift: case Op::invites_create: case Op::settings_get: case Op::openapi:
+      case Op::bans_list: case Op::bans_lift: case Op::invites_create: case Op::openapi:
       case Op::mail_list:
         co_return co_await admin_op(c);
       case Op::stripe_webhook:
         co_return co_await stripe_webhook(c);
+      case Op::branding: case Op::settings_get: case Op::settings_update: case Op::settings_test_mail:
+      case Op::audit_list: case Op::admin_overview: case Op::usage_history:
+        co_return co_await console_admin_op(c);
+      case Op::users_list: case Op::user_buckets: case Op::user_password_reset: case Op::billing_events:
+      case Op::billing_event_get:
+        co_return co_await console_users_op(c);
       case Op::files_buckets: case Op::files_bucket_create: case Op::files_bucket_delete: case Op::files_list:
       case Op::files_search: case Op::files_download: case Op::files_upload: case Op::files_delete: case Op::files_mkdir:
       case Op::files_move: case Op::files_copy: case Op::files_upload_create: case Op::files_upload_part:

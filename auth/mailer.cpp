@@ -228,7 +228,9 @@ void Mailer::kick(asio::any_io_executor ex) {
 }
 
 asio::awaitable<int> Mailer::deliver_due() {
-  if (config_.smtp_url.empty()) co_return 0;
+  Config config = config_;
+  if (override_) co_await db_.tx([&](pqxx::work& w) { override_(w, config); });
+  if (config.smtp_url.empty()) co_return 0;
   if (running_.exchange(true)) co_return 0;
   struct Clear { std::atomic<bool>& b; ~Clear() { b = false; } } clear{running_};
   int sent = 0;
@@ -247,10 +249,10 @@ asio::awaitable<int> Mailer::deliver_due() {
     });
     if (rows.empty()) break;
     for (auto& row : rows) {
-      std::string message = format_message(row.m, config_.mail_from);
+      std::string message = format_message(row.m, config.mail_from);
       auto ex = co_await asio::this_coro::executor;
       std::string error = co_await asio::co_spawn(
-          blocking_, [&]() -> asio::awaitable<std::string> { co_return smtp_send(config_, row.m.to, message); },
+          blocking_, [&]() -> asio::awaitable<std::string> { co_return smtp_send(config, row.m.to, message); },
           asio::use_awaitable);
       (void)ex;
       if (error.empty()) {

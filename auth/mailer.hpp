@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <pqxx/pqxx>
 #include <string>
@@ -53,12 +54,18 @@ class Mailer {
   boost::asio::awaitable<std::vector<Queued>> list(std::int64_t before, int limit);
   // One pass: sends every due mail; returns how many were sent. Also the sweeper's task.
   boost::asio::awaitable<int> deliver_due();
+  // Settings stored at run time (the console's SMTP settings) that override the configuration;
+  // called inside a transaction at the start of every delivery pass, so a change applies at once
+  // on every server.
+  using SettingsOverride = std::function<void(pqxx::work&, Config&)>;
+  void set_settings_override(SettingsOverride f) { override_ = std::move(f); }
 
  private:
   storage::Database& db_;
   const Config& config_;
   boost::asio::thread_pool& blocking_;
   std::atomic<bool> running_{false};
+  SettingsOverride override_;
 };
 
 }  // namespace depot::auth

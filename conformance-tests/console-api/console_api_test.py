@@ -1,0 +1,412 @@
+"""Console admin API against the running test server (DEPOT_ENDPOINT) and its database.
+
+Every setting this suite stores is removed again at the end (stored settings win over every
+server's configuration on the shared database)."""
+import http.cookiejar
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+BASE = os.environ["DEPOT_ENDPOINT"].rstrip("/")
+API = BASE + "/api/v1"
+BIN = os.environ["DEPOT_BIN"]
+DB = os.environ["DEPOT_DATABASE_URL"]
+DATA = os.environ["DEPOT_DATA_DIR"]
+LOG = os.environ.get("DEPOT_SERVER_LOG", "")
+RUN = "%d%03d" % (int(time.time()) % 100000, random.randint(0, 999))
+S = {}
+MAILS = []
+MAIL_LOCK = threading.Lock()
+SETTING_KEYS = ["signup_mode", "smtp_url", "smtp_user", "smtp_password", "mail_from", "site_name", "logo_url",
+                "primary_color", "usage_sample_seconds"]
+
+
+class Client:
+    def __init__(self):
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf = None
+
+    def call(self, method, path, body=None, csrf=True):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(API + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if csrf and self.csrf:
+            req.add_header("X-CSRF-Token", self.csrf)
+        try:
+            with self.opener.open(req, timeout=40) as r:
+                status, text = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read()
+        try:
+            js = json.loads(text) if text else None
+        except ValueError:
+            js = None
+        return status, js, text
+
+    def login(self, name, password):
+        st, js, _ = self.call("POST", "/auth/login", dict(name=name, password=password))
+        assert st == 200, f"login {name}: {st} {js}"
+        self.csrf = js["csrf_token"]
+
+
+def expect(st, want, js=None, what=""):
+    want = (want,) if isinstance(want, int) else want
+    assert st in want, f"{what}: HTTP {st}, wanted {want}: {js}"
+
+
+def psql(sql):
+    out = subprocess.run(["psql", DB, "-tAc", sql], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def depot(*args, stdin=None):
+    out = subprocess.run([BIN, *args, "--database-url", DB, "--data-dir", DATA], input=stdin, capture_output=True, text=True)
+    return out.returncode, out.stdout + out.stderr
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def reset_settings():
+    psql("DELETE FROM console_settings WHERE key IN (%s)" % ",".join("'%s'" % k for k in SETTING_KEYS))
+
+
+# ------------------------------------------------------------------ scenarios
+ADMIN_ROUTES = [("GET", "/audit"), ("GET", "/admin/overview"), ("GET", "/admin/usage-history"), ("GET", "/settings"),
+                ("PATCH", "/settings"), ("POST", "/settings/test-mail"), ("GET", "/users?q=a&sort=used"),
+                ("GET", "/billing/events?type=invoice.paid"), ("GET", "/billing/events/evt_x"),
+                ("POST", "/users/NAME/password-reset")]
+
+
+def t_authorization():
+    user, admin = S["user_client"], S["admin"]
+    for method, path in ADMIN_ROUTES:
+        path = path.replace("NAME", S["users"][0])
+        body = {} if method != "GET" else None
+        st, js, _ = user.call(method, path, body)
+        expect(st, 403, js, f"user {method} {path}")
+        assert js["error"]["code"] == "forbidden", js
+        st, js, _ = Client().call(method, path, body)
+        expect(st, 401, js, f"anonymous {method} {path}")
+    # A user sees only their own buckets; others' accounts do not exist for them.
+    st, js, _ = user.call("GET", f"/users/{S['admin_name']}/buckets")
+    expect(st, 404, js, "other user's buckets")
+    st, js, _ = user.call("GET", f"/users/{S['user_name']}/buckets")
+    expect(st, 200, js, "own buckets")
+    # A cookie session must send its CSRF token on every change.
+    st, js, _ = admin.call("PATCH", "/settings", {"primary_color": "#123456"}, csrf=False)
+    expect(st, 403, js, "PATCH without CSRF")
+    assert js["error"]["code"] == "csrf_failed", js
+    assert psql("SELECT count(*) FROM console_settings WHERE key = 'primary_color'") == "0"
+
+
+def t_branding_and_settings():
+    admin = S["admin"]
+    st, js, _ = Client().call("GET", "/branding")
+    expect(st, 200, js, "branding")
+    assert set(js) >= {"site_name", "logo_url", "primary_color"}, js
+    for bad in [{"primary_color": "red"}, {"primary_color": "#12345"}, {"signup_mode": "maybe"}, {"logo_url": "javascript:x"}, {"logo_url": "https://elsewhere.example/l.png"}, {"logo_url": "//evil/x"},
+                {"smtp_url": "http://x"}, {"nope": 1}, {"usage_sample_seconds": 0}, {"site_name": ""}]:
+        st, js, _ = admin.call("PATCH", "/settings", bad)
+        expect(st, 400, js, f"bad setting {bad}")
+    st, js, _ = admin.call("PATCH", "/settings", {"primary_color": "#ABCDEF", "site_name": "Console " + RUN,
+                                                  "logo_url": "/ui/logo.svg"})
+    expect(st, 200, js, "patch branding")
+    st, js, _ = Client().call("GET", "/branding")
+    assert js == {"site_name": "Console " + RUN, "logo_url": "/ui/logo.svg", "primary_color": "#abcdef"}, js
+    st, js, _ = admin.call("PATCH", "/settings", {"primary_color": None, "site_name": None, "logo_url": None})
+    expect(st, 200, js)
+    assert js["primary_color"] != "#abcdef" and js["logo_url"] is None and "primary_color" not in js["stored"], js
+    # Billing status: booleans only.
+    assert isinstance(js["billing_configured"], bool) and isinstance(js["billing_webhook_secret_set"], bool), js
+
+
+def t_signup_mode_takes_effect():
+    admin = S["admin"]
+    st, js, _ = admin.call("PATCH", "/settings", {"signup_mode": "closed"})
+    expect(st, 200, js)
+    assert js["signup_mode"] == "closed"
+    body = dict(name="cqs" + RUN, email=f"cqs{RUN}@example.test", password="a long password " + RUN)
+    st, js, _ = Client().call("POST", "/auth/signup", body)
+    expect(st, 403, js, "sign-up while closed")
+    assert js["error"]["code"] == "signup_closed", js
+    st, js, _ = admin.call("PATCH", "/settings", {"signup_mode": "invite"})
+    st, js, _ = Client().call("POST", "/auth/signup", body)
+    expect(st, 403, js, "sign-up while invite-only")
+    assert js["error"]["code"] == "invite_required", js
+    st, js, _ = admin.call("PATCH", "/settings", {"signup_mode": None})
+    expect(st, 200, js)
+    assert "signup_mode" not in js["stored"], js
+
+
+def t_smtp_password_and_test_mail():
+    admin = S["admin"]
+    secret = "smtp-secret-" + RUN
+    st, js, raw = admin.call("PATCH", "/settings", {"smtp_password": secret, "smtp_user": "mailer"})
+    expect(st, 200, js)
+    assert js["smtp_password_set"] is True and secret.encode() not in raw, js
+    st, js, raw = admin.call("GET", "/settings")
+    assert secret.encode() not in raw and js["smtp_user"] == "mailer", js
+    stored = psql("SELECT value FROM console_settings WHERE key = 'smtp_password'")
+    assert stored and secret not in stored, "the password is stored in clear"
+    st, js, raw = admin.call("GET", "/audit?action=UpdateSettings&limit=5")
+    assert secret.encode() not in raw and js["items"][0]["details"]["changes"]["smtp_password"] == "(changed)", js
+    if LOG and os.path.exists(LOG):
+        assert secret not in open(LOG, errors="replace").read(), "the SMTP password is in the server log"
+    st, js, _ = admin.call("PATCH", "/settings", {"smtp_password": None, "smtp_user": None})
+    expect(st, 200, js)
+
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            with MAIL_LOCK:
+                MAILS.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    port = free_port()
+    ctl = Controller(Sink(), hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        to = f"cqmail{RUN}@example.test"
+        st, js, _ = admin.call("PATCH", "/settings", {"smtp_url": f"smtp://127.0.0.1:{port}", "mail_from": "console@example.test"})
+        expect(st, 200, js)
+        assert js["smtp_configured"] is True and js["mail_from"] == "console@example.test", js
+        st, js, _ = admin.call("POST", "/settings/test-mail", {"to": "not an address"})
+        expect(st, 400, js, "bad address")
+        st, js, _ = admin.call("POST", "/settings/test-mail", {"to": to})
+        expect(st, 200, js, "test mail")
+        assert js["sent"] is True and js["error"] is None, js
+        with MAIL_LOCK:
+            assert any(to in rcpts for rcpts, _ in MAILS), "the sink got no test mail"
+    finally:
+        ctl.stop()
+    # An unreachable server: the outcome says so, and the mail stays queued.
+    dead = free_port()
+    st, js, _ = admin.call("PATCH", "/settings", {"smtp_url": f"smtp://127.0.0.1:{dead}"})
+    st, js, _ = admin.call("POST", "/settings/test-mail", {"to": f"cqdead{RUN}@example.test"})
+    expect(st, 200, js, "test mail to a dead server")
+    assert js["sent"] is False and js["error"], js
+    st, js, _ = admin.call("PATCH", "/settings", {"smtp_url": None, "mail_from": None})
+    expect(st, 200, js)
+
+
+def t_users_search_sort_page():
+    admin = S["admin"]
+    names = S["users"]
+    sizes = [300, 100, 500, 200, 400]
+    for n, b in zip(names, sizes):
+        psql(f"UPDATE usage SET bytes_used = {b} WHERE user_id = (SELECT id FROM users WHERE name = '{n}')")
+    st, js, _ = admin.call("GET", f"/users?q=cq{RUN}x&sort=used&order=desc")
+    expect(st, 200, js)
+    assert [u["name"] for u in js["items"]] == [n for _, n in sorted(zip(sizes, names), reverse=True)], js["items"]
+    assert js["total"] == 5 and js["items"][0]["bytes_used"] == 500, js
+    st, js, _ = admin.call("GET", f"/users?q=CQ{RUN}X&sort=name")  # case-insensitive
+    assert [u["name"] for u in js["items"]] == sorted(names), js
+    st, js, _ = admin.call("GET", f"/users?q=" + urllib.parse.quote(f"mail{RUN}.test") + "&sort=email&order=desc")
+    assert [u["email"] for u in js["items"]] == sorted([f"{n}@mail{RUN}.test" for n in names], reverse=True), js
+    st, js, _ = admin.call("GET", f"/users?q=cq{RUN}x&sort=created&limit=2&offset=2")
+    assert [u["name"] for u in js["items"]] == names[2:4] and js["next_offset"] == 4 and js["total"] == 5, js
+    st, js, _ = admin.call("GET", f"/users?q=cq{RUN}x&sort=plan&order=asc")
+    plans = [u["plan"] for u in js["items"]]
+    assert plans == sorted(plans) and "premium" in plans, js
+    st, js, _ = admin.call("GET", f"/users?q=cq{RUN}x&limit=2")
+    st2, js2, _ = admin.call("GET", f"/users?q=cq{RUN}x&limit=2&after=" + urllib.parse.quote(js["next"]))
+    assert [u["name"] for u in js2["items"]] == sorted(names)[2:4], js2
+    # Keyset paging in every order: the pages join up with no overlap.
+    for sort in ["used", "created", "plan", "email", "name"]:
+        for order in ["asc", "desc"]:
+            st, full, _ = admin.call("GET", f"/users?q=cq{RUN}x&sort={sort}&order={order}")
+            seen, after = [], None
+            for _ in range(4):
+                path = f"/users?q=cq{RUN}x&sort={sort}&order={order}&limit=2"
+                if after:
+                    path += "&after=" + urllib.parse.quote(after)
+                st, js, _ = admin.call("GET", path)
+                expect(st, 200, js, f"page {sort} {order}")
+                seen += [u["name"] for u in js["items"]]
+                after = js["next"]
+                if not after:
+                    break
+            assert seen == [u["name"] for u in full["items"]], (sort, order, seen)
+    st, js, _ = admin.call("GET", "/users?sort=used&after=" + urllib.parse.quote('["x", "1"]'))
+    expect(st, 400, js, "bad cursor")
+    st, js, _ = admin.call("GET", f"/users?q=x&sort=name&limit=1")  # short text: start of name or email
+    assert all(u["name"].startswith("x") or u["email"].startswith("x") for u in js["items"]), js
+    st, js, _ = admin.call("GET", "/users?q=%25_")  # pattern characters are literal
+    expect(st, 200, js)
+    assert js["total"] == 0, js
+    st, js, _ = admin.call("GET", "/users?sort=password")
+    expect(st, 400, js, "bad sort")
+
+
+def t_overview_and_history():
+    admin = S["admin"]
+    st, js, _ = admin.call("GET", "/admin/overview")
+    expect(st, 200, js)
+    assert js["users"]["total"] >= 7 and js["users"]["suspended"] >= 1, js["users"]
+    assert js["storage"]["bytes"] >= 1500, js["storage"]
+    assert any(p["plan"] == "free" and p["users"] >= 1 for p in js["plans"]), js["plans"]
+    assert len(js["top_users"]) <= 10 and [t["bytes"] for t in js["top_users"]] == sorted([t["bytes"] for t in js["top_users"]], reverse=True)
+    h = js["health"]
+    assert h["database"]["ok"] is True and h["database"]["latency_ms"] >= 0, h
+    assert h["blob_store"]["total_bytes"] > 0 and 0 <= h["blob_store"]["free_bytes"] <= h["blob_store"]["total_bytes"], h
+    assert h["sweeper"]["nodes_alive"] >= 1, h
+    st, js, _ = admin.call("PATCH", "/settings", {"usage_sample_seconds": 1})
+    expect(st, 200, js)
+    try:
+        before = int(psql("SELECT count(*) FROM usage_samples"))
+        deadline = time.time() + 20
+        while time.time() < deadline and int(psql("SELECT count(*) FROM usage_samples")) < before + 2:
+            time.sleep(0.5)
+        st, js, _ = admin.call("GET", "/admin/usage-history?days=1")
+        expect(st, 200, js)
+        assert len(js["items"]) >= 2 and js["interval_seconds"] == 1, js
+        last = js["items"][-1]
+        assert last["bytes"] >= 1500 and last["users"] >= 7 and js["items"][0]["at"] <= last["at"], last
+    finally:
+        admin.call("PATCH", "/settings", {"usage_sample_seconds": None})
+
+
+def t_user_detail_extras():
+    admin, name = S["admin"], S["users"][0]
+    st, js, _ = admin.call("GET", f"/users/{name}/buckets")
+    expect(st, 200, js)
+    assert js["items"] == [], js
+    st, js, _ = admin.call("POST", f"/users/{name}/password-reset", {})
+    expect(st, 202, js, "password reset")
+    n = psql(f"SELECT count(*) FROM outbox WHERE to_addr = '{name}@mail{RUN}.test' AND created_at > now() - interval '1 minute'")
+    assert int(n) >= 1, "no reset mail in the outbox"
+    st, js, _ = admin.call("POST", "/users/nobody-" + RUN + "/password-reset", {})
+    expect(st, 404, js)
+
+
+def t_billing_events():
+    admin = S["admin"]
+    a, b = f"evt_cq_{RUN}_a", f"evt_cq_{RUN}_b"
+    psql(f"""INSERT INTO billing_events (id, type, created, payload, effect) VALUES
+             ('{a}', 'invoice.paid', 1, '{{"id": "{a}", "type": "invoice.paid", "n": 1}}', 'paid; grace period cleared'),
+             ('{b}', 'cq.test.{RUN}', 2, '{{"id": "{b}"}}', 'ignored: event type not handled')""")
+    try:
+        st, js, _ = admin.call("GET", "/billing/events?type=invoice.paid&limit=1000")
+        ids = [e["id"] for e in js["items"]]
+        assert a in ids and b not in ids and all(e["type"] == "invoice.paid" for e in js["items"]), ids[:5]
+        st, js, _ = admin.call("GET", "/billing/events?outcome=ignored&limit=1000")
+        ids = [e["id"] for e in js["items"]]
+        assert b in ids and a not in ids and all(e["outcome"] == "ignored" for e in js["items"]), ids[:5]
+        st, js, _ = admin.call("GET", f"/billing/events?type=cq.test.{RUN}&outcome=applied")
+        assert js["items"] == [], js
+        st, js, _ = admin.call("GET", "/billing/events/" + a)
+        expect(st, 200, js)
+        assert js["payload"] == {"id": a, "type": "invoice.paid", "n": 1} and js["outcome"] == "applied", js
+        st, js, _ = admin.call("GET", "/billing/events/evt_none_" + RUN)
+        expect(st, 404, js)
+        st, js, _ = admin.call("GET", "/billing/events?outcome=maybe")
+        expect(st, 400, js)
+    finally:
+        psql(f"DELETE FROM billing_events WHERE id IN ('{a}', '{b}')")
+
+
+def t_audit_log():
+    admin = S["admin"]
+    st, js, _ = admin.call("GET", "/audit?actor=" + S["admin_name"] + "&limit=1000")
+    expect(st, 200, js)
+    actions = {e["action"] for e in js["items"]}
+    for want in ["CreateUser", "SuspendUser", "UpdateSettings", "SendTestMail", "SendPasswordReset", "CreatePlan", "DeletePlan"]:
+        assert want in actions, (want, actions)
+    assert all(e["actor"] == S["admin_name"] and e["actor_addr"] for e in js["items"]), js["items"][:2]
+    create = [e for e in js["items"] if e["action"] == "CreateUser"][0]
+    assert create["details"]["body"]["password"] == "(redacted)", create
+    st, js, _ = admin.call("GET", "/audit?action=SuspendUser")
+    assert js["items"] and all(e["action"] == "SuspendUser" for e in js["items"]), js
+    assert js["items"][0]["target"] == S["users"][4], js["items"][0]
+    # Refused changes are not actions.
+    n = int(psql("SELECT count(*) FROM audit_log"))
+    admin.call("PATCH", "/settings", {"primary_color": "nope"})
+    assert int(psql("SELECT count(*) FROM audit_log")) == n
+    # Paging by id.
+    st, js, _ = admin.call("GET", "/audit?limit=2")
+    st2, js2, _ = admin.call("GET", f"/audit?limit=2&before={js['next']}")
+    assert js2["items"][0]["id"] < js["items"][-1]["id"], (js, js2)
+
+
+def setup():
+    S["admin_name"] = "cqadmin" + RUN
+    pw = "admin password " + RUN
+    rc, out = depot("user", "add", S["admin_name"], "--email", f"{S['admin_name']}@example.test", "--admin",
+                    "--password-stdin", stdin=pw + "\n")
+    assert rc == 0, out
+    psql("DELETE FROM auth_throttle WHERE scope = 'ip:127.0.0.1'")
+    S["admin"] = Client()
+    S["admin"].login(S["admin_name"], pw)
+    admin = S["admin"]
+    S["users"] = [f"cq{RUN}x{c}" for c in "abcde"]
+    for i, n in enumerate(S["users"]):
+        st, js, _ = admin.call("POST", "/users", dict(name=n, email=f"{n}@mail{RUN}.test", password="user password " + RUN,
+                                                      plan="premium" if i % 2 else "free"))
+        expect(st, 201, js, "create user")
+        time.sleep(0.01)  # distinct created_at
+    st, js, _ = admin.call("POST", f"/users/{S['users'][4]}/suspend", {})
+    expect(st, 200, js)
+    st, js, _ = admin.call("POST", "/plans", dict(name="cqplan" + RUN, bytes_limit=5 * 2**30))
+    expect(st, 201, js)
+    st, js, _ = admin.call("DELETE", "/plans/cqplan" + RUN)
+    expect(st, 204, js)
+    S["user_name"] = "cqu" + RUN
+    upw = "user password " + RUN
+    st, js, _ = admin.call("POST", "/users", dict(name=S["user_name"], email=f"{S['user_name']}@example.test", password=upw))
+    expect(st, 201, js)
+    S["user_client"] = Client()
+    S["user_client"].login(S["user_name"], upw)
+
+
+def main():
+    failed = 0
+    reset_settings()
+    try:
+        setup()
+        print("PASS console-setup", flush=True)
+    except Exception as e:
+        traceback.print_exc()
+        print(f"FAIL console-setup: {e}", flush=True)
+        return 1
+    try:
+        for name, fn in [("console-authorization-csrf", t_authorization), ("console-branding-settings", t_branding_and_settings),
+                         ("console-signup-mode-at-once", t_signup_mode_takes_effect),
+                         ("console-smtp-password-test-mail", t_smtp_password_and_test_mail),
+                         ("console-users-search-sort-page", t_users_search_sort_page),
+                         ("console-overview-usage-history", t_overview_and_history),
+                         ("console-user-detail-extras", t_user_detail_extras), ("console-billing-events", t_billing_events),
+                         ("console-audit-log", t_audit_log)]:
+            try:
+                fn()
+                print(f"PASS {name}", flush=True)
+            except Exception as e:
+                failed += 1
+                traceback.print_exc()
+                print(f"FAIL {name}: {str(e)[:300]}", flush=True)
+    finally:
+        reset_settings()
+        for n in S.get("users", []):
+            psql(f"UPDATE usage SET bytes_used = 0 WHERE user_id = (SELECT id FROM users WHERE name = '{n}')")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
