@@ -130,6 +130,16 @@ std::string_view host_without_port(std::string_view h) {
 
 }  // namespace
 
+std::string virtual_host_bucket(std::string_view host_header, std::string_view base_domain) {
+  if (base_domain.empty()) return {};
+  std::string host(host_without_port(host_header));
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (host.size() > base_domain.size() + 1 && host.ends_with(base_domain) &&
+      host[host.size() - base_domain.size() - 1] == '.')
+    return host.substr(0, host.size() - base_domain.size() - 1);
+  return {};
+}
+
 const char* op_name(Op op) {
   switch (op) {
 #define N(x) case Op::x: return #x;
@@ -184,12 +194,10 @@ RouteOutcome route(const http::RequestHeader& req, std::string_view base_domain)
   std::string path = decoded->substr(1);
 
   auto host_it = req.find(http::bhttp::field::host);
-  std::string host = host_it == req.end() ? std::string{} : std::string(host_without_port(host_it->value()));
-  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!base_domain.empty() && host.size() > base_domain.size() + 1 && host.ends_with(base_domain) &&
-      host[host.size() - base_domain.size() - 1] == '.') {
+  std::string vbucket = host_it == req.end() ? std::string{} : virtual_host_bucket(host_it->value(), base_domain);
+  if (!vbucket.empty()) {
     op.virtual_host = true;
-    op.bucket = host.substr(0, host.size() - base_domain.size() - 1);
+    op.bucket = std::move(vbucket);
     op.key = path;
   } else {
     auto slash = path.find('/');

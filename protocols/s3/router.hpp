@@ -50,6 +50,10 @@ struct RouteOutcome {
   std::optional<Operation> operation;
   std::optional<S3Error> error;
 };
+// The bucket named by a virtual-hosted-style Host header (<bucket>.<base_domain>, any port, any
+// case), or empty when the Host is not one (or base_domain is empty: path style only).
+std::string virtual_host_bucket(std::string_view host_header, std::string_view base_domain);
+
 // base_domain: virtual-hosted style when the Host is <bucket>.<base_domain> (empty: path style only).
 RouteOutcome route(const http::RequestHeader& req, std::string_view base_domain);
 

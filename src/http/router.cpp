@@ -2,6 +2,7 @@
 
 #include "admin-ui/console_handler.hpp"
 #include "admin-ui/ui_assets.hpp"
+#include "protocols/s3/router.hpp"
 #include "protocols/s3/s3_handler.hpp"
 #include "protocols/webdav/webdav_handler.hpp"
 #include "src/metrics.hpp"
@@ -21,6 +22,13 @@ Router::~Router() = default;
 
 asio::awaitable<void> Router::handle(Exchange& ex) {
   auto path = ex.path();
+  // A virtual-hosted-style S3 request (Host: <bucket>.<base domain>) is S3 whatever its path:
+  // its keys may well start with dav/, api/ or ui/.
+  if (!app_.config.s3_base_domain.empty() &&
+      !s3::virtual_host_bucket(ex.header(bhttp::field::host), app_.config.s3_base_domain).empty()) {
+    ex.info().protocol = "s3";
+    co_return co_await s3_->handle(ex);
+  }
   if (path == "/dav" || path.starts_with("/dav/") || (path == "/" && ex.request().method() == bhttp::verb::options &&
                                                        ex.header(bhttp::field::origin).empty())) {
     ex.info().protocol = "webdav";
