@@ -1,9 +1,15 @@
 // Account services against the real PostgreSQL of scripts/test.sh: email tokens, sessions,
-// throttle, app passwords over verify_webdav_password, and billing events (replay, ordering).
+// throttle, app passwords over verify_webdav_password, billing events (replay, ordering), sealed
+// TOTP secrets, suspension from the command line, invites.
 #include <catch2/catch.hpp>
 
+#include "auth/access_keys.hpp"
 #include "auth/app_passwords.hpp"
 #include "auth/email_tokens.hpp"
+#include "auth/invites.hpp"
+#include "auth/tokens.hpp"
+#include "auth/totp.hpp"
+#include "auth/totp_secrets.hpp"
 #include "auth/sessions.hpp"
 #include "auth/throttle.hpp"
 #include "auth/users.hpp"
@@ -133,4 +139,130 @@ TEST_CASE("billing events: applied once, newest per subscription wins", "[accoun
   CHECK(run(billing.events(f.user.id, 0, 10)).size() == 3);
   boost::json::object bad{{"type", "x"}};
   CHECK(run(billing.apply(bad, sink)).code() == Errc::invalid_argument);
+}
+
+TEST_CASE("TOTP secrets are stored sealed, and clear ones from before are sealed", "[accounts][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  auto mk = auth::MasterKey::from_bytes(std::string(32, 't'));
+  std::string raw = "0123456789abcdefghij";
+  auto columns = [&] {
+    return f.db.tx_sync([&](pqxx::work& w) {
+      auto r = w.exec_params("SELECT COALESCE(totp_secret, ''), COALESCE(totp_secret_enc, '') FROM users WHERE id = $1",
+                             f.user.id);
+      return std::make_pair(r[0][0].as<std::string>(), r[0][1].as<std::string>());
+    });
+  };
+  f.db.tx_sync([&](pqxx::work& w) { auth::store_totp_secret(w, mk, f.user.id, raw); });
+  auto [clear, sealed] = columns();
+  CHECK(clear.empty());
+  CHECK(sealed.find(auth::base32(raw)) == std::string::npos);
+  CHECK(sealed.find(raw) == std::string::npos);
+  CHECK(f.db.tx_sync([&](pqxx::work& w) { return auth::load_totp_secret(w, mk, f.user.id); }) == raw);
+  // The wrong master key opens nothing.
+  auto other = auth::MasterKey::from_bytes(std::string(32, 'u'));
+  CHECK_FALSE(f.db.tx_sync([&](pqxx::work& w) { return auth::load_totp_secret(w, other, f.user.id); }).has_value());
+
+  // A clear secret (before migration 302) is sealed at start...
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("UPDATE users SET totp_secret = $2, totp_secret_enc = NULL WHERE id = $1", f.user.id, auth::base32(raw));
+  });
+  CHECK(f.db.tx_sync([&](pqxx::work& w) { return auth::seal_clear_totp_secrets(w, mk); }) >= 1);
+  std::tie(clear, sealed) = columns();
+  CHECK(clear.empty());
+  CHECK_FALSE(sealed.empty());
+  CHECK(f.db.tx_sync([&](pqxx::work& w) { return auth::load_totp_secret(w, mk, f.user.id); }) == raw);
+  // ... or on first use, and a code made from it still checks.
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("UPDATE users SET totp_secret = $2, totp_secret_enc = NULL WHERE id = $1", f.user.id, auth::base32(raw));
+  });
+  auto loaded = f.db.tx_sync([&](pqxx::work& w) { return auth::load_totp_secret(w, mk, f.user.id); });
+  REQUIRE(loaded.has_value());
+  CHECK(auth::totp_check(*loaded, auth::totp_code(raw, 1700000000), 1700000000));
+  std::tie(clear, sealed) = columns();
+  CHECK(clear.empty());
+  CHECK_FALSE(sealed.empty());
+  f.db.tx_sync([&](pqxx::work& w) { auth::clear_totp_secret(w, f.user.id); });
+  CHECK(columns() == std::make_pair(std::string(), std::string()));
+}
+
+TEST_CASE("suspend and reactivate by name (the command line)", "[accounts][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  auth::SessionStore sessions(f.db, std::chrono::seconds(3600));
+  auto [s, token] = run(sessions.create(f.user.id, "127.0.0.1", "test"));
+  auto v0 = f.user.credentials_version;
+  auto u = f.users.suspend_sync(f.user.name);
+  REQUIRE(u.ok());
+  CHECK(u->status == "suspended");
+  CHECK(u->credentials_version > v0);
+  CHECK_FALSE(run(sessions.lookup(token)).ok());
+  CHECK_FALSE(run(f.users.verify_password(f.user.name, f.password)).ok());
+  CHECK_FALSE(run(f.users.verify_webdav_password(f.user.name, f.password)).ok());
+  CHECK(f.users.suspend_sync(f.user.name)->status == "suspended");
+  CHECK(f.users.reactivate_sync(f.user.name, true)->status == "active");  // email verified
+  CHECK(run(f.users.verify_password(f.user.name, f.password)).ok());
+  CHECK(f.users.reactivate_sync(f.user.name, true)->status == "active");  // idempotent
+  CHECK(f.users.suspend_sync("no-such-user-anywhere").code() == Errc::not_found);
+  // An account that never verified its email goes back to pending, unless verification is off.
+  f.db.tx_sync([&](pqxx::work& w) { w.exec_params("UPDATE users SET email_verified = false WHERE id = $1", f.user.id); });
+  REQUIRE(f.users.suspend_sync(f.user.name).ok());
+  CHECK(f.users.reactivate_sync(f.user.name, true)->status == "pending");
+  REQUIRE(f.users.suspend_sync(f.user.name).ok());
+  CHECK(f.users.reactivate_sync(f.user.name, false)->status == "active");
+}
+
+TEST_CASE("throttle bans listed and lifted synchronously; invites stored as hashes", "[accounts][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  Config c;
+  c.auth_ban_threshold = 2;
+  auth::Throttle th(f.db, c);
+  for (int i = 0; i < 2; ++i) run(th.record_failure("203.0.113.9", f.user.name));
+  bool listed = false;
+  for (const auto& b : th.list_bans_sync()) listed |= b.scope == "user:" + f.user.name;
+  CHECK(listed);
+  CHECK(th.lift_sync("user:" + f.user.name).ok());
+  CHECK(th.lift_sync("user:" + f.user.name).code() == Errc::not_found);
+  CHECK_FALSE(run(th.banned("198.51.100.7", f.user.name)).has_value());
+
+  auto code = f.db.tx_sync([&](pqxx::work& w) { return auth::create_invite(w, std::nullopt, "", 2); });
+  CHECK(code.size() >= 24);
+  auto stored = f.db.tx_sync([&](pqxx::work& w) {
+    return w.exec_params("SELECT count(*) FROM invites WHERE code_hash = $1 AND email IS NULL AND used_at IS NULL AND "
+                         "expires_at BETWEEN now() + interval '47 hours' AND now() + interval '49 hours'",
+                         auth::sha256_hex(code))[0][0].as<int>();
+  });
+  CHECK(stored == 1);
+}
+
+TEST_CASE("billing: invoice events out of order do not undo a newer payment or failure", "[accounts][billing][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  storage::BillingStore billing(f.db, std::chrono::seconds(3600));
+  auto sink = [](pqxx::work&, const storage::BillingNotice&) {};
+  auto id = depot::testing::unique_name("inv");
+  std::string cus = "cus_" + id;
+  f.db.tx_sync([&](pqxx::work& w) { w.exec_params("UPDATE users SET stripe_customer_id = $2 WHERE id = $1", f.user.id, cus); });
+  auto invoice = [&](const std::string& suffix, const char* type, std::int64_t created) {
+    boost::json::object ev{{"id", id + suffix}, {"type", type}, {"created", created},
+                           {"data", {{"object", {{"customer", cus}}}}}};
+    auto r = run(billing.apply(ev, sink));
+    REQUIRE(r.ok());
+    return r->effect;
+  };
+  auto in_grace = [&] {
+    return f.db.tx_sync([&](pqxx::work& w) {
+      return !w.exec_params("SELECT payment_grace_until FROM users WHERE id = $1", f.user.id)[0][0].is_null();
+    });
+  };
+  invoice("a", "invoice.paid", 2000);
+  CHECK(invoice("b", "invoice.payment_failed", 1500).find("ignored") == 0);  // late, older than the payment
+  CHECK_FALSE(in_grace());
+  invoice("c", "invoice.payment_failed", 3000);
+  CHECK(in_grace());
+  CHECK(invoice("d", "invoice.paid", 2500).find("ignored") == 0);  // late, older than the failure
+  CHECK(in_grace());
+  invoice("e", "invoice.paid", 3500);
+  CHECK_FALSE(in_grace());
 }
