@@ -345,6 +345,13 @@ await scenario('sessions-listed-and-revoked', async () => {
   void other;
 });
 
+await scenario('billing-return-messages', async () => {
+  await userPage.goto(`${BASE}/ui/billing?checkout=success`);
+  await userPage.getByRole('status').filter({ hasText: 'Your payment went through' }).waitFor();
+  await userPage.goto(`${BASE}/ui/billing?checkout=cancel`);
+  await userPage.getByRole('status').filter({ hasText: 'checkout was cancelled' }).waitFor();
+});
+
 await scenario('wrong-password-shows-message', async () => {
   const p = await newPage();
   await p.goto(`${BASE}/ui/login`);

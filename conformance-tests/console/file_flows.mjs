@@ -69,6 +69,21 @@ export async function fileScenarios(ctx) {
     if (ctx.hasAdminPages) await shot(ctx.adminPage(), 'admin-user-detail');
   });
 
+  await scenario('dashboard-over-quota-notice', async () => {
+    // The admin lowers the user's quota below what is stored: the dashboard says what that means.
+    const set = await ctx.admin.call('PATCH', `/api/v1/users/${USER}`, { quota_bytes_override: 1024 });
+    check(set.status === 200, `quota override: ${set.status} ${set.text}`);
+    try {
+      await page.goto(`${BASE}/ui/`);
+      await page.getByRole('alert').filter({ hasText: 'over its quota' }).waitFor();
+      await shot(page, 'dashboard-over-quota');
+    } finally {
+      await ctx.admin.call('PATCH', `/api/v1/users/${USER}`, { quota_bytes_override: null });
+    }
+    await page.goto(`${BASE}/ui/files/${bucket}`);
+    await page.getByRole('button', { name: `Rename ${current}` }).waitFor();
+  });
+
   await scenario('files-upload-over-quota-message', async () => {
     await page.getByLabel('Files to upload').setInputFiles(fileB);
     const alert = page.getByRole('alert').filter({ hasText: 'Not enough space' }).first();

@@ -61,7 +61,7 @@ async function render(root, params, app) {
           }
         }}, 'Upgrade');
       } else if (paid) action = el('p', {class: 'muted'}, 'Available');
-      else action = el('p', {class: 'muted'}, 'Free');
+      else action = el('p', {class: 'muted'}, p.name === 'free' ? 'Free' : 'Ask an administrator');
       return el('div', {class: ['plan', current ? 'current' : '']}, el('h3', p.name), el('p', planLimits(p)), action);
     });
     const portal = el('button', {type: 'button', class: 'secondary', onclick: async (ev) => {
