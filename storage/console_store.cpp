@@ -79,8 +79,8 @@ boost::asio::awaitable<bool> ConsoleStore::sample_usage(std::chrono::seconds int
     // One server at a time decides; the others see its row and skip.
     w.exec("LOCK TABLE usage_samples IN SHARE ROW EXCLUSIVE MODE");
     auto r = w.exec_params(
-        "INSERT INTO usage_samples (at, users, bytes, objects) SELECT now(), (SELECT count(*) FROM users), "
-        "COALESCE(sum(bytes_used), 0), COALESCE(sum(objects_used), 0) FROM usage WHERE NOT EXISTS (SELECT 1 FROM "
+        "INSERT INTO usage_samples (at, users, bytes, objects) SELECT now(), t.* FROM (SELECT (SELECT count(*) FROM users), "
+        "COALESCE(sum(bytes_used), 0), COALESCE(sum(objects_used), 0) FROM usage) t WHERE NOT EXISTS (SELECT 1 FROM "
         "usage_samples WHERE at > now() - make_interval(secs => $1)) RETURNING 1",
         double(secs) - 0.5);
     return !r.empty();
