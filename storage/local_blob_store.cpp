@@ -87,7 +87,8 @@ class LocalWriter final : public BlobWriter {
     // fsync and rename block for milliseconds: keep them off the I/O thread.
     auto work = [this]() -> asio::awaitable<Result<void>> {
       try {
-        if (::fsync(fd_) != 0) throw_errno("fsync blob", errno);
+        // fdatasync: the bytes and what reading them needs (the size), not the timestamps.
+        if (::fdatasync(fd_) != 0) throw_errno("fsync blob", errno);
         ::close(fd_);
         fd_ = -1;
         std::error_code ec;
@@ -160,7 +161,7 @@ class MemoryReader final : public BlobReader {
 
 class LocalStore final : public BlobStore {
  public:
-  LocalStore(fs::path root, asio::thread_pool& blocking) : root_(std::move(root)), blocking_(blocking) {
+  LocalStore(fs::path root, asio::thread_pool& blocking) : root_(std::move(root)), blocking_(blocking), syncers_(16) {
     fs::create_directories(root_ / "blobs");
     fs::create_directories(root_ / "tmp");
   }
@@ -169,7 +170,7 @@ class LocalStore final : public BlobStore {
 
   std::unique_ptr<BlobWriter> create() override {
     auto id = new_blob_id();
-    return std::make_unique<LocalWriter>(*this, id, root_ / "tmp" / id, path_of(id), blocking_);
+    return std::make_unique<LocalWriter>(*this, id, root_ / "tmp" / id, path_of(id), syncers_);
   }
 
   Result<std::unique_ptr<BlobReader>> open(const std::string& id, std::uint64_t offset,
@@ -230,6 +231,11 @@ class LocalStore final : public BlobStore {
  private:
   fs::path root_;
   asio::thread_pool& blocking_;
+  // Where uploads are made durable (fsync, rename, fsync of the directory). Its own threads: an
+  // fsync waits for the disk, and concurrent uploads should wait together (the device and the
+  // file system batch concurrent flushes), not queue behind the few shared blocking threads
+  // that also hash passwords.
+  asio::thread_pool syncers_;
 };
 
 }  // namespace

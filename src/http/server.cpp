@@ -88,9 +88,13 @@ class SessionExchange final : public Exchange {
       if (ec) throw boost::system::system_error(ec);
     }
     if (body_started_.time_since_epoch().count() == 0) body_started_ = std::chrono::steady_clock::now();
+    // Returns once it has min(n, kFill) bytes or the body ended: a socket read often brings only
+    // a few KiB, and every return costs the layers above a pass (decoders, hashes, writes).
+    constexpr std::size_t kFill = 64 * 1024;
+    std::size_t total = 0;
     for (;;) {
-      parser_.get().body().data = buf;
-      parser_.get().body().size = n;
+      parser_.get().body().data = buf + total;
+      parser_.get().body().size = n - total;
       lowest(stream_).expires_after(cfg_.body_idle_timeout);
       auto [ec, _] = co_await bhttp::async_read_some(stream_, buffer_, parser_, kUse);
       if (ec == bhttp::error::need_buffer) ec = {};
@@ -98,10 +102,11 @@ class SessionExchange final : public Exchange {
         close_ = true;
         throw boost::system::system_error(ec);
       }
-      std::size_t got = n - parser_.get().body().size;
+      std::size_t got = n - total - parser_.get().body().size;
+      total += got;
       bytes_in += got;
       check_rate();
-      if (got > 0 || parser_.is_done()) co_return got;
+      if (total >= std::min(n, kFill) || parser_.is_done()) co_return total;
     }
   }
 
