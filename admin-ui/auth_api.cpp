@@ -126,8 +126,8 @@ asio::awaitable<void> send_token_mail(ApiContext& c, const auth::User& u, const 
     if (recent[0][0].as<int>() >= 5) return;
     auto token = auth::issue_email_token(w, u.id, purpose, purpose == "reset" ? kResetTtl : kVerifyTtl, new_email);
     std::string link = purpose == "reset"          ? c.svc.link(c.ex, "/ui/reset-password?token=" + token)
-                       : purpose == "verify"       ? c.svc.link(c.ex, "/api/v1/auth/verify-email?token=" + token)
-                                                   : c.svc.link(c.ex, "/api/v1/auth/email-change/confirm?token=" + token);
+                       : purpose == "verify"       ? c.svc.link(c.ex, "/ui/verify-email?token=" + token)
+                                                   : c.svc.link(c.ex, "/ui/confirm-email-change?token=" + token);
     auth::Mailer::enqueue(w, auth::render_mail(c.app.config.site_name, kind, to, {{"name", u.name}, {"link", link}}));
   });
   c.svc.mailer.kick(co_await asio::this_coro::executor);

@@ -266,7 +266,8 @@ def signup_verify(name, password):
     text, html = wait_mail(email, "confirm your email")
     assert "Depot Test" in text and "<a href=" in html, "templates carry the site name and a link"
     link = link_in(text)
-    st, js, _ = c.call("GET", link)
+    assert "/ui/verify-email?token=" in link, "the mail links to the console's landing page: " + link
+    st, js, _ = c.call("POST", "/auth/verify-email", {"token": token_of(link)})
     expect(st, 200, js, "verify link")
     assert js["user"]["status"] == "active" and js["user"]["email_verified"], js
     return c, email, link
@@ -350,7 +351,7 @@ def t_signup_refusals():
     st, _ = dav("PROPFIND", "", pend, pend_pw, headers={"Depth": "0"})
     assert st == 401, f"WebDAV before the email is verified: {st}"
     text, _ = wait_mail(f"{pend}@example.test", "confirm your email")
-    expect(p.call("GET", link_in(text))[0], 200, None, "verify")
+    expect(p.call("POST", "/auth/verify-email", {"token": token_of(link_in(text))})[0], 200, None, "verify")
     rc, out = aws(key, "s3api", "list-buckets")
     assert rc == 0, "S3 after the email is verified: " + out
 
@@ -726,7 +727,9 @@ def t_email_change_and_delete():
     st, js, _ = b.call("PATCH", f"/users/{bob}", {"email": new})
     expect(st, 202, js, "email change")
     text, _ = wait_mail(new, "new email")
-    st, js, _ = b.call("GET", link_in(text))
+    link = link_in(text)
+    assert "/ui/confirm-email-change?token=" in link, "the mail links to the console's landing page: " + link
+    st, js, _ = b.call("POST", "/auth/email-change/confirm", {"token": token_of(link)})
     expect(st, 200, js, "confirm new email")
     assert js["user"]["email"] == new, js
     # Some data of bob's, to see it go with the account.

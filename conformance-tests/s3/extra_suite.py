@@ -191,6 +191,12 @@ try:
         assert st == 200 and body == b"hello vhost", (st, body[:200])
         st, _, body = request("GET", url + "/?list-type=2&prefix=raw%2F", AK, SK)
         assert st == 200 and b"<Key>raw/key one.txt</Key>" in body, (st, body[:300])
+        # Keys that look like the other front-ends' paths stay S3 keys under virtual-hosted style.
+        for k in ("dav/x.txt", "api/v1/me", "ui/index.html"):
+            st, _, body = request("PUT", f"{url}/{k}", AK, SK, body=k.encode())
+            assert st == 200, (k, st, body[:200])
+            st, _, body = request("GET", f"{url}/{k}", AK, SK)
+            assert st == 200 and body == k.encode(), (k, st, body[:200])
         st, _, body = request("GET", f"http://nosuch-{RUN}.{BASE_DOMAIN}:{PORT}/?list-type=2", AK, SK)
         assert st == 404 and b"<Code>NoSuchBucket</Code>" in body, (st, body[:300])
         s3 = boto3.client("s3", endpoint_url=EP2, aws_access_key_id=AK, aws_secret_access_key=SK,

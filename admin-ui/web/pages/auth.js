@@ -81,28 +81,37 @@ const signup = {
   },
 };
 
-const verifyEmail = {
-  path: '/ui/verify-email',
-  title: 'Confirm your email',
-  access: 'public',
-  async render(root, params, app) {
-    root.append(heading('Confirm your email'));
-    const token = params.query.get('token');
-    const box = el('div', {class: 'card', role: 'status'}, 'Confirming…');
-    root.append(box);
-    if (!token) { box.textContent = 'This link has no token. Open the link from the email again.'; return; }
-    try {
-      await app.api.post('/auth/verify-email', { token });
-      box.replaceChildren(el('p', 'Your email address is confirmed.'),
-        el('p', el('a', {href: app.me ? '/ui/' : '/ui/login', class: 'button'}, app.me ? 'Go to the dashboard' : 'Sign in')));
-      if (app.me) await app.refreshMe();
-    } catch (err) {
-      box.className = 'alert alert-error';
-      box.setAttribute('role', 'alert');
-      box.textContent = `${app.errorMessage(err)} The link may have expired: sign in and ask for a new one.`;
-    }
-  },
-};
+// The landing pages of the links in mails: the token is sent by POST from the page (a GET that
+// consumed it would let mail scanners that prefetch links use it up).
+function confirmPage(path, title, endpoint, done) {
+  return {
+    path,
+    title,
+    access: 'public',
+    async render(root, params, app) {
+      root.append(heading(title));
+      const token = params.query.get('token');
+      const box = el('div', {class: 'card', role: 'status'}, 'Confirming…');
+      root.append(box);
+      if (!token) { box.textContent = 'This link has no token. Open the link from the email again.'; return; }
+      try {
+        await app.api.post(endpoint, { token });
+        box.replaceChildren(el('p', done),
+          el('p', el('a', {href: app.me ? '/ui/' : '/ui/login', class: 'button'}, app.me ? 'Go to the dashboard' : 'Sign in')));
+        if (app.me) await app.refreshMe();
+      } catch (err) {
+        box.className = 'alert alert-error';
+        box.setAttribute('role', 'alert');
+        box.textContent = `${app.errorMessage(err)} The link may have expired: sign in and ask for a new one.`;
+      }
+    },
+  };
+}
+
+const verifyEmail = confirmPage('/ui/verify-email', 'Confirm your email', '/auth/verify-email',
+  'Your email address is confirmed.');
+const confirmEmailChange = confirmPage('/ui/confirm-email-change', 'Confirm your new email address',
+  '/auth/email-change/confirm', 'Your new email address is confirmed and now in use.');
 
 const forgotPassword = {
   path: '/ui/forgot-password',
@@ -148,4 +157,4 @@ const resetPassword = {
   },
 };
 
-export default [login, signup, verifyEmail, forgotPassword, resetPassword];
+export default [login, signup, verifyEmail, confirmEmailChange, forgotPassword, resetPassword];
