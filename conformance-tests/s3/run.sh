@@ -3,6 +3,9 @@
 # Env (from conformance-tests/run.sh): DEPOT_ENDPOINT, DEPOT_ACCESS_KEY, DEPOT_SECRET_KEY, DEPOT_WORK.
 # Prints "PASS name" / "FAIL name: why" per scenario; exits non-zero if any failed.
 set -uo pipefail
+# `producer | grep -q` under pipefail fails when grep exits at the first match and the producer
+# is still writing (SIGPIPE, curl error 23): read the rest of the input before returning.
+drain_grep() { local rc; grep "$@"; rc=$?; cat >/dev/null; return $rc; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${DEPOT_ENDPOINT:?}" "${DEPOT_ACCESS_KEY:?}" "${DEPOT_SECRET_KEY:?}"
 WORK="${DEPOT_WORK:-$(mktemp -d)}/s3"
@@ -42,7 +45,7 @@ head -c 70000 /dev/urandom > "$WORK/tree/a/b/deep.bin"; echo hello > "$WORK/tree
 if run_group awscli; then
 B="cli-$RUN_ID"
 
-cli_mb() { "${AWS[@]}" s3 mb "s3://$B" && "${AWS[@]}" s3 ls | grep -q "$B"; }
+cli_mb() { "${AWS[@]}" s3 mb "s3://$B" && "${AWS[@]}" s3 ls | drain_grep -q "$B"; }
 cli_cp_small() {
   "${AWS[@]}" s3 cp "$WORK/small.bin" "s3://$B/small.bin" &&
   "${AWS[@]}" s3 cp "s3://$B/small.bin" "$WORK/small.out" && same "$WORK/small.bin" "$WORK/small.out"
@@ -50,7 +53,7 @@ cli_cp_small() {
 cli_cp_multipart() {
   head -c $((100 * 1024 * 1024 + 12345)) /dev/urandom > "$WORK/big.bin"
   "${AWS[@]}" s3 cp "$WORK/big.bin" "s3://$B/big/big.bin" &&
-  "${AWS[@]}" s3api head-object --bucket "$B" --key big/big.bin | grep -q '"ETag": "\\"[0-9a-f]*-[0-9]*\\""' &&
+  "${AWS[@]}" s3api head-object --bucket "$B" --key big/big.bin | drain_grep -q '"ETag": "\\"[0-9a-f]*-[0-9]*\\""' &&
   "${AWS[@]}" s3 cp "s3://$B/big/big.bin" "$WORK/big.out" && same "$WORK/big.bin" "$WORK/big.out"
 }
 cli_sync() {
@@ -82,22 +85,22 @@ cli_conditional() {
   ! "${AWS[@]}" s3api get-object --bucket "$B" --key small.bin --if-match '"0000"' "$WORK/cond.out" 2>/dev/null
 }
 cli_head() {
-  "${AWS[@]}" s3api head-object --bucket "$B" --key small.bin | grep -q '"ContentLength": 1000' &&
+  "${AWS[@]}" s3api head-object --bucket "$B" --key small.bin | drain_grep -q '"ContentLength": 1000' &&
   ! "${AWS[@]}" s3api head-object --bucket "$B" --key nope 2>/dev/null
 }
 cli_tagging() {
   "${AWS[@]}" s3api put-object-tagging --bucket "$B" --key small.bin --tagging 'TagSet=[{Key=color,Value=blue}]' &&
-  "${AWS[@]}" s3api get-object-tagging --bucket "$B" --key small.bin | grep -q blue
+  "${AWS[@]}" s3api get-object-tagging --bucket "$B" --key small.bin | drain_grep -q blue
 }
 cli_versions() {
-  "${AWS[@]}" s3api list-object-versions --bucket "$B" --prefix tree/ | grep -c '"VersionId": "null"' | grep -qx 5
+  "${AWS[@]}" s3api list-object-versions --bucket "$B" --prefix tree/ | grep -c '"VersionId": "null"' | drain_grep -qx 5
 }
 cli_v2_paging() {
   local n; n=$("${AWS[@]}" s3api list-objects-v2 --bucket "$B" --page-size 2 --query 'Contents[].Key' --output text | wc -w)
   [[ "$n" == 8 ]] || { echo "paged $n keys"; return 1; }
 }
 cli_rm_rb() {
-  "${AWS[@]}" s3 rm --recursive "s3://$B" && "${AWS[@]}" s3 rb "s3://$B" && ! "${AWS[@]}" s3 ls | grep -q "$B"
+  "${AWS[@]}" s3 rm --recursive "s3://$B" && "${AWS[@]}" s3 rb "s3://$B" && ! "${AWS[@]}" s3 ls | drain_grep -q "$B"
 }
 scenario awscli-mb cli_mb
 scenario awscli-cp-small cli_cp_small
@@ -161,8 +164,8 @@ RB="rclone-$RUN_ID"
 rc() { env -u AWS_CA_BUNDLE rclone --config "$RCLONE_CONFIG" "$@"; }
 rclone_copy() { rc mkdir "depot:$RB" && rc copy "$WORK/tree" "depot:$RB/tree" && rc copy "depot:$RB/tree" "$WORK/rclone-back" && diff -r "$WORK/tree" "$WORK/rclone-back"; }
 rclone_sync() { echo changed > "$WORK/tree/c/hello.txt"; rc sync "$WORK/tree" "depot:$RB/tree" && rc check "$WORK/tree" "depot:$RB/tree"; }
-rclone_moveto() { rc moveto "depot:$RB/tree/c/hello.txt" "depot:$RB/moved.txt" && rc cat "depot:$RB/moved.txt" | grep -q changed && ! rc lsf "depot:$RB/tree/c/" | grep -q hello; }
-rclone_purge() { rc purge "depot:$RB" && ! rc lsd depot: | grep -q "$RB"; }
+rclone_moveto() { rc moveto "depot:$RB/tree/c/hello.txt" "depot:$RB/moved.txt" && rc cat "depot:$RB/moved.txt" | drain_grep -q changed && ! rc lsf "depot:$RB/tree/c/" | drain_grep -q hello; }
+rclone_purge() { rc purge "depot:$RB" && ! rc lsd depot: | drain_grep -q "$RB"; }
 scenario rclone-copy rclone_copy
 scenario rclone-sync-check rclone_sync
 scenario rclone-moveto rclone_moveto
@@ -185,7 +188,7 @@ CONF
 SB="s3cmd-$RUN_ID"
 s3c() { s3cmd -c "$WORK/s3cfg" "$@"; }
 s3cmd_put_get() { s3c mb "s3://$SB" && s3c put "$WORK/small.bin" "s3://$SB/small.bin" && s3c get --force "s3://$SB/small.bin" "$WORK/s3cmd.out" && same "$WORK/small.bin" "$WORK/s3cmd.out"; }
-s3cmd_ls() { s3c ls "s3://$SB" | grep -q small.bin; }
+s3cmd_ls() { s3c ls "s3://$SB" | drain_grep -q small.bin; }
 s3cmd_sync() { s3c sync "$WORK/tree/" "s3://$SB/tree/" && s3c sync "s3://$SB/tree/" "$WORK/s3cmd-back/" && diff -r "$WORK/tree" "$WORK/s3cmd-back"; }
 s3cmd_del() { s3c del --recursive --force "s3://$SB" && s3c rb "s3://$SB"; }
 scenario s3cmd-put-get s3cmd_put_get

@@ -10,6 +10,9 @@
 # WEBDAV_ONLY=litmus (or cadaver, rclone, cross, quirks, etag, propsfollow, davfs2, largefile,
 # auth) runs one group.
 set -uo pipefail
+# `producer | grep -q` under pipefail fails when grep exits at the first match and the producer
+# is still writing (SIGPIPE, curl error 23): read the rest of the input before returning.
+drain_grep() { local rc; grep "$@"; rc=$?; cat >/dev/null; return $rc; }
 : "${DEPOT_ENDPOINT:?}" "${DEPOT_TEST_USER:?}" "${DEPOT_TEST_PASSWORD:?}"
 WORK="${DEPOT_WORK:-$(mktemp -d)}/webdav"
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -111,9 +114,9 @@ if run_group rclone; then
       echo changed > "$WORK/tree/a/f1"; rm -f "$WORK/tree/a/f2"
       rclone sync "$WORK/tree" "$R" && rclone check "$WORK/tree" "$R" --download
     }
-    rc_moveto() { rclone moveto "$R/a/f3" "$R/a/f3-moved" && rclone lsf "$R/a" | grep -q '^f3-moved$' && ! rclone lsf "$R/a" | grep -q '^f3$'; }
+    rc_moveto() { rclone moveto "$R/a/f3" "$R/a/f3-moved" && rclone lsf "$R/a" | drain_grep -q '^f3-moved$' && ! rclone lsf "$R/a" | drain_grep -q '^f3$'; }
     rc_back() { rclone copy "$R" "$WORK/back-$vendor" && same "$WORK/tree/a/b/deep.bin" "$WORK/back-$vendor/a/b/deep.bin"; }
-    rc_purge() { rclone purge "$R/a" && ! rclone lsf "$R" | grep -q '^a/$'; }
+    rc_purge() { rclone purge "$R/a" && ! rclone lsf "$R" | drain_grep -q '^a/$'; }
     scenario "rclone-$vendor-copy-check" rc_copy
     scenario "rclone-$vendor-sync" rc_sync
     scenario "rclone-$vendor-moveto" rc_moveto
@@ -142,7 +145,7 @@ if run_group quirks; then
     expect 204 -X PUT -H "If: (<$tok>)" --data-binary 'hello windows' "$DAV/win.txt" || return 1
     expect 207 -X PROPPATCH -H "If: (<$tok>)" --data-binary '<?xml version="1.0" encoding="utf-8" ?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop><Z:Win32CreationTime>Wed, 25 Nov 2026 10:00:00 GMT</Z:Win32CreationTime><Z:Win32LastModifiedTime>Wed, 25 Nov 2026 10:00:00 GMT</Z:Win32LastModifiedTime><Z:Win32FileAttributes>00000020</Z:Win32FileAttributes></D:prop></D:set></D:propertyupdate>' "$DAV/win.txt" || return 1
     expect 204 -X UNLOCK -H "Lock-Token: $tok" "$DAV/win.txt" || return 1
-    curl -sS -u "$U:$P" -I "$DAV/win.txt" | grep -qi 'Last-Modified: Wed, 25 Nov 2026 10:00:00 GMT'
+    curl -sS -u "$U:$P" -I "$DAV/win.txt" | drain_grep -qi 'Last-Modified: Wed, 25 Nov 2026 10:00:00 GMT'
   }
   q_macos_chunked() {
     head -c 100000 /dev/urandom > "$WORK/mac.bin"
@@ -151,17 +154,17 @@ if run_group quirks; then
   }
   q_oc_mtime() {
     local h; h="$(curl -sS -i -u "$U:$P" -X PUT -H 'X-OC-Mtime: 1500000000' --data-binary 'x' "$DAV/mtime.txt")"
-    grep -qi '^X-OC-Mtime: accepted' <<<"$h" && curl -sS -u "$U:$P" -I "$DAV/mtime.txt" | grep -qi 'Last-Modified: Fri, 14 Jul 2017 02:40:00 GMT'
+    grep -qi '^X-OC-Mtime: accepted' <<<"$h" && curl -sS -u "$U:$P" -I "$DAV/mtime.txt" | drain_grep -qi 'Last-Modified: Fri, 14 Jul 2017 02:40:00 GMT'
   }
   q_bad_bucket() { expect 403 -X MKCOL "$EP/dav/Not_A_Bucket/"; }
   q_names() {
     local n="sp ace%25#hash+plus-é"
     local enc; enc="$(/usr/bin/python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1]))' "$n")"
     expect 201 -X PUT --data-binary 'x' "$DAV/$enc" && expect 200 "$DAV/$enc" &&
-    curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 1' "$DAV/" | grep -q "$enc"
+    curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 1' "$DAV/" | drain_grep -q "$enc"
   }
   q_dotdot() { expect 400 --path-as-is "$DAV/a/../b"; }
-  q_quota() { curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>' "$DAV/" | grep -q 'quota-available-bytes>[0-9]'; }
+  q_quota() { curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>' "$DAV/" | drain_grep -q 'quota-available-bytes>[0-9]'; }
   q_depth_inf() { local body; body="$(curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: infinity' "$DAV/")"; grep -q 'propfind-finite-depth' <<<"$body"; }
   q_quota_507() {
     # Over the limit: 507 before "100 Continue", so the refused body is never sent.
@@ -179,7 +182,7 @@ if run_group quirks; then
     ! grep -q '^< HTTP/1.1 100' <<<"$v" || { echo "100 Continue sent before 507"; return 1; }
     # reads, deletes and the quota properties still work
     code="$(curl -sS -u "$user:$pw" -o /dev/null -w '%{http_code}' "$EP/dav/$qb/small")"; [[ $code == 200 ]] || return 1
-    curl -sS -u "$user:$pw" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>' "$EP/dav/$qb/" | grep -q 'quota-used-bytes>4000<'
+    curl -sS -u "$user:$pw" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>' "$EP/dav/$qb/" | drain_grep -q 'quota-used-bytes>4000<'
   }
   q_gnome_if_match() {
     # gvfs: HEAD, then PUT with If-Match of the ETag it saw; a stale ETag must fail.
@@ -224,16 +227,16 @@ if run_group cross && [[ -n "${DEPOT_ACCESS_KEY:-}" && -x /usr/bin/aws ]]; then
     head -c 150000 /dev/urandom > "$WORK/x1.bin"
     local etag; etag="$(curl -sS -u "$U:$P" -T "$WORK/x1.bin" -D - -o /dev/null "$DAV/x/x1.bin" | grep -i '^ETag:' | tr -d '\r' | cut -d' ' -f2)"
     [[ -z "$etag" ]] && { expect 201 -X MKCOL "$DAV/x/"; etag="$(curl -sS -u "$U:$P" -T "$WORK/x1.bin" -D - -o /dev/null "$DAV/x/x1.bin" | grep -i '^ETag:' | tr -d '\r' | cut -d' ' -f2)"; }
-    "${AWS[@]}" s3api head-object --bucket "$B" --key x/x1.bin | grep -q "$(sed 's/"/\\\\"/g' <<<"$etag")" &&
+    "${AWS[@]}" s3api head-object --bucket "$B" --key x/x1.bin | drain_grep -q "$(sed 's/"/\\\\"/g' <<<"$etag")" &&
     "${AWS[@]}" s3 cp "s3://$B/x/x1.bin" "$WORK/x1.out" && same "$WORK/x1.bin" "$WORK/x1.out"
   }
   x_s3_to_dav() {
     head -c 90000 /dev/urandom > "$WORK/x2.bin"
     "${AWS[@]}" s3 cp "$WORK/x2.bin" "s3://$B/s3dir/x2.bin" >/dev/null &&
     curl -sS -u "$U:$P" -o "$WORK/x2.out" "$DAV/s3dir/x2.bin" && same "$WORK/x2.bin" "$WORK/x2.out" &&
-    curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 1' "$DAV/s3dir/" | grep -q 'x2.bin'
+    curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 1' "$DAV/s3dir/" | drain_grep -q 'x2.bin'
   }
-  x_mkcol_marker() { expect 201 -X MKCOL "$DAV/emptydir/" && "${AWS[@]}" s3api list-objects-v2 --bucket "$B" --prefix emptydir/ | grep -q '"Key": "emptydir/"'; }
+  x_mkcol_marker() { expect 201 -X MKCOL "$DAV/emptydir/" && "${AWS[@]}" s3api list-objects-v2 --bucket "$B" --prefix emptydir/ | drain_grep -q '"Key": "emptydir/"'; }
   x_unshowable_keys() {
     # Keys WebDAV cannot show (empty or dot segments) are written over S3 and skipped in
     # listings; their URLs are refused with 400, never mapped to another key.
