@@ -65,7 +65,7 @@ const std::vector<RouteInfo>& routes() {
       {V::get, "/users/{name}/buckets", Op::user_buckets, Access::user, "ListUserBuckets", "The account's buckets with bytes and objects"},
       {V::post, "/users/{name}/password-reset", Op::user_password_reset, Access::admin, "SendPasswordReset", "Mail the user a password reset link"},
       {V::get, "/billing/events/{id}", Op::billing_event_get, Access::admin, "GetBillingEvent", "One billing event with its raw payload"},
-      {V::get, "/files", Op::files_buckets, Access::user, "ListFileBuckets", "The caller's buckets (top-level folders) and usage"},
+      {V::get, "/files", Op::files_buckets, Access::user, "ListFileBuckets", "The caller's buckets (top-level folders) and usage; admins: ?user=NAME (read-only, also on listing, search, download)"},
       {V::post, "/files", Op::files_bucket_create, Access::user, "CreateFileBucket", "New bucket ({name}, S3 naming rules)"},
       {V::get, "/files/{bucket}", Op::files_list, Access::user, "ListFiles", "A folder: ?prefix=&delimiter=/&after=&limit="},
       {V::delete_, "/files/{bucket}", Op::files_bucket_delete, Access::user, "DeleteFileBucket", "Delete an empty bucket (?force=true: with its files)"},

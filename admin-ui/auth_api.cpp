@@ -128,7 +128,7 @@ asio::awaitable<void> send_token_mail(ApiContext& c, const auth::User& u, const 
     std::string link = purpose == "reset"          ? c.svc.link(c.ex, "/ui/reset-password?token=" + token)
                        : purpose == "verify"       ? c.svc.link(c.ex, "/ui/verify-email?token=" + token)
                                                    : c.svc.link(c.ex, "/ui/confirm-email-change?token=" + token);
-    auth::Mailer::enqueue(w, auth::render_mail(c.app.config.site_name, kind, to, {{"name", u.name}, {"link", link}}));
+    auth::Mailer::enqueue(w, auth::render_mail(storage::ConsoleStore::site_name(w, c.app.config.site_name), kind, to, {{"name", u.name}, {"link", link}}));
   });
   c.svc.mailer.kick(co_await asio::this_coro::executor);
 }

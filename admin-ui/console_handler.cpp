@@ -14,6 +14,7 @@
 #include "admin-ui/api_context.hpp"
 #include "admin-ui/console_admin.hpp"
 #include "admin-ui/files_api.hpp"
+#include "storage/console_store.hpp"
 #include "auth/jwt.hpp"
 #include "auth/tokens.hpp"
 #include "src/http/semantics.hpp"
@@ -249,7 +250,7 @@ Services::Services(App& a)
 void Services::notify(pqxx::work& w, const storage::BillingNotice& n) const {
   auto r = w.exec_params("SELECT name, email FROM users WHERE id = $1", n.user);
   if (r.empty()) return;
-  auth::Mailer::enqueue(w, auth::render_mail(app.config.site_name, n.kind, r[0][1].as<std::string>(),
+  auth::Mailer::enqueue(w, auth::render_mail(storage::ConsoleStore::site_name(w, app.config.site_name), n.kind, r[0][1].as<std::string>(),
                                              {{"name", r[0][0].as<std::string>()}, {"detail", n.detail}}));
 }
 

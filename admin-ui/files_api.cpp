@@ -741,6 +741,20 @@ asio::awaitable<void> upload_abort(ApiContext& c) {
 bool files_raw_body(Op op) { return op == Op::files_upload || op == Op::files_upload_part; }
 
 asio::awaitable<void> files_op(ApiContext& c) {
+  // Administrators may look at (never change) another account's files: `?user=NAME` on the
+  // read-only operations acts on that account (the console's user detail page uses it).
+  if (auto as = c.query.find("user"); as != c.query.end() && !(c.caller && as->second == c.caller->name)) {
+    bool read_only = c.endpoint.op == Op::files_buckets || c.endpoint.op == Op::files_list ||
+                     c.endpoint.op == Op::files_search || c.endpoint.op == Op::files_download;
+    if (!c.is_admin())
+      co_return co_await c.fail(status::forbidden, "forbidden", "only administrators may look at another account's files");
+    if (!read_only)
+      co_return co_await c.fail(status::forbidden, "forbidden", "administrators may look at another account's files, not change them");
+    std::string name = as->second;
+    auto target = co_await c.app.users.find_by_name(name);
+    if (!target) co_return co_await c.fail(status::not_found, "not_found", "no such user");
+    c.caller = std::move(target.value());
+  }
   switch (c.endpoint.op) {
     case Op::files_buckets: co_return co_await list_buckets(c);
     case Op::files_bucket_create: co_return co_await create_bucket(c);

@@ -31,6 +31,11 @@ boost::asio::awaitable<SettingMap> ConsoleStore::settings() {
   co_return co_await db_.tx([](pqxx::work& w) { return load_settings(w); });
 }
 
+std::string ConsoleStore::site_name(pqxx::work& w, const std::string& fallback) {
+  auto r = w.exec("SELECT value FROM console_settings WHERE key = 'site_name'");
+  return r.empty() ? fallback : r[0][0].as<std::string>();
+}
+
 boost::asio::awaitable<std::string> ConsoleStore::setting_or(std::string key, std::string fallback) {
   auto v = co_await db_.tx([&](pqxx::work& w) -> std::optional<std::string> {
     auto r = w.exec_params("SELECT value FROM console_settings WHERE key = $1", key);

@@ -54,6 +54,8 @@ class ConsoleStore {
   boost::asio::awaitable<SettingMap> settings();
   // One setting, or fallback when no admin stored it.
   boost::asio::awaitable<std::string> setting_or(std::string key, std::string fallback);
+  // The site name for mails written inside w: the stored one, else fallback (the configuration).
+  static std::string site_name(pqxx::work& w, const std::string& fallback);
 
   // Audit log.
   static void audit(pqxx::work& w, const AuditEntry& e);

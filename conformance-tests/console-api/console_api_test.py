@@ -130,6 +130,12 @@ def t_branding_and_settings():
     expect(st, 200, js, "patch branding")
     st, js, _ = Client().call("GET", "/branding")
     assert js == {"site_name": "Console " + RUN, "logo_url": "/ui/logo.svg", "primary_color": "#abcdef"}, js
+    # Mails carry the stored site name too.
+    target = S["users"][0]
+    st, js, _ = Client().call("POST", "/auth/password-reset", {"email": f"{target}@mail{RUN}.test"})
+    expect(st, (200, 202), js, "reset request")
+    body = psql(f"SELECT text_body FROM outbox WHERE to_addr = '{target}@mail{RUN}.test' ORDER BY id DESC LIMIT 1")
+    assert ("Console " + RUN) in body, "the mail does not carry the stored site name: " + body[:200]
     st, js, _ = admin.call("PATCH", "/settings", {"primary_color": None, "site_name": None, "logo_url": None})
     expect(st, 200, js)
     assert js["primary_color"] != "#abcdef" and js["logo_url"] is None and "primary_color" not in js["stored"], js
@@ -297,6 +303,48 @@ def t_user_detail_extras():
     expect(st, 404, js)
 
 
+def raw_call(client, method, path, data):
+    req = urllib.request.Request(API + path, data=data, method=method)
+    req.add_header("Content-Type", "application/octet-stream")
+    if client.csrf:
+        req.add_header("X-CSRF-Token", client.csrf)
+    try:
+        with client.opener.open(req, timeout=40) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def t_admin_reads_user_files():
+    admin, user, uname = S["admin"], S["user_client"], S["user_name"]
+    b = "cqfiles" + RUN
+    st, js, _ = user.call("POST", "/files", {"name": b})
+    expect(st, 201, js, "create bucket")
+    body = os.urandom(3000)
+    st, text = raw_call(user, "PUT", f"/files/{b}/object?key=a/b.txt", body)
+    expect(st, (200, 201), text, "upload")
+    st, js, _ = admin.call("GET", f"/files?user={uname}")
+    expect(st, 200, js, "admin lists the user's buckets")
+    assert b in [x["name"] for x in js["items"]], js
+    st, js, _ = admin.call("GET", f"/files/{b}?user={uname}&prefix=a/&delimiter=/")
+    expect(st, 200, js, "admin lists a folder")
+    assert [x["key"] for x in js["items"]] == ["a/b.txt"], js
+    st, _, got = admin.call("GET", f"/files/{b}/object?user={uname}&key=a/b.txt")
+    assert st == 200 and got == body, f"admin download: {st}"
+    st, text = raw_call(admin, "PUT", f"/files/{b}/object?user={uname}&key=x.txt", b"x")
+    expect(st, 403, text, "admin write into another account")
+    st, js, _ = admin.call("DELETE", f"/files/{b}/object?user={uname}&key=a/b.txt")
+    expect(st, 403, js, "admin delete in another account")
+    st, js, _ = user.call("GET", f"/files?user={S['admin_name']}")
+    expect(st, 403, js, "a user looking at another account")
+    st, js, _ = admin.call("GET", f"/files?user=nobody{RUN}")
+    expect(st, 404, js, "no such user")
+    st, js, _ = user.call("GET", f"/files/{b}?prefix=a/&delimiter=/")
+    assert st == 200 and [x["key"] for x in js["items"]] == ["a/b.txt"], "the file is still there"
+    st, js, _ = user.call("DELETE", f"/files/{b}?force=true")
+    expect(st, (200, 204), js, "clean up")
+
+
 def t_billing_events():
     admin = S["admin"]
     a, b = f"evt_cq_{RUN}_a", f"evt_cq_{RUN}_b"
@@ -393,7 +441,7 @@ def main():
                          ("console-users-search-sort-page", t_users_search_sort_page),
                          ("console-overview-usage-history", t_overview_and_history),
                          ("console-user-detail-extras", t_user_detail_extras), ("console-billing-events", t_billing_events),
-                         ("console-audit-log", t_audit_log)]:
+                         ("console-audit-log", t_audit_log), ("console-admin-reads-user-files", t_admin_reads_user_files)]:
             try:
                 fn()
                 print(f"PASS {name}", flush=True)

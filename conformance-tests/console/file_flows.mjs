@@ -118,6 +118,24 @@ export async function fileScenarios(ctx) {
     check(sha(fs.readFileSync(saved)) === sha(data), 'the downloaded bytes differ from the upload');
   });
 
+  await scenario('admin-browses-user-files', async () => {
+    if (!ctx.hasAdminPages) throw new Error('admin pages not served');
+    const admin = ctx.adminPage();
+    await admin.goto(`${BASE}/ui/admin/users/${encodeURIComponent(USER)}`);
+    await admin.getByRole('link', { name: bucket, exact: true }).click();
+    await admin.getByRole('link', { name: `Download ${current}` }).waitFor();
+    check(await admin.locator('img[src="x"]').count() === 0, 'the file name became an <img> on the admin page');
+    const [download] = await Promise.all([
+      admin.waitForEvent('download'),
+      admin.getByRole('link', { name: `Download ${current}` }).click(),
+    ]);
+    const saved = path.join(WORK, 'admin-downloaded.bin');
+    await download.saveAs(saved);
+    check(sha(fs.readFileSync(saved)) === sha(data), 'the admin downloaded other bytes');
+    check(await admin.getByRole('button', { name: /Delete|Rename|Upload/ }).count() === 0, 'the admin view offers changes');
+    await shot(admin, 'admin-user-files');
+  });
+
   await scenario('files-delete', async () => {
     await page.getByRole('button', { name: `Delete ${current}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();

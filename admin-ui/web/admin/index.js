@@ -5,6 +5,7 @@ import plans from './plans.js';
 import billing from './billing.js';
 import settings from './settings.js';
 import audit from './audit.js';
+import userFiles from './user_files.js';
 
 // The admin styles (a stylesheet of this origin: the CSP forbids inline styles).
 if (!document.querySelector('link[data-admin-css]')) {
@@ -15,4 +16,4 @@ if (!document.querySelector('link[data-admin-css]')) {
   document.head.append(link);
 }
 
-export default [overview, ...users, plans, ...billing, settings, audit];
+export default [overview, ...userFiles, ...users, plans, ...billing, settings, audit];

@@ -179,7 +179,9 @@ async function renderDetail(root, params, app) {
 
   section('Buckets', async () => {
     const r = await app.api.get(`${path}/buckets`);
-    return table(['Bucket', 'Objects', 'Stored', 'Created'], r.items.map((b) => [b.name, b.objects.toLocaleString(), formatBytes(b.bytes), timeEl(b.created)]), { num: [1, 2], empty: 'No buckets.' });
+    return table(['Bucket', 'Objects', 'Stored', 'Created'], r.items.map((b) => [
+      el('a', { href: `/ui/admin/users/${encodeURIComponent(user.name)}/files/${encodeURIComponent(b.name)}/` }, b.name),
+      b.objects.toLocaleString(), formatBytes(b.bytes), timeEl(b.created)]), { num: [1, 2], empty: 'No buckets.' });
   });
   section('Sessions', async () => {
     const r = await app.api.get(`${path}/sessions`);
