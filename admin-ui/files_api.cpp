@@ -8,6 +8,7 @@
 
 #include "admin-ui/api_context.hpp"
 #include "src/crypto/checksum.hpp"
+#include "src/http/body_source.hpp"
 #include "src/http/semantics.hpp"
 #include "storage/dav_store.hpp"
 #include "storage/engine.hpp"
@@ -371,21 +372,8 @@ asio::awaitable<void> download(ApiContext& c) {
 
 // ------------------------------------------------------------------ uploads
 
-// The request body as an engine BodySource. A client that goes away makes read_body throw;
-// the engine then drops the upload (its reservation and temporary blob go with it).
-class RequestBodySource final : public storage::BodySource {
- public:
-  explicit RequestBodySource(http::Exchange& ex) : ex_(ex) {}
-  asio::awaitable<std::size_t> read(char* buf, std::size_t n) override { co_return co_await ex_.read_body(buf, n); }
-
- private:
-  http::Exchange& ex_;
-};
-
-class EmptySource final : public storage::BodySource {
- public:
-  asio::awaitable<std::size_t> read(char*, std::size_t) override { co_return 0; }
-};
+using RequestBodySource = http::ExchangeBodySource;
+using EmptySource = http::EmptyBodySource;
 
 std::string request_content_type(ApiContext& c) {
   std::string t(c.ex.header(http::bhttp::field::content_type));

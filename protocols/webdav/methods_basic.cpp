@@ -5,6 +5,7 @@
 #include "protocols/webdav/error.hpp"
 #include "protocols/webdav/methods.hpp"
 #include "protocols/webdav/multistatus.hpp"
+#include "src/http/body_source.hpp"
 #include "src/http/semantics.hpp"
 #include "storage/dav_store.hpp"
 
@@ -12,19 +13,8 @@ namespace depot::webdav {
 
 namespace {
 
-class ExchangeBody final : public storage::BodySource {
- public:
-  explicit ExchangeBody(http::Exchange& ex) : ex_(ex) {}
-  asio::awaitable<std::size_t> read(char* buf, std::size_t n) override { co_return co_await ex_.read_body(buf, n); }
-
- private:
-  http::Exchange& ex_;
-};
-
-class EmptyBody final : public storage::BodySource {
- public:
-  asio::awaitable<std::size_t> read(char*, std::size_t) override { co_return 0; }
-};
+using ExchangeBody = http::ExchangeBodySource;
+using EmptyBody = http::EmptyBodySource;
 
 std::string quote_etag(std::string_view etag) { return "\"" + std::string(etag) + "\""; }
 
