@@ -91,6 +91,15 @@ class SessionExchange final : public Exchange {
     // Returns once it has min(n, kFill) bytes or the body ended: a socket read often brings only
     // a few KiB, and every return costs the layers above a pass (decoders, hashes, writes).
     constexpr std::size_t kFill = 64 * 1024;
+    // Beast reads at most the buffer's spare capacity per system call (512 bytes minimum): a
+    // buffer sized for the header made a 1 MiB body cost ~1,800 reads. Grow it for the body.
+    {
+      std::size_t want = kFill;
+      if (auto left = parser_.content_length_remaining(); left && !parser_.chunked())
+        want = std::size_t(std::min<std::uint64_t>(*left, kFill));
+      want = std::min(want, n);
+      if (buffer_.capacity() < buffer_.size() + want) buffer_.reserve(buffer_.size() + want);
+    }
     std::size_t total = 0;
     for (;;) {
       parser_.get().body().data = buf + total;
@@ -374,6 +383,8 @@ asio::awaitable<void> serve(Stream& stream, std::shared_ptr<Server::Shared> sh, 
       clean = false;
     }
     if (!clean) co_return;
+    // An idle keep-alive connection keeps no body-sized buffer.
+    if (buffer.capacity() > 16 * 1024 && buffer.size() == 0) buffer.shrink_to_fit();
   }
 }
 
