@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
@@ -56,30 +57,50 @@ void fsync_dir(const fs::path& dir) {
 
 class LocalStore;
 
+// Writes bypass the page cache (O_DIRECT) through an aligned staging buffer. Measured on the
+// 2-core VM this runs on: buffered writes into the page cache ran at 390-580 MB/s of pure CPU
+// (dd, no fsync), O_DIRECT at 1.3-2.3 GB/s including the disk; and a blob is fsynced anyway.
+// Reads stay buffered (readahead, and the page cache for hot objects). Where the file system
+// refuses O_DIRECT (tmpfs) the writer falls back to ordinary writes.
 class LocalWriter final : public BlobWriter {
  public:
+  static constexpr std::size_t kAlign = 4096;
+  static constexpr std::size_t kStage = 256 * 1024;
+
   LocalWriter(LocalStore& store, std::string id, fs::path tmp, fs::path final_path, asio::thread_pool& blocking)
       : store_(store), id_(std::move(id)), tmp_(std::move(tmp)), final_(std::move(final_path)), blocking_(blocking) {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0640);
+    if (fd_ < 0 && errno == EINVAL) {
+      direct_ = false;
+      fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    }
     if (fd_ < 0) throw_errno("create blob", errno);
   }
   ~LocalWriter() override {
     if (fd_ >= 0) ::close(fd_);
     if (!finished_) ::unlink(tmp_.c_str());
+    std::free(stage_);
   }
   const std::string& id() const override { return id_; }
   std::uint64_t size() const override { return size_; }
 
   void write(const char* data, std::size_t n) override {
+    size_ += n;
+    if (!direct_) return write_all(data, n);
+    if (!stage_) {
+      stage_ = static_cast<char*>(std::aligned_alloc(kAlign, kStage));
+      if (!stage_) throw std::bad_alloc();
+    }
     while (n > 0) {
-      ssize_t w = ::write(fd_, data, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        throw_errno("write blob", errno);
+      std::size_t k = std::min(n, kStage - staged_);
+      std::memcpy(stage_ + staged_, data, k);
+      staged_ += k;
+      data += k;
+      n -= k;
+      if (staged_ == kStage) {
+        write_all(stage_, kStage);
+        staged_ = 0;
       }
-      data += w;
-      n -= std::size_t(w);
-      size_ += std::uint64_t(w);
     }
   }
 
@@ -87,6 +108,7 @@ class LocalWriter final : public BlobWriter {
     // fsync and rename block for milliseconds: keep them off the I/O thread.
     auto work = [this]() -> asio::awaitable<Result<void>> {
       try {
+        flush_tail();
         // fdatasync: the bytes and what reading them needs (the size), not the timestamps.
         if (::fdatasync(fd_) != 0) throw_errno("fsync blob", errno);
         ::close(fd_);
@@ -110,10 +132,46 @@ class LocalWriter final : public BlobWriter {
   LocalStore& store_;
   std::string id_;
   fs::path tmp_, final_;
+  // The staged rest: O_DIRECT writes whole blocks, so the last one is padded and the file cut
+  // back to the real size.
+  void flush_tail() {
+    if (staged_ == 0) return;
+    if (!direct_) {  // O_DIRECT was dropped midway (see write_all)
+      write_all(stage_, staged_);
+      staged_ = 0;
+      return;
+    }
+    std::size_t padded = (staged_ + kAlign - 1) / kAlign * kAlign;
+    std::memset(stage_ + staged_, 0, padded - staged_);
+    write_all(stage_, padded);
+    staged_ = 0;
+    if (::ftruncate(fd_, off_t(size_)) != 0) throw_errno("truncate blob", errno);
+  }
+
+  void write_all(const char* data, std::size_t n) {
+    while (n > 0) {
+      ssize_t w = ::write(fd_, data, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EINVAL && direct_) {  // a short write left the offset unaligned: go on buffered
+          direct_ = false;
+          if (::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_DIRECT) != 0) throw_errno("write blob", errno);
+          continue;
+        }
+        throw_errno("write blob", errno);
+      }
+      data += w;
+      n -= std::size_t(w);
+    }
+  }
+
   asio::thread_pool& blocking_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
   bool finished_ = false;
+  bool direct_ = true;
+  char* stage_ = nullptr;  // kStage bytes, kAlign-aligned, once the first byte is written
+  std::size_t staged_ = 0;
 };
 
 class LocalReader final : public BlobReader {
