@@ -10,6 +10,7 @@
 #include "src/crypto/checksum.hpp"
 #include "src/http/body_source.hpp"
 #include "src/http/semantics.hpp"
+#include "src/http/send_blob.hpp"
 #include "storage/dav_store.hpp"
 #include "storage/engine.hpp"
 #include "storage/multipart_store.hpp"
@@ -355,19 +356,7 @@ asio::awaitable<void> download(ApiContext& c) {
   auto reader = co_await c.app.engine.open_object(o, first, length);
   if (!reader) co_return co_await c.fail(reader.error());
   co_await ex.begin_response(std::move(h), length);
-  std::vector<char> buf(256 * 1024);
-  std::uint64_t sent = 0;
-  while (sent < length) {
-    std::size_t n = co_await (*reader)->read(buf.data(), buf.size());
-    if (n == 0) break;
-    co_await ex.write_body(buf.data(), n);
-    sent += n;
-  }
-  if (sent < length) {
-    ex.close_after_response();  // the blob is shorter than its metadata: cut the connection
-    throw std::runtime_error("object " + o.key + " is shorter than its recorded size");
-  }
-  co_await ex.end_response();
+  co_await http::send_blob_body(ex, **reader, length, "object " + o.key);
 }
 
 // ------------------------------------------------------------------ uploads

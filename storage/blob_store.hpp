@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "src/result.hpp"
@@ -37,6 +38,16 @@ class BlobReader {
   // Reads the next bytes of the requested range; 0 at its end.
   virtual boost::asio::awaitable<std::size_t> read(char* buf, std::size_t n) = 0;
   virtual std::uint64_t remaining() const = 0;
+  // Where the next bytes sit when they are in a file, so a sender can hand them to the kernel
+  // (sendfile) instead of reading them; it then calls skip() with what it sent. nullopt when
+  // the bytes must be read().
+  struct FileSpan {
+    int fd;
+    std::uint64_t offset;
+    std::uint64_t length;
+  };
+  virtual std::optional<FileSpan> file_span() const { return std::nullopt; }
+  virtual void skip(std::uint64_t) {}
 };
 
 class BlobStore {

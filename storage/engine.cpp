@@ -696,6 +696,12 @@ asio::awaitable<Result<std::unique_ptr<BlobReader>>> Engine::open_object(const O
   // A completed S3 multipart upload: its blob is a manifest of part blobs (storage/multipart_store).
   if (obj.parts > 0) co_return co_await open_multipart_object(db_, blobs_, obj, offset, length);
   if (auto cached = inline_cache_->get(obj.blob_id)) co_return make_memory_reader(std::move(*cached), offset, length);
+  // Larger than what is stored inline: the blob is a file, no query needed. (If the threshold was
+  // lowered since, an older inline object finds no file and is looked up below.)
+  if (std::uint64_t(obj.size) > opts_.inline_threshold) {
+    auto file = blobs_.open(obj.blob_id, offset, length);
+    if (file || file.code() != Errc::not_found) co_return file;
+  }
   auto inline_data = co_await db_.read([&](pqxx::transaction_base& w) -> std::optional<std::string> {
     auto r = exec_prepared(w, "engine_inline_data",
                            "SELECT inline_data FROM blobs WHERE id = $1 AND inline_data IS NOT NULL", obj.blob_id);

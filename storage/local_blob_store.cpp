@@ -193,6 +193,12 @@ class LocalReader final : public BlobReader {
     }
   }
   std::uint64_t remaining() const override { return remaining_; }
+  std::optional<FileSpan> file_span() const override { return FileSpan{fd_, pos_, remaining_}; }
+  void skip(std::uint64_t n) override {
+    n = std::min(n, remaining_);
+    pos_ += n;
+    remaining_ -= n;
+  }
 
  private:
   int fd_;

@@ -6,6 +6,7 @@
 #include "protocols/s3/object_headers.hpp"
 #include "protocols/s3/xml.hpp"
 #include "src/http/semantics.hpp"
+#include "src/http/send_blob.hpp"
 #include "storage/engine.hpp"
 #include "storage/multipart_store.hpp"
 
@@ -144,19 +145,7 @@ asio::awaitable<void> handle_get_object(Ctx& c) {
     reader = co_await c.app.engine.open_object(o, first, length);
   if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
   co_await c.ex.begin_response(std::move(h), length);
-  std::vector<char> buf(256 * 1024);
-  std::uint64_t sent = 0;
-  while (sent < length) {
-    std::size_t n = co_await (*reader)->read(buf.data(), buf.size());
-    if (n == 0) break;
-    co_await c.ex.write_body(buf.data(), n);
-    sent += n;
-  }
-  if (sent < length) {
-    c.ex.close_after_response();  // the blob was shorter than its metadata: cut the connection
-    throw std::runtime_error("object " + o.key + " is shorter than its recorded size");
-  }
-  co_await c.ex.end_response();
+  co_await http::send_blob_body(c.ex, **reader, length, "object " + o.key);
 }
 
 }  // namespace depot::s3

@@ -7,6 +7,7 @@
 #include "protocols/webdav/multistatus.hpp"
 #include "src/http/body_source.hpp"
 #include "src/http/semantics.hpp"
+#include "src/http/send_blob.hpp"
 #include "storage/dav_store.hpp"
 
 namespace depot::webdav {
@@ -147,13 +148,7 @@ asio::awaitable<void> handle_get(Ctx& c, bool head) {
   auto reader = co_await c.app.engine.open_object(o, first, length);
   if (!reader) co_return co_await respond_error(c, reader.error());
   co_await c.ex.begin_response(std::move(hdr), length);
-  std::vector<char> buf(std::min<std::uint64_t>(length, 256 * 1024) + 1);
-  while (true) {
-    auto n = co_await (*reader)->read(buf.data(), buf.size());
-    if (n == 0) break;
-    co_await c.ex.write_body(buf.data(), n);
-  }
-  co_await c.ex.end_response();
+  co_await http::send_blob_body(c.ex, **reader, length, "object " + o.key);
 }
 
 asio::awaitable<Result<storage::ObjectInfo>> put_empty(Ctx& c, const storage::Bucket& b, std::string key,

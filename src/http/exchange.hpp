@@ -74,6 +74,12 @@ class Exchange {
   virtual asio::awaitable<void> begin_response(ResponseHeader hdr, std::optional<std::uint64_t> length) = 0;
   virtual asio::awaitable<void> write_body(const char* data, std::size_t n) = 0;
   virtual asio::awaitable<void> end_response() = 0;
+  // Sends n bytes of an open file from offset as body bytes of a response begun with a length,
+  // by sendfile: no copy through user space. Returns false, having sent nothing, where the
+  // connection cannot (TLS, a chunked response); the caller then reads and write_body()s.
+  virtual asio::awaitable<bool> send_file(int /*fd*/, std::uint64_t /*offset*/, std::uint64_t /*n*/) {
+    co_return false;
+  }
 
   virtual bool responded() const = 0;
   // Ask the session to close the connection after this response.

@@ -1,5 +1,7 @@
 #include "src/http/server.hpp"
 
+#include <sys/sendfile.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -196,6 +198,54 @@ class SessionExchange final : public Exchange {
       throw boost::system::system_error(ec);
     }
     bytes_out += n;
+  }
+
+  asio::awaitable<bool> send_file(int fd, std::uint64_t offset, std::uint64_t n) override {
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      co_return false;
+    } else {
+      if (!stream_res_ || stream_res_->chunked()) co_return false;
+      auto& sock = stream_.socket();
+      // The socket is non-blocking (Asio made it so for its own operations): sendfile sends what
+      // fits, and on EAGAIN we wait until the socket is writable, bounded by the idle timeout.
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      auto alive = std::make_shared<bool>(true);
+      struct Guard {
+        std::shared_ptr<bool> a;
+        ~Guard() { *a = false; }
+      } guard{alive};
+      off_t off = off_t(offset);
+      boost::system::error_code nb_ec;
+      sock.native_non_blocking(true, nb_ec);
+      while (n > 0) {
+        ssize_t r = ::sendfile(sock.native_handle(), fd, &off, std::size_t(std::min<std::uint64_t>(n, 1u << 30)));
+        if (r > 0) {
+          n -= std::uint64_t(r);
+          bytes_out += std::uint64_t(r);
+          continue;
+        }
+        if (r == 0) {  // the file ended early
+          close_ = true;
+          throw std::runtime_error("file shorter than the response length");
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          close_ = true;
+          throw boost::system::system_error(boost::system::error_code(errno, boost::system::system_category()));
+        }
+        timer.expires_after(cfg_.body_idle_timeout);
+        timer.async_wait([&sock, alive](boost::system::error_code ec) {
+          if (!ec && *alive) sock.cancel();
+        });
+        auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, kUse);
+        timer.cancel();
+        if (ec) {
+          close_ = true;
+          throw boost::system::system_error(ec == asio::error::operation_aborted ? asio::error::timed_out : ec);
+        }
+      }
+      co_return true;
+    }
   }
 
   asio::awaitable<void> end_response() override {
