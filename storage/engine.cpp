@@ -64,19 +64,19 @@ void lock_key(pqxx::work& w, BucketId b, const std::string& key) {
   exec_prepared(w, "engine_lock_key", "SELECT pg_advisory_xact_lock($1, hashtext($2))", int(b & 0x7fffffff), key);
 }
 
-Bucket bucket_from_row(const pqxx::row& r) {
+Bucket bucket_from_row(const pqxx::row& r, int f = 0) {
   Bucket b;
-  b.id = r[0].as<BucketId>();
-  b.name = r[1].as<std::string>();
-  b.owner = r[2].as<UserId>();
-  b.owner_name = r[3].as<std::string>();
-  b.region = r[4].as<std::string>();
-  b.created = from_micros(r[5].as<std::int64_t>());
+  b.id = r[f].as<BucketId>();
+  b.name = r[f + 1].as<std::string>();
+  b.owner = r[f + 2].as<UserId>();
+  b.owner_name = r[f + 3].as<std::string>();
+  b.region = r[f + 4].as<std::string>();
+  b.created = from_micros(r[f + 5].as<std::int64_t>());
   return b;
 }
-constexpr const char* kBucketSelect =
-    "SELECT b.id, b.name, b.owner_id, u.name, b.region, (extract(epoch from b.created_at) * 1000000)::bigint "
-    "FROM buckets b JOIN users u ON u.id = b.owner_id ";
+#define DEPOT_BUCKET_COLUMNS \
+  "b.id, b.name, b.owner_id, u.name, b.region, (extract(epoch from b.created_at) * 1000000)::bigint "
+constexpr const char* kBucketSelect = "SELECT " DEPOT_BUCKET_COLUMNS "FROM buckets b JOIN users u ON u.id = b.owner_id ";
 
 const std::string kFetchObjectSql =
     std::string("SELECT ") + kObjectColumns + " FROM objects o WHERE o.bucket_id = $1 AND o.key = $2";
@@ -91,10 +91,12 @@ std::optional<ObjectInfo> fetch_object(pqxx::transaction_base& w, BucketId b, co
 
 // head_object's query: the object and, when it is small and inline, its bytes (one round trip
 // where GET would otherwise need a second query for the bytes).
+// Small inline bytes (up to kPrefetch) come along and wait in the cache for open_object.
 const std::string kHeadObjectSql =
     std::string("SELECT ") + kObjectColumns +
     ", bl.inline_data FROM objects o LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= $3 AND bl.id = o.blob_id "
     "WHERE o.bucket_id = $1 AND o.key = $2";
+constexpr std::int64_t kPrefetch = 16 * 1024;
 
 Result<void> check_conditions(const WriteConditions& c, const std::optional<ObjectInfo>& current) {
   if (c.if_none_match_any && current)
@@ -489,6 +491,41 @@ asio::awaitable<Result<Bucket>> Engine::get_bucket(UserId user, std::string name
   });
 }
 
+asio::awaitable<Engine::Probe> Engine::probe(UserId user, std::string bucket, std::optional<std::string> key,
+                                             std::string key_id) {
+  // One row always: the key's validity, then the bucket (NULLs if none), then the object.
+  static const std::string sql =
+      std::string("SELECT EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id "
+                  "WHERE k.id = $1 AND k.revoked_at IS NULL AND ku.status = 'active'), "
+                  DEPOT_BUCKET_COLUMNS ", ") +
+      kObjectColumns +
+      ", bl.inline_data FROM (SELECT 1) one "
+      "LEFT JOIN (buckets b JOIN users u ON u.id = b.owner_id) ON b.name = $2 "
+      "LEFT JOIN objects o ON $4 AND b.owner_id = $5 AND o.bucket_id = b.id AND o.key = $3 "
+      "LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= $6 AND bl.id = o.blob_id";
+  co_return co_await db_.read([&](pqxx::transaction_base& w) -> Probe {
+    Probe p;
+    auto r = exec_prepared(w, "engine_probe", sql.c_str(), key_id, bucket, key.value_or(std::string()),
+                           key.has_value(), user, kPrefetch)[0];
+    p.key_valid = r[0].as<bool>();
+    if (r[1].is_null()) return p;
+    auto b = bucket_from_row(r, 1);
+    if (b.owner != user) {
+      p.bucket = make_error(Errc::access_denied, "the bucket belongs to another user");
+      return p;
+    }
+    p.bucket = b;
+    if (!key) return p;
+    constexpr int kObj = 7;
+    if (r[kObj].is_null()) {
+      p.object = make_error(Errc::no_such_key, "the object does not exist");
+      return p;
+    }
+    p.object = object_with_prefetch(r, kObj);
+    return p;
+  });
+}
+
 asio::awaitable<Result<std::vector<Bucket>>> Engine::list_buckets(UserId user) {
   co_return co_await db_.tx([&](pqxx::work& w) -> Result<std::vector<Bucket>> {
     std::vector<Bucket> out;
@@ -524,18 +561,20 @@ asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string nam
 
 // ---------------------------------------------------------------- objects
 
+ObjectInfo Engine::object_with_prefetch(const pqxx::row& r, int first) {
+  auto o = object_from_row(r, first);
+  if (!r[first + kObjectColumnCount].is_null()) {
+    pqxx::binarystring bs(r[first + kObjectColumnCount]);
+    inline_cache_->put(o.blob_id, bs.str());
+  }
+  return o;
+}
+
 asio::awaitable<Result<ObjectInfo>> Engine::head_object(const Bucket& b, std::string key) {
-  // Small inline bytes come along (up to 16 KiB) and wait in the cache for open_object.
-  constexpr std::int64_t kPrefetch = 16 * 1024;
   co_return co_await db_.read([&](pqxx::transaction_base& w) -> Result<ObjectInfo> {
     auto r = exec_prepared(w, "engine_head_object", kHeadObjectSql.c_str(), b.id, key, kPrefetch);
     if (r.empty()) return make_error(Errc::no_such_key, "the object does not exist");
-    auto o = object_from_row(r[0]);
-    if (!r[0][kObjectColumnCount].is_null()) {
-      pqxx::binarystring bs(r[0][kObjectColumnCount]);
-      inline_cache_->put(o.blob_id, bs.str());
-    }
-    return o;
+    return object_with_prefetch(r[0], 0);
   });
 }
 

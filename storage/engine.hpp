@@ -15,7 +15,7 @@
 #include "storage/blob_store.hpp"
 #include "storage/types.hpp"
 
-namespace pqxx { class transaction_base; }
+namespace pqxx { class transaction_base; class row; }
 
 namespace depot::storage {
 
@@ -122,6 +122,19 @@ class Engine {
   // The bucket if it exists and is the user's.
   boost::asio::awaitable<Result<Bucket>> get_bucket(UserId user, std::string name);
 
+  // What a request on a bucket needs first, in one round trip: the bucket (as get_bucket), the
+  // object when `key` is given and the bucket is the user's (as head_object), and whether the
+  // access key `key_id` is still unrevoked and its user active. The S3 front-end keeps the
+  // secrets of keys it has verified and confirms them here on every request, so a revoked key
+  // or a suspended account is refused at once, on every server.
+  struct Probe {
+    bool key_valid = false;
+    Result<Bucket> bucket = make_error(Errc::no_such_bucket, "the bucket does not exist");
+    std::optional<Result<ObjectInfo>> object;
+  };
+  boost::asio::awaitable<Probe> probe(UserId user, std::string bucket, std::optional<std::string> key,
+                                      std::string key_id);
+
   // ---- objects ----
   boost::asio::awaitable<Result<ObjectInfo>> head_object(const Bucket& b, std::string key);
 
@@ -192,6 +205,8 @@ class Engine {
   // Bytes of small inline blobs read by head_object, for the open_object that usually follows
   // (a blob's bytes never change under its id, so an entry cannot go stale).
   std::unique_ptr<InlineBlobCache> inline_cache_;
+  // An object's columns at `first` followed by its prefetched inline bytes (kept in the cache).
+  ObjectInfo object_with_prefetch(const pqxx::row& r, int first);
   // Group commit of finish_put's transactions (see engine.cpp).
   std::unique_ptr<PutCommitter> committer_;
 };

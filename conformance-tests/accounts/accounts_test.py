@@ -430,9 +430,22 @@ def t_admin_pagination_suspend():
     st, js2, _ = admin.call("GET", "/users?limit=1&after=" + urllib.parse.quote(js["next"]))
     assert js2["items"][0]["name"] > js["items"][0]["name"], js2
     bob = S["bob"][0]
+    # The server keeps the secret of a key it has verified and confirms the key with the bucket
+    # lookup of each request: a suspension must still refuse object requests at once.
+    sb = "susp-" + RUN.lower()
+    rc, out = aws(S["bob_key"], "s3api", "create-bucket", "--bucket", sb)
+    assert rc == 0, out
+    rc, out = aws(S["bob_key"], "s3api", "put-object", "--bucket", sb, "--key", "k", "--body", "/etc/hostname")
+    assert rc == 0, out
+    rc, out = aws(S["bob_key"], "s3api", "head-object", "--bucket", sb, "--key", "k")
+    assert rc == 0, out
     st, js, _ = admin.call("POST", f"/users/{bob}/suspend", {})
     expect(st, 200, js, "suspend")
     assert js["status"] == "suspended"
+    rc, out = aws(S["bob_key"], "s3api", "get-object", "--bucket", sb, "--key", "k", os.path.join(WORK, "susp.out"))
+    assert rc != 0 and "AccessDenied" in out, "GetObject with a suspended user's key: " + out
+    rc, out = aws(S["bob_key"], "s3api", "list-objects-v2", "--bucket", sb)
+    assert rc != 0 and "AccessDenied" in out, "ListObjectsV2 with a suspended user's key: " + out
     st, js, _ = S["bob_client"].call("GET", "/me")
     expect(st, 401, js, "suspended user's session")
     st, js, _ = Client().login(*S["bob"])
@@ -444,6 +457,24 @@ def t_admin_pagination_suspend():
     st, js, _ = admin.call("POST", f"/users/{bob}/reactivate", {})
     expect(st, 200, js, "reactivate")
     rc, out = aws(S["bob_key"], "s3api", "list-buckets")
+    assert rc == 0, out
+    rc, out = aws(S["bob_key"], "s3api", "head-object", "--bucket", sb, "--key", "k")
+    assert rc == 0, out
+    # A second key, used on the bucket, then revoked: refused on the next request.
+    bc = Client()  # the suspension ended bob's sessions
+    expect(bc.login(*S["bob"])[0], 200, None, "bob signs in again")
+    S["bob_client"] = bc
+    st, k2, _ = bc.call("POST", f"/users/{bob}/keys", {"label": "short-lived"})
+    expect(st, 201, k2, "second key")
+    key2 = (k2["id"], k2["secret"])
+    rc, out = aws(key2, "s3api", "head-object", "--bucket", sb, "--key", "k")
+    assert rc == 0, out
+    expect(bc.call("DELETE", f"/users/{bob}/keys/{k2['id']}")[0], 204)
+    rc, out = aws(key2, "s3api", "head-object", "--bucket", sb, "--key", "k")
+    assert rc != 0 and "403" in out, "HeadObject with a revoked key: " + out
+    rc, out = aws(key2, "s3api", "list-objects-v2", "--bucket", sb)
+    assert rc != 0 and "InvalidAccessKeyId" in out, "ListObjectsV2 with a revoked key: " + out
+    rc, out = aws(S["bob_key"], "s3", "rb", "--force", f"s3://{sb}")
     assert rc == 0, out
 
 

@@ -32,6 +32,10 @@ struct Ctx {
   storage::S3ConfigStore* s3config = nullptr;  // tagging and CORS
   // CORS headers to add to the response (from the bucket's rules and the request Origin).
   std::vector<std::pair<std::string, std::string>> cors_headers;
+  // Read along with the access key's validity (Engine::probe) when the key was known: the
+  // operation's bucket, and for GetObject/HeadObject its object. Each is used once.
+  std::optional<Result<storage::Bucket>> probed_bucket;
+  std::optional<Result<storage::ObjectInfo>> probed_object;
 
   std::string_view header(std::string_view name) const { return ex.header(name); }
   bool is_head() const { return ex.request().method() == bhttp::verb::head; }

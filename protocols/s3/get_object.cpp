@@ -65,7 +65,13 @@ asio::awaitable<void> attributes(Ctx& c, const storage::ObjectInfo& o) {
 asio::awaitable<void> handle_get_object(Ctx& c) {
   auto b = co_await require_bucket(c);
   if (!b) co_return;
-  auto found = co_await c.app.engine.head_object(*b, c.op.key);
+  Result<storage::ObjectInfo> found = make_error(Errc::no_such_key, "unset");
+  if (c.probed_object) {
+    found = std::move(*c.probed_object);
+    c.probed_object.reset();
+  } else {
+    found = co_await c.app.engine.head_object(*b, c.op.key);
+  }
   if (!found) co_return co_await respond_error(c, from_engine(found.error(), Subject::object));
   const storage::ObjectInfo& o = *found;
   if (c.op.op == Op::GetObjectAttributes) co_return co_await attributes(c, o);

@@ -69,6 +69,41 @@ class BanCheck {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> clear_;
 };
 
+// Secrets of access keys this server has verified, so a request on a bucket needs no key lookup
+// of its own: Engine::probe confirms in the same round trip as the bucket (and object) that the
+// key is still unrevoked and its owner active. A key's secret never changes; only its validity
+// does, and that is read from PostgreSQL on every request.
+class KeyCache {
+ public:
+  std::optional<auth::AccessKey> get(const std::string& id) {
+    std::lock_guard lk(mu_);
+    auto it = keys_.find(id);
+    if (it == keys_.end()) return std::nullopt;
+    return it->second;
+  }
+  void put(const auth::AccessKey& k) {
+    std::lock_guard lk(mu_);
+    if (keys_.size() >= 10000) keys_.clear();
+    keys_[k.id] = k;
+  }
+  void drop(const std::string& id) {
+    std::lock_guard lk(mu_);
+    keys_.erase(id);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, auth::AccessKey> keys_;
+};
+
+S3Error banned_error(std::int64_t seconds_left) {
+  S3Error e = s3_error(403, "AccessDenied",
+                       "Too many failed authentication attempts from this address or for this account; try again in " +
+                           std::to_string(seconds_left) + " seconds.");
+  e.retry_after = std::to_string(seconds_left);
+  return e;
+}
+
 class S3Handler final : public http::Handler {
  public:
   explicit S3Handler(App& app) : app_(app), multipart_(app.db, app.blobs, app.quota), config_(app.db), bans_(app) {
@@ -86,6 +121,7 @@ class S3Handler final : public http::Handler {
   storage::MultipartStore multipart_;
   storage::S3ConfigStore config_;
   BanCheck bans_;
+  KeyCache keys_;
 };
 
 asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
@@ -93,22 +129,44 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
   auto parsed = sigv4::parse_request_auth(c.ex.request());
   if (parsed.error) co_return from_auth(*parsed.error);
   if (!parsed.auth) co_return s3_error(403, "AccessDenied", "Access Denied");
+  const std::string addr = c.ex.info().remote_addr;
+  if (!c.op.bucket.empty()) {
+    if (auto known = keys_.get(parsed.auth->access_key)) {
+      // A key verified before: check the signature with its secret, then confirm the key along
+      // with the bucket (and, for GET/HEAD, the object) in one query.
+      auto left = co_await bans_.banned(addr, known->user_name);
+      if (left) co_return banned_error(*left);
+      auto v = sigv4::verify_request(c.ex.request(), *parsed.auth, known->secret, std::chrono::system_clock::now());
+      if (v.error) {
+        if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, known->user_name);
+        co_return from_auth(*v.error);
+      }
+      bool object_op = c.op.op == Op::GetObject || c.op.op == Op::HeadObject;
+      std::optional<std::string> object_key;
+      if (object_op) object_key = c.op.key;
+      auto probe = co_await app_.engine.probe(known->user, c.op.bucket, object_key, known->id);
+      if (probe.key_valid) {
+        c.user = known->user;
+        c.user_name = known->user_name;
+        c.access_key = known->id;
+        c.payload_hash = parsed.auth->payload_hash;
+        if (!parsed.auth->presigned) c.signer = std::move(v.context);
+        c.probed_bucket = std::move(probe.bucket);
+        c.probed_object = std::move(probe.object);
+        co_return std::nullopt;
+      }
+      keys_.drop(known->id);  // revoked or suspended since: the full check below says which
+    }
+  }
   auto key = co_await app_.keys.lookup(parsed.auth->access_key);
   if (!key && key.code() != Errc::not_found) co_return from_engine(key.error());
   // Brute-force defence: a banned address or account is refused before any signature check.
   // 403 AccessDenied rather than 503 SlowDown: SDKs retry SlowDown for a few seconds with
   // back-off, which only hammers a ban that lasts minutes; AccessDenied fails at once with the
   // reason, and Retry-After says when to come back.
-  const std::string addr = c.ex.info().remote_addr;
   const std::string account = key ? key->user_name : std::string();
   auto left = co_await bans_.banned(addr, account);
-  if (left) {
-    S3Error e = s3_error(403, "AccessDenied",
-                         "Too many failed authentication attempts from this address or for this account; try again in " +
-                             std::to_string(*left) + " seconds.");
-    e.retry_after = std::to_string(*left);
-    co_return e;
-  }
+  if (left) co_return banned_error(*left);
   if (!key) {
     co_await bans_.failed(addr, account);
     S3Error e = s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
@@ -122,6 +180,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
     if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, account);
     co_return from_auth(*v.error);
   }
+  keys_.put(*key);
   c.user = key->user;
   c.user_name = key->user_name;
   c.access_key = key->id;
@@ -261,7 +320,13 @@ asio::awaitable<void> respond_empty(Ctx& c, bhttp::status st, HeaderList headers
 }
 
 asio::awaitable<std::optional<storage::Bucket>> require_bucket(Ctx& c) {
-  auto b = co_await c.app.engine.get_bucket(c.user, c.op.bucket);
+  Result<storage::Bucket> b = make_error(Errc::no_such_bucket, "unset");
+  if (c.probed_bucket) {
+    b = std::move(*c.probed_bucket);
+    c.probed_bucket.reset();
+  } else {
+    b = co_await c.app.engine.get_bucket(c.user, c.op.bucket);
+  }
   if (!b) {
     co_await respond_error(c, from_engine(b.error(), Subject::bucket));
     co_return std::nullopt;
