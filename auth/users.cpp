@@ -36,8 +36,13 @@ User user_from_row(const pqxx::row& r, int off = 0) {
   return u;
 }
 
-Result<User> find_by(pqxx::work& w, const char* where, const std::string& v) {
+Result<User> find_by(pqxx::transaction_base& w, const char* where, const std::string& v) {
   auto r = w.exec_params(std::string(kUserSelect) + where, v);
+  if (r.empty()) return make_error(Errc::not_found, "no such user");
+  return user_from_row(r[0]);
+}
+
+Result<User> one_user(const pqxx::result& r) {
   if (r.empty()) return make_error(Errc::not_found, "no such user");
   return user_from_row(r[0]);
 }
@@ -97,11 +102,18 @@ Result<User> UserStore::find_by_name_sync(const std::string& name) {
 }
 
 boost::asio::awaitable<Result<User>> UserStore::find_by_name(std::string name) {
-  co_return co_await db_.tx([&](pqxx::work& w) { return find_by(w, "WHERE u.name = $1", name); });
+  // Every WebDAV request and console call looks its user up: one prepared read, no transaction.
+  static const std::string sql = std::string(kUserSelect) + "WHERE u.name = $1";
+  co_return co_await db_.read([&](pqxx::transaction_base& w) {
+    return one_user(storage::exec_prepared(w, "users_find_by_name", sql.c_str(), name));
+  });
 }
 
 boost::asio::awaitable<Result<User>> UserStore::find_by_id(UserId id) {
-  co_return co_await db_.tx([&](pqxx::work& w) { return find_by(w, "WHERE u.id = $1", std::to_string(id)); });
+  static const std::string sql = std::string(kUserSelect) + "WHERE u.id = $1";
+  co_return co_await db_.read([&](pqxx::transaction_base& w) {
+    return one_user(storage::exec_prepared(w, "users_find_by_id", sql.c_str(), id));
+  });
 }
 
 std::vector<User> UserStore::list_sync() {

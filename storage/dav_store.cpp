@@ -39,12 +39,11 @@ std::string upper_bound_or_max(const std::string& prefix) {
   return u ? *u : std::string(1, '\xff') + std::string(1, '\xff');
 }
 
-pqxx::result covering(pqxx::work& w, const std::string& path) {
-  auto anc = DavStore::ancestors_and_self(path);
-  return w.exec_params(std::string("SELECT ") + kLockColumns +
-                           " FROM dav_locks WHERE root = ANY($1::text[]) AND expires_at > now() "
-                           "AND (root = $2 OR depth_infinity)",
-                       to_pg_text_array(anc), path);
+pqxx::result covering(pqxx::transaction_base& w, const std::string& path) {
+  static const std::string sql = std::string("SELECT ") + kLockColumns +
+                                 " FROM dav_locks WHERE root = ANY($1::text[]) AND expires_at > now() "
+                                 "AND (root = $2 OR depth_infinity)";
+  return exec_prepared(w, "dav_locks_covering", sql.c_str(), to_pg_text_array(DavStore::ancestors_and_self(path)), path);
 }
 
 pqxx::result below(pqxx::work& w, const std::string& path) {
@@ -203,7 +202,9 @@ asio::awaitable<Result<void>> DavStore::delete_props(BucketId b, std::string key
 // ---------------------------------------------------------------- locks
 
 asio::awaitable<Result<std::vector<DavLock>>> DavStore::locks_covering(std::string path) {
-  co_return co_await db_.tx([&](pqxx::work& w) -> Result<std::vector<DavLock>> { return locks_from(covering(w, path)); });
+  // Every write checks the locks above it: one prepared read, no transaction.
+  co_return co_await db_.read(
+      [&](pqxx::transaction_base& w) -> Result<std::vector<DavLock>> { return locks_from(covering(w, path)); });
 }
 
 asio::awaitable<Result<std::vector<DavLock>>> DavStore::locks_below(std::string path) {

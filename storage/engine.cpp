@@ -491,37 +491,42 @@ asio::awaitable<Result<Bucket>> Engine::get_bucket(UserId user, std::string name
   });
 }
 
-asio::awaitable<Engine::Probe> Engine::probe(UserId user, std::string bucket, std::optional<std::string> key,
-                                             std::string key_id) {
-  // One row always: the key's validity, then the bucket (NULLs if none), then the object.
+asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
+  // One row always: the credentials' validity, then the bucket (NULLs if none), the object and
+  // whether the prefix has keys.
   static const std::string sql =
-      std::string("SELECT EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id "
-                  "WHERE k.id = $1 AND k.revoked_at IS NULL AND ku.status = 'active'), "
-                  DEPOT_BUCKET_COLUMNS ", ") +
+      std::string("SELECT CASE WHEN $1 <> '' THEN EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id "
+                  "WHERE k.id = $1 AND k.revoked_at IS NULL AND ku.status = 'active') "
+                  "ELSE EXISTS (SELECT 1 FROM users cu WHERE cu.id = $5 AND cu.status = 'active' "
+                  "AND cu.credentials_version = $7) END, " DEPOT_BUCKET_COLUMNS ", ") +
       kObjectColumns +
-      ", bl.inline_data FROM (SELECT 1) one "
+      ", bl.inline_data, "
+      "$8 AND b.owner_id = $5 AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= $9 "
+      "AND px.key < $10) "
+      "FROM (SELECT 1) one "
       "LEFT JOIN (buckets b JOIN users u ON u.id = b.owner_id) ON b.name = $2 "
       "LEFT JOIN objects o ON $4 AND b.owner_id = $5 AND o.bucket_id = b.id AND o.key = $3 "
       "LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= $6 AND bl.id = o.blob_id";
+  std::string prefix = q.prefix.value_or(std::string());
+  std::string upper = upper_or_max(prefix);
   co_return co_await db_.read([&](pqxx::transaction_base& w) -> Probe {
     Probe p;
-    auto r = exec_prepared(w, "engine_probe", sql.c_str(), key_id, bucket, key.value_or(std::string()),
-                           key.has_value(), user, kPrefetch)[0];
-    p.key_valid = r[0].as<bool>();
+    auto r = exec_prepared(w, "engine_probe", sql.c_str(), q.access_key, q.bucket, q.key.value_or(std::string()),
+                           q.key.has_value(), q.user, kPrefetch, q.credentials_version, q.prefix.has_value(), prefix,
+                           upper)[0];
+    p.credentials_valid = r[0].as<bool>();
     if (r[1].is_null()) return p;
     auto b = bucket_from_row(r, 1);
-    if (b.owner != user) {
+    if (b.owner != q.user) {
       p.bucket = make_error(Errc::access_denied, "the bucket belongs to another user");
       return p;
     }
     p.bucket = b;
-    if (!key) return p;
     constexpr int kObj = 7;
-    if (r[kObj].is_null()) {
-      p.object = make_error(Errc::no_such_key, "the object does not exist");
-      return p;
-    }
-    p.object = object_with_prefetch(r, kObj);
+    p.prefix_exists = !r[kObj + kObjectColumnCount + 1].is_null() && r[kObj + kObjectColumnCount + 1].as<bool>();
+    if (!q.key) return p;
+    if (r[kObj].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
+    else p.object = object_with_prefetch(r, kObj);
     return p;
   });
 }

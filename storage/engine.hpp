@@ -122,18 +122,26 @@ class Engine {
   // The bucket if it exists and is the user's.
   boost::asio::awaitable<Result<Bucket>> get_bucket(UserId user, std::string name);
 
-  // What a request on a bucket needs first, in one round trip: the bucket (as get_bucket), the
-  // object when `key` is given and the bucket is the user's (as head_object), and whether the
-  // access key `key_id` is still unrevoked and its user active. The S3 front-end keeps the
-  // secrets of keys it has verified and confirms them here on every request, so a revoked key
-  // or a suspended account is refused at once, on every server.
-  struct Probe {
-    bool key_valid = false;
-    Result<Bucket> bucket = make_error(Errc::no_such_bucket, "the bucket does not exist");
-    std::optional<Result<ObjectInfo>> object;
+  // What a request needs first, in one round trip: whether its credentials still hold, the
+  // bucket (as get_bucket), the object (as head_object) and whether a collection prefix has any
+  // key under it (as prefix_exists). The front-ends keep credentials they have verified (an S3
+  // key's secret, a WebDAV password's hash check) and confirm them here on every request, so a
+  // revoked key, a changed password or a suspended account is refused at once, on every server.
+  struct ProbeQuery {
+    UserId user = 0;
+    std::string access_key;             // confirm this S3 key is unrevoked and its owner active
+    std::int64_t credentials_version = -1;  // or: confirm `user` is active at this version
+    std::string bucket;                 // "" for none
+    std::optional<std::string> key;     // the object to read
+    std::optional<std::string> prefix;  // a collection prefix to test
   };
-  boost::asio::awaitable<Probe> probe(UserId user, std::string bucket, std::optional<std::string> key,
-                                      std::string key_id);
+  struct Probe {
+    bool credentials_valid = false;
+    Result<Bucket> bucket = make_error(Errc::no_such_bucket, "the bucket does not exist");
+    std::optional<Result<ObjectInfo>> object;  // when a key was asked for and the bucket is the user's
+    bool prefix_exists = false;
+  };
+  boost::asio::awaitable<Probe> probe(ProbeQuery q);
 
   // ---- objects ----
   boost::asio::awaitable<Result<ObjectInfo>> head_object(const Bucket& b, std::string key);

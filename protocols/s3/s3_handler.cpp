@@ -141,11 +141,13 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
         if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, known->user_name);
         co_return from_auth(*v.error);
       }
-      bool object_op = c.op.op == Op::GetObject || c.op.op == Op::HeadObject;
-      std::optional<std::string> object_key;
-      if (object_op) object_key = c.op.key;
-      auto probe = co_await app_.engine.probe(known->user, c.op.bucket, object_key, known->id);
-      if (probe.key_valid) {
+      storage::Engine::ProbeQuery q;
+      q.user = known->user;
+      q.access_key = known->id;
+      q.bucket = c.op.bucket;
+      if (c.op.op == Op::GetObject || c.op.op == Op::HeadObject) q.key = c.op.key;
+      auto probe = co_await app_.engine.probe(std::move(q));
+      if (probe.credentials_valid) {
         c.user = known->user;
         c.user_name = known->user_name;
         c.access_key = known->id;

@@ -28,35 +28,40 @@ CredentialCache::CredentialCache(std::chrono::seconds ttl, std::size_t max_entri
   RAND_bytes(reinterpret_cast<unsigned char*>(secret_.data()), int(secret_.size()));
 }
 
-std::string CredentialCache::key(const BasicCredentials& c, std::int64_t version) const {
+std::string CredentialCache::key(const BasicCredentials& c) const {
   std::string msg = c.name;
   msg += '\0';
   msg += c.password;
-  msg += '\0';
-  msg += std::to_string(version);
   return crypto::hmac_sha256(secret_, msg);
 }
 
-bool CredentialCache::contains(const BasicCredentials& c, std::int64_t version, Clock::time_point now) {
-  auto k = key(c, version);
+std::optional<CredentialCache::Entry> CredentialCache::find(const BasicCredentials& c, Clock::time_point now) {
+  auto k = key(c);
   std::lock_guard lock(mu_);
   auto it = entries_.find(k);
-  if (it == entries_.end()) return false;
-  if (it->second <= now) {
+  if (it == entries_.end()) return std::nullopt;
+  if (it->second.expires <= now) {
     entries_.erase(it);
-    return false;
+    return std::nullopt;
   }
-  return true;
+  return it->second.entry;
 }
 
-void CredentialCache::insert(const BasicCredentials& c, std::int64_t version, Clock::time_point now) {
-  auto k = key(c, version);
+void CredentialCache::insert(const BasicCredentials& c, Entry e, Clock::time_point now) {
+  auto k = key(c);
   std::lock_guard lock(mu_);
   if (entries_.size() >= max_entries_) {
-    for (auto it = entries_.begin(); it != entries_.end();) it = it->second <= now ? entries_.erase(it) : std::next(it);
+    for (auto it = entries_.begin(); it != entries_.end();)
+      it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
     if (entries_.size() >= max_entries_) entries_.clear();
   }
-  entries_[k] = now + ttl_;
+  entries_[k] = Slot{std::move(e), now + ttl_};
+}
+
+void CredentialCache::erase(const BasicCredentials& c) {
+  auto k = key(c);
+  std::lock_guard lock(mu_);
+  entries_.erase(k);
 }
 
 }  // namespace depot::webdav

@@ -1,10 +1,12 @@
 // HTTP Basic authentication for WebDAV (RFC 7617), with a cache of verified credentials so that
 // argon2 does not run on every request. (Repeated failures are throttled by auth::Throttle.)
 //
-// The cache never holds a password: an entry is HMAC-SHA256(process secret, name, password,
-// credentials_version) with a short expiry. A password change, an app-password revocation or a
-// suspension bumps credentials_version, which the caller reads from the account row on every
-// request, so the old entry no longer matches anywhere at once. Thread-safety: every method may be called concurrently.
+// The cache never holds a password: an entry is keyed by HMAC-SHA256(process secret, name,
+// password) and remembers whose credentials they were (user id, name) at which
+// credentials_version, with a short expiry. A password change, an app-password revocation or a
+// suspension bumps credentials_version (or the status), which the caller confirms in PostgreSQL
+// on every request, so the entry stops counting everywhere at once. Thread-safety: every method
+// may be called concurrently.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -29,16 +31,31 @@ class CredentialCache {
   using Clock = std::chrono::steady_clock;
   explicit CredentialCache(std::chrono::seconds ttl = std::chrono::seconds(30), std::size_t max_entries = 10000);
 
-  bool contains(const BasicCredentials& c, std::int64_t credentials_version, Clock::time_point now = Clock::now());
-  void insert(const BasicCredentials& c, std::int64_t credentials_version, Clock::time_point now = Clock::now());
+  struct Entry {
+    std::int64_t user = 0;
+    std::string name;
+    std::int64_t credentials_version = 0;
+  };
+  // The account these credentials were verified for, while the entry lives.
+  std::optional<Entry> find(const BasicCredentials& c, Clock::time_point now = Clock::now());
+  bool contains(const BasicCredentials& c, std::int64_t credentials_version, Clock::time_point now = Clock::now()) {
+    auto e = find(c, now);
+    return e && e->credentials_version == credentials_version;
+  }
+  void insert(const BasicCredentials& c, Entry e, Clock::time_point now = Clock::now());
+  void erase(const BasicCredentials& c);
 
  private:
-  std::string key(const BasicCredentials& c, std::int64_t version) const;
+  std::string key(const BasicCredentials& c) const;
+  struct Slot {
+    Entry entry;
+    Clock::time_point expires;
+  };
   std::string secret_;
   std::chrono::seconds ttl_;
   std::size_t max_entries_;
   std::mutex mu_;
-  std::unordered_map<std::string, Clock::time_point> entries_;  // key -> expiry
+  std::unordered_map<std::string, Slot> entries_;
 };
 
 }  // namespace depot::webdav

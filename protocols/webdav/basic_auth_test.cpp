@@ -21,9 +21,17 @@ TEST_CASE("credential cache: keyed by password and version, expires", "[webdav][
   CredentialCache cache(60s);
   auto t0 = CredentialCache::Clock::now();
   BasicCredentials good{"alice", "pw"};
-  cache.insert(good, 1, t0);
+  cache.insert(good, {7, "alice", 1}, t0);
   CHECK(cache.contains(good, 1, t0 + 10s));
+  auto e = cache.find(good, t0 + 10s);
+  REQUIRE(e);
+  CHECK(e->user == 7);
+  CHECK(e->name == "alice");
   CHECK_FALSE(cache.contains(BasicCredentials{"alice", "pw2"}, 1, t0));
+  CHECK_FALSE(cache.find(BasicCredentials{"alice", "pw2"}, t0));
   CHECK_FALSE(cache.contains(good, 2, t0));  // password changed since
   CHECK_FALSE(cache.contains(good, 1, t0 + 61s));
+  cache.insert(good, {7, "alice", 1}, t0);
+  cache.erase(good);
+  CHECK_FALSE(cache.find(good, t0));
 }

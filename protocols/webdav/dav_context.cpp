@@ -30,6 +30,23 @@ std::string Resource::etag() const {
   return {};
 }
 
+storage::Engine::ProbeQuery probe_query(const DavPath& p) {
+  storage::Engine::ProbeQuery q;
+  if (p.kind == DavPath::Kind::root) return q;
+  q.bucket = p.bucket;
+  if (p.kind == DavPath::Kind::member) {
+    q.key = p.key;
+    q.prefix = p.collection_prefix();
+  }
+  return q;
+}
+
+namespace {
+bool same_path(const DavPath& a, const DavPath& b) {
+  return a.kind == b.kind && a.bucket == b.bucket && a.key == b.key && a.trailing_slash == b.trailing_slash;
+}
+}  // namespace
+
 asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
   Resource r;
   r.path = p;
@@ -37,32 +54,37 @@ asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
     r.type = Resource::Type::root;
     co_return r;
   }
-  auto b = co_await c.app.engine.get_bucket(c.user.id, p.bucket);
-  if (!b) {
-    if (b.code() == Errc::no_such_bucket) co_return r;  // missing, no bucket
-    co_return b.error();
+  // The bucket, the file and whether a collection is there, in one query (or taken from the
+  // probe that confirmed the credentials of this request).
+  storage::Engine::Probe pr;
+  if (c.probe && same_path(c.probe_path, p)) {
+    pr = std::move(*c.probe);
+    c.probe.reset();
+  } else {
+    auto q = probe_query(p);
+    q.user = c.user.id;
+    pr = co_await c.app.engine.probe(std::move(q));
   }
-  r.bucket = std::move(b.value());
+  if (!pr.bucket) {
+    if (pr.bucket.code() == Errc::no_such_bucket) co_return r;  // missing, no bucket
+    co_return pr.bucket.error();
+  }
+  r.bucket = std::move(pr.bucket.value());
   if (p.kind == DavPath::Kind::bucket) {
     r.type = Resource::Type::bucket;
     co_return r;
   }
-  auto& engine = c.app.engine;
-  if (!p.trailing_slash) {
-    auto o = co_await engine.head_object(*r.bucket, p.key);
-    if (o) {
-      r.type = Resource::Type::file;
-      r.object = std::move(o.value());
-      co_return r;
-    }
-    if (o.code() != Errc::no_such_key) co_return o.error();
+  if (pr.object && !*pr.object && pr.object->code() != Errc::no_such_key) co_return pr.object->error();
+  bool file = pr.object && *pr.object;
+  if (file && !p.trailing_slash) {
+    r.type = Resource::Type::file;
+    r.object = std::move(pr.object->value());
+    co_return r;
   }
   // A collection is any key under "key/" (its marker included); only then is the marker read.
-  auto any = co_await engine.prefix_exists(*r.bucket, p.collection_prefix());
-  if (!any) co_return any.error();
-  if (*any) {
+  if (pr.prefix_exists) {
     r.type = Resource::Type::collection;
-    auto marker = co_await engine.head_object(*r.bucket, p.collection_prefix());
+    auto marker = co_await c.app.engine.head_object(*r.bucket, p.collection_prefix());
     if (marker) {
       r.has_marker = true;
       r.object = std::move(marker.value());
@@ -71,13 +93,9 @@ asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
     }
     co_return r;
   }
-  if (p.trailing_slash) {
-    // "file/" names the file when there is no such collection.
-    auto o = co_await engine.head_object(*r.bucket, p.key);
-    if (o) {
-      r.type = Resource::Type::file;
-      r.object = std::move(o.value());
-    }
+  if (file) {  // "file/" names the file when there is no such collection
+    r.type = Resource::Type::file;
+    r.object = std::move(pr.object->value());
   }
   co_return r;
 }

@@ -48,11 +48,17 @@ struct Ctx {
   App& app;
   storage::DavStore& store;
   http::Exchange& ex;
-  auth::User user;
+  auth::User user;  // id and name (the rest is not read: a cached login fills only these)
   DavPath path;
+  // Read with the credentials' confirmation (Engine::probe) for probe_path; used once by resolve.
+  std::optional<storage::Engine::Probe> probe;
+  DavPath probe_path;
 
   const http::RequestHeader& req() const { return ex.request(); }
 };
+
+// What resolve needs of PostgreSQL for a path, as one Engine::probe (user and credentials unset).
+storage::Engine::ProbeQuery probe_query(const DavPath& p);
 
 // Resolves a path: the bucket must be the user's (access_denied otherwise, no_such_bucket when
 // it does not exist); a missing member is Type::missing with bucket set.

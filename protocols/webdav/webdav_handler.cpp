@@ -90,13 +90,23 @@ class WebdavHandler final : public http::Handler {
     }
   }
 
+  // The probe for the request's own path (nothing beyond the credentials if it does not parse).
+  // Sets c.probe_path to match.
+  static storage::Engine::ProbeQuery probe_query_for(Ctx& c) {
+    auto p = parse_dav_path(c.ex.path());
+    if (!p) return {};
+    c.probe_path = *p;
+    return probe_query(*p);
+  }
+
   // HTTP Basic with the account password or an app password. Answers 401/429 itself and
   // returns false on failure.
   //
-  // Every request reads the account row (one indexed query): its status and credentials_version
-  // are the truth on every server, so a suspension, a password change or an app-password
-  // revocation (each bumps credentials_version) takes effect at once. Only the slow part, the
-  // password hash, is skipped when the credentials match a cache entry for the current version.
+  // Every request confirms the account in PostgreSQL: its status and credentials_version are the
+  // truth on every server, so a suspension, a password change or an app-password revocation
+  // (each bumps credentials_version) takes effect at once. Credentials verified in the last 30 s
+  // skip the password hash, and their confirmation rides in the query that reads the request's
+  // bucket and object (Engine::probe); others read the account row and check the hash.
   // Failures count in the shared PostgreSQL throttle (per address and per account), which is
   // consulted whenever a password is about to be checked for real: a ban stops guessing, while
   // credentials verified in the cache's lifetime (30 s) keep working that long, so an attacker
@@ -108,17 +118,28 @@ class WebdavHandler final : public http::Handler {
       co_await respond_status(c, 401, "authentication required");
       co_return false;
     }
+    if (auto known = cache_.find(*creds)) {
+      // Verified in the last 30 s: confirm the account (active, same credentials_version) in the
+      // query that also reads what the request's path names.
+      auto q = probe_query_for(c);
+      q.user = known->user;
+      q.credentials_version = known->credentials_version;
+      auto pr = co_await app_.engine.probe(std::move(q));
+      if (pr.credentials_valid) {
+        c.user.id = known->user;
+        c.user.name = known->name;
+        c.ex.info().user = c.user.name;
+        c.probe = std::move(pr);
+        co_return true;
+      }
+      cache_.erase(*creds);  // changed or suspended since: the full check below says which
+    }
     std::optional<auth::User> user;
     auto found = co_await app_.users.find_by_name(creds->name);
     if (found) user = std::move(found.value());
     else if (found.code() != Errc::not_found) {
       co_await respond_error(c, found.error());
       co_return false;
-    }
-    if (user && user->active() && cache_.contains(*creds, user->credentials_version)) {
-      c.user = std::move(*user);
-      c.ex.info().user = c.user.name;
-      co_return true;
     }
     auto left = co_await throttle_.banned(addr, creds->name);
     if (left) {
@@ -141,7 +162,7 @@ class WebdavHandler final : public http::Handler {
       co_await respond_status(c, 401, "wrong user name or password");
       co_return false;
     }
-    cache_.insert(*creds, user->credentials_version);
+    cache_.insert(*creds, {user->id, user->name, user->credentials_version});
     co_await throttle_.record_success(creds->name);
     c.user = std::move(*user);
     c.ex.info().user = c.user.name;
