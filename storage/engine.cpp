@@ -492,41 +492,83 @@ asio::awaitable<Result<Bucket>> Engine::get_bucket(UserId user, std::string name
 }
 
 asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
-  // One row always: the credentials' validity, then the bucket (NULLs if none), the object and
-  // whether the prefix has keys.
-  static const std::string sql =
-      std::string("SELECT CASE WHEN $1 <> '' THEN EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id "
-                  "WHERE k.id = $1 AND k.revoked_at IS NULL AND ku.status = 'active') "
-                  "ELSE EXISTS (SELECT 1 FROM users cu WHERE cu.id = $5 AND cu.status = 'active' "
-                  "AND cu.credentials_version = $7) END, " DEPOT_BUCKET_COLUMNS ", ") +
-      kObjectColumns +
-      ", bl.inline_data, "
-      "$8 AND b.owner_id = $5 AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= $9 "
-      "AND px.key < $10) "
-      "FROM (SELECT 1) one "
-      "LEFT JOIN (buckets b JOIN users u ON u.id = b.owner_id) ON b.name = $2 "
-      "LEFT JOIN objects o ON $4 AND b.owner_id = $5 AND o.bucket_id = b.id AND o.key = $3 "
-      "LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= $6 AND bl.id = o.blob_id";
-  std::string prefix = q.prefix.value_or(std::string());
-  std::string upper = upper_or_max(prefix);
+  // The statement holds only the parts asked for: each shape is its own prepared statement, so a
+  // plan never initializes joins it does not need (executor start-up was the largest share of
+  // PostgreSQL's time per request when one statement carried every part). One row always.
+  const bool bucket = !q.bucket.empty(), obj = bucket && q.key, pfx = bucket && q.prefix;
+  std::vector<std::string> params;
+  auto param = [&params](std::string v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  };
+  std::string user_param;
+  auto user = [&]() -> const std::string& {
+    if (user_param.empty()) user_param = param(std::to_string(q.user));
+    return user_param;
+  };
+  std::string name = "engine_probe_";
+  std::string sql = "SELECT ";
+  if (!q.access_key.empty()) {
+    name += 'k';
+    sql += "EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id WHERE k.id = " + param(q.access_key) +
+           " AND k.revoked_at IS NULL AND ku.status = 'active')";
+  } else if (q.credentials_version >= 0) {
+    name += 'v';
+    sql += "EXISTS (SELECT 1 FROM users cu WHERE cu.id = " + user() + " AND cu.status = 'active' AND cu.credentials_version = " +
+           param(std::to_string(q.credentials_version)) + ")";
+  } else {
+    name += 'n';
+    sql += "false";
+  }
+  std::string from = " FROM (SELECT 1) one";
+  if (bucket) {
+    name += 'b';
+    sql += ", " DEPOT_BUCKET_COLUMNS;
+    from += " LEFT JOIN (buckets b JOIN users u ON u.id = b.owner_id) ON b.name = " + param(q.bucket);
+  }
+  if (obj) {
+    name += 'o';
+    sql += std::string(", ") + kObjectColumns + ", bl.inline_data";
+    from += " LEFT JOIN objects o ON b.owner_id = " + user() + " AND o.bucket_id = b.id AND o.key = " + param(*q.key) +
+            " LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= " + param(std::to_string(kPrefetch)) + " AND bl.id = o.blob_id";
+  }
+  if (pfx) {
+    name += 'p';
+    sql += ", b.owner_id = " + user() + " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " +
+           param(*q.prefix) + " AND px.key < " + param(upper_or_max(*q.prefix)) + ")";
+  }
+  if (q.usage) {
+    name += 'u';
+    sql += ", " + QuotaEngine::usage_columns();
+    from += " " + QuotaEngine::usage_join("true", user());
+  }
+  sql += from;
   co_return co_await db_.read([&](pqxx::transaction_base& w) -> Probe {
     Probe p;
-    auto r = exec_prepared(w, "engine_probe", sql.c_str(), q.access_key, q.bucket, q.key.value_or(std::string()),
-                           q.key.has_value(), q.user, kPrefetch, q.credentials_version, q.prefix.has_value(), prefix,
-                           upper)[0];
-    p.credentials_valid = r[0].as<bool>();
-    if (r[1].is_null()) return p;
-    auto b = bucket_from_row(r, 1);
-    if (b.owner != q.user) {
+    auto r = exec_prepared(w, name.c_str(), sql.c_str(), pqxx::prepare::make_dynamic_params(params))[0];
+    int col = 0;
+    p.credentials_valid = r[col++].as<bool>();
+    std::optional<Bucket> b;
+    if (bucket) {
+      if (!r[col].is_null()) b = bucket_from_row(r, col);
+      col += 6;
+    }
+    const int obj_col = col;
+    if (obj) col += kObjectColumnCount + 1;
+    const int pfx_col = col;
+    if (pfx) col += 1;
+    if (q.usage) p.usage = QuotaEngine::usage_from_row(r, col);
+    if (!b) return p;
+    if (b->owner != q.user) {
       p.bucket = make_error(Errc::access_denied, "the bucket belongs to another user");
       return p;
     }
-    p.bucket = b;
-    constexpr int kObj = 7;
-    p.prefix_exists = !r[kObj + kObjectColumnCount + 1].is_null() && r[kObj + kObjectColumnCount + 1].as<bool>();
-    if (!q.key) return p;
-    if (r[kObj].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
-    else p.object = object_with_prefetch(r, kObj);
+    p.bucket = *b;
+    if (pfx) p.prefix_exists = !r[pfx_col].is_null() && r[pfx_col].as<bool>();
+    if (obj) {
+      if (r[obj_col].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
+      else p.object = object_with_prefetch(r, obj_col);
+    }
     return p;
   });
 }
@@ -598,7 +640,9 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
   constexpr std::uint64_t kUnreservedMax = 8 << 20;
   if (opts.declared_size && *opts.declared_size > 0 &&
       *opts.declared_size <= std::max<std::uint64_t>(opts_.inline_threshold, kUnreservedMax)) {
-    auto u = co_await quota_.usage(user);
+    Result<Usage> u = make_error(Errc::not_found, "unread");
+    if (opts.known_usage) u = *opts.known_usage;
+    else u = co_await quota_.usage(user);
     if (!u) co_return u.error();
     if (u->bytes_used + u->bytes_reserved + std::int64_t(*opts.declared_size) > u->bytes_limit)
       co_return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
@@ -610,7 +654,9 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
   } else {
     // Unknown or zero size: a zero reservation still proves the account can take writes now,
     // and an over-quota account is refused before any body is read.
-    auto u = co_await quota_.usage(user);
+    Result<Usage> u = make_error(Errc::not_found, "unread");
+    if (opts.known_usage) u = *opts.known_usage;
+    else u = co_await quota_.usage(user);
     if (!u) co_return u.error();
     if (!opts.declared_size && u->bytes_used + u->bytes_reserved >= u->bytes_limit)
       co_return make_error(Errc::quota_exceeded, "your storage quota is used up");

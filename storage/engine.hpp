@@ -53,6 +53,9 @@ struct PutOptions {
   std::optional<TimePoint> modified;            // otherwise now
   std::optional<std::string> expected_md5_hex;  // Content-MD5, verified -> bad_digest
   WriteConditions conditions;
+  // The user's usage read moments ago in the request's first query (Engine::probe): begin_put
+  // checks a small upload against it instead of reading it again.
+  std::optional<Usage> known_usage;
 };
 
 // An upload that passed every check that can be made before its body is read: the bucket is the
@@ -134,12 +137,14 @@ class Engine {
     std::string bucket;                 // "" for none
     std::optional<std::string> key;     // the object to read
     std::optional<std::string> prefix;  // a collection prefix to test
+    bool usage = false;                 // also read the user's usage and limits (before a PUT)
   };
   struct Probe {
     bool credentials_valid = false;
     Result<Bucket> bucket = make_error(Errc::no_such_bucket, "the bucket does not exist");
     std::optional<Result<ObjectInfo>> object;  // when a key was asked for and the bucket is the user's
     bool prefix_exists = false;
+    std::optional<Usage> usage;  // when asked for: PutOptions::known_usage
   };
   boost::asio::awaitable<Probe> probe(ProbeQuery q);
 

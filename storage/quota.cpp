@@ -142,20 +142,33 @@ void QuotaEngine::credit(pqxx::work& w, UserId user, std::int64_t bytes, std::in
                 user, bytes, objects);
 }
 
-Result<Usage> QuotaEngine::usage(pqxx::transaction_base& w, UserId user) {
-  static const std::string sql =
-      std::string("WITH ") + kLimitsCte +
-      " SELECT u.bytes_used, u.objects_used, u.bytes_reserved, lim.bytes_limit, lim.objects_limit "
-      "FROM usage u JOIN lim ON lim.id = u.user_id";
-  auto r = exec_prepared(w, "quota_usage", sql.c_str(), user);
-  if (r.empty()) return make_error(Errc::not_found, "no such user");
+std::string QuotaEngine::usage_columns() {
+  return "qus.bytes_used, qus.objects_used, qus.bytes_reserved, COALESCE(qu.quota_bytes_override, qp.bytes_limit), "
+         "COALESCE(qu.quota_objects_override, qp.objects_limit)";
+}
+
+std::string QuotaEngine::usage_join(const std::string& condition_param, const std::string& user_param) {
+  return "LEFT JOIN (usage qus JOIN users qu ON qu.id = qus.user_id JOIN plans qp ON qp.id = qu.plan_id) ON " +
+         condition_param + " AND qus.user_id = " + user_param;
+}
+
+std::optional<Usage> QuotaEngine::usage_from_row(const pqxx::row& r, int f) {
+  if (r[f].is_null()) return std::nullopt;
   Usage u;
-  u.bytes_used = r[0][0].as<std::int64_t>();
-  u.objects_used = r[0][1].as<std::int64_t>();
-  u.bytes_reserved = r[0][2].as<std::int64_t>();
-  u.bytes_limit = r[0][3].as<std::int64_t>();
-  if (!r[0][4].is_null()) u.objects_limit = r[0][4].as<std::int64_t>();
+  u.bytes_used = r[f].as<std::int64_t>();
+  u.objects_used = r[f + 1].as<std::int64_t>();
+  u.bytes_reserved = r[f + 2].as<std::int64_t>();
+  u.bytes_limit = r[f + 3].as<std::int64_t>();
+  if (!r[f + 4].is_null()) u.objects_limit = r[f + 4].as<std::int64_t>();
   return u;
+}
+
+Result<Usage> QuotaEngine::usage(pqxx::transaction_base& w, UserId user) {
+  static const std::string sql = "SELECT " + usage_columns() + " FROM (SELECT 1) one " + usage_join("true", "$1");
+  auto r = exec_prepared(w, "quota_usage", sql.c_str(), user);
+  auto u = usage_from_row(r[0], 0);
+  if (!u) return make_error(Errc::not_found, "no such user");
+  return *u;
 }
 
 asio::awaitable<Result<Usage>> QuotaEngine::usage(UserId user) {

@@ -69,6 +69,12 @@ class QuotaEngine {
 
   boost::asio::awaitable<Result<Usage>> usage(UserId user);
   static Result<Usage> usage(pqxx::transaction_base& w, UserId user);
+  // The same read as a part of another statement (Engine::probe): kUsageColumns from a
+  // usage_join(user parameter) FROM item, parsed by usage_from_row (nullopt when no row joined).
+  static constexpr int kUsageColumnCount = 5;
+  static std::string usage_columns();
+  static std::string usage_join(const std::string& condition_param, const std::string& user_param);
+  static std::optional<Usage> usage_from_row(const pqxx::row& r, int first);
 
   // Node liveness: heartbeat() marks this node alive; release_dead_nodes() frees the
   // reservations of nodes silent longer than timeout. Used by the sweeper.

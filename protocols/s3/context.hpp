@@ -36,6 +36,7 @@ struct Ctx {
   // operation's bucket, and for GetObject/HeadObject its object. Each is used once.
   std::optional<Result<storage::Bucket>> probed_bucket;
   std::optional<Result<storage::ObjectInfo>> probed_object;
+  std::optional<storage::Usage> probed_usage;  // for PutObject
 
   std::string_view header(std::string_view name) const { return ex.header(name); }
   bool is_head() const { return ex.request().method() == bhttp::verb::head; }

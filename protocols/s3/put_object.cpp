@@ -26,6 +26,7 @@ asio::awaitable<void> handle_put_object(Ctx& c) {
   auto& po = std::get<storage::PutOptions>(opts);
   po.expected_md5_hex = std::get<std::optional<std::string>>(md5);
   po.declared_size = body.size();
+  po.known_usage = std::move(c.probed_usage);
   if (body.size() && *body.size() > 5ull * 1024 * 1024 * 1024)
     co_return co_await respond_error(c, s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"));
 

@@ -146,6 +146,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
       q.access_key = known->id;
       q.bucket = c.op.bucket;
       if (c.op.op == Op::GetObject || c.op.op == Op::HeadObject) q.key = c.op.key;
+      q.usage = c.op.op == Op::PutObject;
       auto probe = co_await app_.engine.probe(std::move(q));
       if (probe.credentials_valid) {
         c.user = known->user;
@@ -155,6 +156,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
         if (!parsed.auth->presigned) c.signer = std::move(v.context);
         c.probed_bucket = std::move(probe.bucket);
         c.probed_object = std::move(probe.object);
+        c.probed_usage = std::move(probe.usage);
         co_return std::nullopt;
       }
       keys_.drop(known->id);  // revoked or suspended since: the full check below says which

@@ -53,6 +53,7 @@ struct Ctx {
   // Read with the credentials' confirmation (Engine::probe) for probe_path; used once by resolve.
   std::optional<storage::Engine::Probe> probe;
   DavPath probe_path;
+  std::optional<storage::Usage> probe_usage;  // read by the probe of a PUT, for begin_put
 
   const http::RequestHeader& req() const { return ex.request(); }
 };

@@ -177,6 +177,7 @@ asio::awaitable<void> handle_put(Ctx& c) {
   if (co_await check_write(c, *r)) co_return;
 
   storage::PutOptions opts;
+  opts.known_usage = std::move(c.probe_usage);
   opts.content_type = std::string(c.ex.header(bhttp::field::content_type));
   if (auto len = c.ex.content_length()) {
     opts.declared_size = *len;

@@ -96,7 +96,9 @@ class WebdavHandler final : public http::Handler {
     auto p = parse_dav_path(c.ex.path());
     if (!p) return {};
     c.probe_path = *p;
-    return probe_query(*p);
+    auto q = probe_query(*p);
+    q.usage = c.ex.request().method() == bhttp::verb::put;
+    return q;
   }
 
   // HTTP Basic with the account password or an app password. Answers 401/429 itself and
@@ -129,6 +131,7 @@ class WebdavHandler final : public http::Handler {
         c.user.id = known->user;
         c.user.name = known->name;
         c.ex.info().user = c.user.name;
+        c.probe_usage = std::move(pr.usage);
         c.probe = std::move(pr);
         co_return true;
       }
