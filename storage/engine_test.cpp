@@ -327,3 +327,62 @@ TEST_CASE("engine: concurrent writes commit in batches, each with its own outcom
   CHECK(f.usage().objects_used == before.objects_used + huge_ok);
   CHECK(f.usage().bytes_reserved == 0);
 }
+
+TEST_CASE("engine: probe reads credentials, bucket, object, prefix and usage in one query", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  REQUIRE(f.put(b, "dir/a.txt", "hello").ok());
+  REQUIRE(f.put(b, "file", "0123456789").ok());
+  auto probe = [&](Engine::ProbeQuery q) { return depot::testing::run(f.engine->probe(std::move(q))); };
+
+  Engine::ProbeQuery q;
+  q.user = f.user.id;
+  q.credentials_version = f.user.credentials_version;
+  q.bucket = b.name;
+  q.key = "file";
+  q.prefix = "file/";
+  q.usage = true;
+  auto p = probe(q);
+  CHECK(p.credentials_valid);
+  REQUIRE(p.bucket.ok());
+  CHECK(p.bucket->id == b.id);
+  REQUIRE(p.object);
+  REQUIRE(p.object->ok());
+  CHECK((*p.object)->size == 10);
+  CHECK((*p.object)->etag == "781e5e245d69b566979b86e28d23f2c7");
+  CHECK_FALSE(p.prefix_exists);
+  REQUIRE(p.usage);
+  CHECK(p.usage->bytes_used == 15);
+  CHECK(p.usage->objects_used == 2);
+
+  q.key = "dir";
+  q.prefix = "dir/";
+  q.usage = false;
+  p = probe(q);
+  REQUIRE(p.object);
+  CHECK(p.object->code() == Errc::no_such_key);
+  CHECK(p.prefix_exists);
+  CHECK_FALSE(p.usage);
+
+  // Credentials that no longer hold, a missing bucket, another user's bucket.
+  q.credentials_version = f.user.credentials_version + 1;
+  CHECK_FALSE(probe(q).credentials_valid);
+  Engine::ProbeQuery k;
+  k.user = f.user.id;
+  k.access_key = "DKNOSUCHKEY000000000";
+  k.bucket = "no-such-bucket-" + depot::testing::unique_name("x");
+  auto pk = probe(k);
+  CHECK_FALSE(pk.credentials_valid);
+  CHECK(pk.bucket.code() == Errc::no_such_bucket);
+  Fixture other;
+  Engine::ProbeQuery o;
+  o.user = other.user.id;
+  o.credentials_version = other.user.credentials_version;
+  o.bucket = b.name;
+  o.key = "file";
+  auto po = probe(o);
+  CHECK(po.credentials_valid);
+  CHECK(po.bucket.code() == Errc::access_denied);
+  CHECK_FALSE(po.object);  // nothing of another user's bucket is read
+}
