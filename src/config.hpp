@@ -23,7 +23,10 @@ struct Config {
   std::string master_key_file;                // default <data-dir>/master.key
   std::string public_url;                     // e.g. https://storage.example.com (links, console)
   int threads = 0;                            // I/O threads; 0 = one per core
-  int db_pool = 16;
+  // Database connections; 0 = two per core (at least 4). Measured on 2 cores: 4 connections
+  // served 4 KiB S3 PUTs at 3,200/s and GETs at 7,500-8,100/s where 16 managed 2,500/s and
+  // 7,000/s (fewer backends compete for the CPU, and group commits gather larger batches).
+  int db_pool = 0;
   // Limits
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_url_bytes = 8 * 1024;

@@ -126,7 +126,8 @@ int serve(const std::vector<std::string>& args) {
   int threads = c.threads > 0 ? c.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   IoContext ioc(threads);
   asio::thread_pool blocking(4);
-  storage::Database db(c.database_url, std::size_t(std::max(1, c.db_pool)));
+  int db_conns = c.db_pool > 0 ? c.db_pool : std::max(4, 2 * int(std::max(1u, std::thread::hardware_concurrency())));
+  storage::Database db(c.database_url, std::size_t(db_conns));
   auto blobs = storage::make_local_blob_store(fs::path(c.data_dir) / "store", blocking);
   storage::QuotaEngine quota(db, uuid_v4());
   storage::Engine engine(db, *blobs, quota, {c.inline_threshold, c.max_object_bytes});
