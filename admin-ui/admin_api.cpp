@@ -1,4 +1,4 @@
-// Administration: bans, invites, the account settings in force; and the OpenAPI document.
+// Administration: bans, invites, the outbox of sent mail; and the OpenAPI document.
 #include "admin-ui/api_context.hpp"
 #include "auth/tokens.hpp"
 #include "storage/db.hpp"
@@ -34,21 +34,6 @@ asio::awaitable<void> invite(ApiContext& c) {
   json::object o{{"code", code}, {"expires_in_days", d}};
   o["email"] = email ? json::value(*email) : json::value(nullptr);
   co_await c.reply(status::created, o);
-}
-
-asio::awaitable<void> settings(ApiContext& c) {
-  const auto& k = c.app.config;
-  co_await c.reply(status::ok, [&] { return json::object{{"site_name", k.site_name},
-                                            {"signup_mode", k.signup_mode},
-                                            {"require_email_verification", k.require_email_verification},
-                                            {"smtp_configured", !k.smtp_url.empty()},
-                                            {"mail_from", k.mail_from},
-                                            {"billing_configured", !k.stripe_secret_key.empty()},
-                                            {"stripe_api_base", k.stripe_api_base},
-                                            {"payment_grace_seconds", k.payment_grace.count()},
-                                            {"session_ttl_seconds", k.session_ttl.count()},
-                                            {"auth_ban_threshold", k.auth_ban_threshold},
-                                            {"auth_ban_seconds", k.auth_ban_duration.count()}}; }());
 }
 
 asio::awaitable<void> mail(ApiContext& c) {
@@ -126,7 +111,6 @@ asio::awaitable<void> admin_op(ApiContext& c) {
   switch (c.endpoint.op) {
     case Op::bans_list: case Op::bans_lift: co_return co_await bans(c);
     case Op::invites_create: co_return co_await invite(c);
-    case Op::settings_get: co_return co_await settings(c);
     case Op::mail_list: co_return co_await mail(c);
     case Op::openapi: co_return co_await c.reply(status::ok, openapi_document());
     default: co_return co_await c.fail(status::not_found, "not_found", "no such operation");

@@ -12,7 +12,7 @@ import accountPages from './pages/account.js';
 // default-exports a page or an array of pages.
 const OPTIONAL_MODULES = ['./files.js', './admin/index.js'];
 
-// The navigation. A link whose page is not registered yet shows a placeholder.
+// The navigation.
 const NAV = [
   { section: 'user', label: 'Dashboard', path: '/ui/' },
   { section: 'user', label: 'Files', path: '/ui/files' },
@@ -267,23 +267,13 @@ function findPage(pathname) {
   return null;
 }
 
-function placeholder(title) {
-  return { title, access: 'user', render(root) {
-    root.append(heading(title), el('p', {class: 'muted'}, 'This page is not available yet.'));
-  } };
-}
-
 async function route() {
   const seq = ++renderSeq;
   if (cleanup) { try { cleanup(); } catch (e) { console.error(e); } cleanup = null; }
   document.body.classList.remove('nav-open');
   let pathname = location.pathname;
   if (pathname === '/ui') pathname = '/ui/';
-  let found = findPage(pathname);
-  if (!found) {
-    const navItem = NAV.find((n) => n.path.replace(/\/+$/, '') === pathname.replace(/\/+$/, ''));
-    found = navItem ? { page: { ...placeholder(navItem.label), access: navItem.section }, params: {} } : null;
-  }
+  const found = findPage(pathname);
   const main = document.getElementById('main');
   const params = found ? found.params : {};
   params.query = new URLSearchParams(location.search);
