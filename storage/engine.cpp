@@ -211,23 +211,27 @@ Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
   lock_key(w, info.bucket, info.key);
   auto old = fetch_object(w, info.bucket, info.key, true);
   if (auto ok = check_conditions(*c.conditions, old); !ok) return ok.error();
-  if (c.inline_blob)
-    exec_prepared(w, "engine_insert_inline_blob", "INSERT INTO blobs (id, size, refcount, inline_data) VALUES ($1, $2, 1, $3)",
-                  info.blob_id, info.size, pqxx::binarystring(*c.small));
-  else
-    exec_prepared(w, "engine_insert_blob", "INSERT INTO blobs (id, size, refcount) VALUES ($1, $2, 1)", info.blob_id,
-                  info.size);
   Released rel;
   if (old)
     rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", info.bucket,
                           info.key);
-  exec_prepared(w, "engine_insert_object",
-                "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, "
-                "modified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, "
-                "to_timestamp($10::double precision / 1000000), to_timestamp($11::double precision / 1000000))",
-                info.bucket, info.key, info.blob_id, info.size, info.etag, info.content_type, map_to_json(info.user_meta),
-                map_to_json(info.headers), map_to_json(info.checksums), double(to_micros(info.modified)),
-                double(to_micros(info.created)));
+  // The blob row and the object row in one statement (the foreign key is checked at its end).
+  static const std::string insert_object =
+      "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, "
+      "modified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, "
+      "to_timestamp($10::double precision / 1000000), to_timestamp($11::double precision / 1000000))";
+  static const std::string with_inline_blob =
+      "WITH bl AS (INSERT INTO blobs (id, size, refcount, inline_data) VALUES ($3, $4, 1, $12)) " + insert_object;
+  static const std::string with_file_blob = "WITH bl AS (INSERT INTO blobs (id, size, refcount) VALUES ($3, $4, 1)) " + insert_object;
+  if (c.inline_blob)
+    exec_prepared(w, "engine_insert_inline_object", with_inline_blob.c_str(), info.bucket, info.key, info.blob_id, info.size,
+                  info.etag, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
+                  map_to_json(info.checksums), double(to_micros(info.modified)), double(to_micros(info.created)),
+                  pqxx::binarystring(*c.small));
+  else
+    exec_prepared(w, "engine_insert_file_object", with_file_blob.c_str(), info.bucket, info.key, info.blob_id, info.size,
+                  info.etag, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
+                  map_to_json(info.checksums), double(to_micros(info.modified)), double(to_micros(info.created)));
   return rel;
 }
 
