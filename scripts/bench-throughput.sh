@@ -4,7 +4,8 @@
 # Env: PORT (19680), WORK (a fresh /tmp dir), DURATION (10 s per figure), CONNS (32),
 #      WEBDAV=1 also runs conformance-tests/webdav/bench.sh against depot and a private Apache
 #      httpd mod_dav on PORT+1 (BENCH_FILES: PROPFIND collection size), S3=0 skips the S3
-#      figures, KEEP=1 leaves the servers running.
+#      figures, LIST=1 adds ListObjectsV2 pages of a bucket of 1,000,000 keys (rows inserted by SQL
+#      sharing one blob, keys dNNN/sNN/fNNNNN), KEEP=1 leaves the servers running.
 # Prints, per figure: the `depot bench` line, then the CPU seconds used per 1,000 requests by the
 # depot process and by the PostgreSQL cluster (utime+stime from /proc, before/after). The CPU
 # figures are the stable measure on a shared machine; wall-clock figures move with the load.
@@ -78,6 +79,33 @@ if [[ "${S3:-1}" == 1 ]]; then
   figure "PUT 1 MiB" --op put --size 1048576 --keys 1000000 --prefix big/
   n=$(sed -nE 's/^ops=([0-9]+).*/\1/p' <<<"$LAST"); n=$(( n < 1000 ? n : 1000 ))
   figure "GET 1 MiB" --op get --keys "$n" --prefix big/
+fi
+
+if [[ "${LIST:-0}" == 1 ]]; then
+  AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_DEFAULT_REGION=us-east-1 AWS_CA_BUNDLE= \
+    /usr/bin/aws --endpoint-url "http://127.0.0.1:$PORT" s3 mb s3://million >/dev/null
+  psql "$DB" -q >/dev/null <<'SQL'
+INSERT INTO blobs (id, size, refcount, inline_data) VALUES ('00000000000000000000000000million', 1, 1000000, 'x');
+INSERT INTO objects (bucket_id, key, blob_id, size, etag)
+  SELECT (SELECT id FROM buckets WHERE name = 'million'),
+         format('d%s/s%s/f%s', lpad((i / 10000)::text, 3, '0'), lpad((i / 100 % 100)::text, 2, '0'), lpad(i::text, 6, '0')),
+         '00000000000000000000000000million', 1, '9dd4e461268c8034f5c8564e155c67a6'
+  FROM generate_series(0, 999999) i;
+UPDATE usage SET objects_used = objects_used + 1000000, bytes_used = bytes_used + 1000000
+  WHERE user_id = (SELECT id FROM users WHERE name = 'bencher');
+ANALYZE objects;
+SQL
+  echo "== ListObjectsV2 on a bucket of 1,000,000 keys, 1000-key pages, 1 connection (p50 = one page)"
+  list_page() {  # list_page LABEL PREFIX [DELIMITER]
+    local out
+    out=$("$BENCH_BIN" bench --endpoint "http://127.0.0.1:$PORT" --bucket million -c 1 -d 5 --op list \
+      --prefix "$2" ${3:+--delimiter "$3"} 2>&1 | tail -1)
+    echo "$1: $out"
+  }
+  list_page "no delimiter, whole bucket" ""
+  list_page "delimiter / at the root" "" /
+  list_page "delimiter / under d500/" d500/ /
+  list_page "prefix d500/s50/ (100 keys)" d500/s50/
 fi
 
 if [[ "${WEBDAV:-0}" == 1 ]]; then
