@@ -193,6 +193,7 @@ struct PutCommit {
   bool inline_blob = false;
   const std::string* small = nullptr;
   const WriteConditions* conditions = nullptr;
+  const TxHook* in_tx = nullptr;
   Reservation* reservation = nullptr;
   std::int64_t checked_bytes = 0;
   // Out: the outcome (or the exception to rethrow), and blob files to unlink after it.
@@ -232,6 +233,7 @@ Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
     exec_prepared(w, "engine_insert_file_object", with_file_blob.c_str(), info.bucket, info.key, info.blob_id, info.size,
                   info.etag, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
                   map_to_json(info.checksums), double(to_micros(info.modified)), double(to_micros(info.created)));
+  if (c.in_tx && *c.in_tx) (*c.in_tx)(w);
   return rel;
 }
 
@@ -771,6 +773,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   job.inline_blob = inline_blob;
   job.small = &small;
   job.conditions = &t.options.conditions;
+  job.in_tx = &t.options.in_tx;
   job.reservation = t.reservation.get();
   job.checked_bytes = t.checked_bytes;
   co_await committer_->commit(job);

@@ -56,6 +56,9 @@ struct PutOptions {
   // The user's usage read moments ago in the request's first query (Engine::probe): begin_put
   // checks a small upload against it instead of reading it again.
   std::optional<Usage> known_usage;
+  // Runs in the transaction that commits the object, after its row is written (WebDAV: the
+  // dead properties of a collection copied at Depth 0). Throwing fails the write.
+  TxHook in_tx;
 };
 
 // An upload that passed every check that can be made before its body is read: the bucket is the

@@ -337,6 +337,9 @@ if run_group propsfollow; then
     pf_is pfc/dir/ "" && pf_is pfc/dir/x "" || return 1
     expect 201 -X COPY -H "Destination: $DAV/pfc/copied/" "$DAV/pfc/moved/" || return 1
     pf_is pfc/copied/ green && pf_is pfc/copied/x gold && pf_is pfc/copied/deep/y pink && pf_is pfc/moved/x gold || return 1
+    # Depth 0: an empty collection with the source's own properties (written in one transaction)
+    expect 201 -X COPY -H "Depth: 0" -H "Destination: $DAV/pfc/shallow/" "$DAV/pfc/moved/" || return 1
+    pf_is pfc/shallow/ green && expect 404 -X PROPFIND -H "Depth: 0" "$DAV/pfc/shallow/x" || return 1
     expect 204 -X DELETE "$DAV/pfc/copied/" && expect 201 -X MKCOL "$DAV/pfc/copied/" && expect 201 -X PUT --data-binary z "$DAV/pfc/copied/x" || return 1
     pf_is pfc/copied/ "" && pf_is pfc/copied/x "" || return 1
     # an implied collection (no marker) keeps its members' props through MOVE

@@ -30,8 +30,9 @@ asio::awaitable<Result<void>> delete_resource(Ctx& c, const Resource& r);
 // <D:activelock> for a lock (lockdiscovery in PROPFIND and the LOCK answer).
 std::string activelock_xml(const storage::DavLock& l);
 
-// Writes an empty object at key (MKCOL markers, LOCK on an unmapped URL).
+// Writes an empty object at key (MKCOL markers, LOCK on an unmapped URL, a collection copied at
+// Depth 0); in_tx runs in the transaction that commits it.
 asio::awaitable<Result<storage::ObjectInfo>> put_empty(Ctx& c, const storage::Bucket& b, std::string key,
-                                                       std::string content_type = {});
+                                                       std::string content_type = {}, storage::TxHook in_tx = {});
 
 }  // namespace depot::webdav

@@ -152,10 +152,11 @@ asio::awaitable<void> handle_get(Ctx& c, bool head) {
 }
 
 asio::awaitable<Result<storage::ObjectInfo>> put_empty(Ctx& c, const storage::Bucket& b, std::string key,
-                                                       std::string content_type) {
+                                                       std::string content_type, storage::TxHook in_tx) {
   storage::PutOptions opts;
   opts.declared_size = 0;
   opts.content_type = std::move(content_type);
+  opts.in_tx = std::move(in_tx);
   auto t = co_await c.app.engine.begin_put(c.user.id, b, std::move(key), std::move(opts));
   if (!t) co_return t.error();
   EmptyBody body;

@@ -98,10 +98,11 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
       auto n = co_await engine.copy_prefix(c.user.id, sb, sp, db, dp, true, hook);
       if (!n) co_return co_await respond_error(c, n.error());
     } else {
-      // Depth 0: a new empty collection with the source collection's own properties.
-      auto o = co_await put_empty(c, db, dp);
+      // Depth 0: a new empty collection with the source collection's own properties, in one
+      // transaction.
+      storage::TxHook hook = [=](pqxx::transaction_base& w) { DavStore::copy_props_in(w, sid, sp, did, dp, false); };
+      auto o = co_await put_empty(c, db, dp, {}, std::move(hook));
       if (!o) co_return co_await respond_error(c, o.error());
-      (void)co_await c.store.copy_props(sid, sp, did, dp, false);
     }
   } else {
     const std::string sk = src->path.key;
