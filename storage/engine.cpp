@@ -548,6 +548,11 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
     sql += ", " + QuotaEngine::usage_columns();
     from += " " + QuotaEngine::usage_join("true", user());
   }
+  if (!q.lock_roots.empty()) {
+    name += 'l';
+    sql += ", EXISTS (SELECT 1 FROM dav_locks WHERE root = ANY(" + param(to_pg_text_array(q.lock_roots)) +
+           "::text[]) AND expires_at > now())";
+  }
   sql += from;
   co_return co_await db_.read([&](pqxx::transaction_base& w) -> Probe {
     Probe p;
@@ -563,7 +568,11 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
     if (obj) col += kObjectColumnCount + 1;
     const int pfx_col = col;
     if (pfx) col += 1;
-    if (q.usage) p.usage = QuotaEngine::usage_from_row(r, col);
+    if (q.usage) {
+      p.usage = QuotaEngine::usage_from_row(r, col);
+      col += QuotaEngine::kUsageColumnCount;
+    }
+    if (!q.lock_roots.empty()) p.locks_possible = r[col++].as<bool>();
     if (!b) return p;
     if (b->owner != q.user) {
       p.bucket = make_error(Errc::access_denied, "the bucket belongs to another user");

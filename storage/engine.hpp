@@ -141,6 +141,7 @@ class Engine {
     std::optional<std::string> key;     // the object to read
     std::optional<std::string> prefix;  // a collection prefix to test
     bool usage = false;                 // also read the user's usage and limits (before a PUT)
+    std::vector<std::string> lock_roots;  // WebDAV: is any unexpired lock rooted at one of these?
   };
   struct Probe {
     bool credentials_valid = false;
@@ -148,6 +149,7 @@ class Engine {
     std::optional<Result<ObjectInfo>> object;  // when a key was asked for and the bucket is the user's
     bool prefix_exists = false;
     std::optional<Usage> usage;  // when asked for: PutOptions::known_usage
+    bool locks_possible = true;  // false when lock_roots were given and no lock has one of them
   };
   boost::asio::awaitable<Probe> probe(ProbeQuery q);
 

@@ -38,6 +38,10 @@ storage::Engine::ProbeQuery probe_query(const DavPath& p) {
     q.key = p.key;
     q.prefix = p.collection_prefix();
   }
+  // Roots of every lock that could cover the path, as a file or as a collection: when none
+  // exists, check_write needs no lock query.
+  q.lock_roots = storage::DavStore::ancestors_and_self(p.lock_path(true));
+  if (p.kind == DavPath::Kind::member) q.lock_roots.push_back(p.lock_path(false));
   return q;
 }
 
@@ -70,6 +74,7 @@ asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
     co_return pr.bucket.error();
   }
   r.bucket = std::move(pr.bucket.value());
+  r.lock_free = !pr.locks_possible;
   if (p.kind == DavPath::Kind::bucket) {
     r.type = Resource::Type::bucket;
     co_return r;
@@ -224,6 +229,8 @@ asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, 
   }
   auto submitted = submitted_tokens(c);
   for (const auto& t : targets) {
+    // Resolved together with "no lock is rooted at or above it": nothing to look up.
+    if (t.resource->lock_free && !(t.deep && t.resource->is_collection())) continue;
     auto path = t.resource->lock_path();
     auto locks = co_await c.store.locks_covering(path);
     if (!locks) {

@@ -27,6 +27,9 @@ struct Resource {
   std::optional<storage::Bucket> bucket;  // set for everything inside an existing bucket
   storage::ObjectInfo object;             // the file, or the collection's marker when has_marker
   bool has_marker = false;
+  // Read with the resource: no unexpired lock is rooted at or above its path (check_write then
+  // needs no lock query). False when unknown.
+  bool lock_free = false;
 
   bool exists() const { return type != Type::missing; }
   bool is_collection() const { return type == Type::root || type == Type::bucket || type == Type::collection; }
