@@ -385,4 +385,24 @@ TEST_CASE("engine: probe reads credentials, bucket, object, prefix and usage in 
   CHECK(po.credentials_valid);
   CHECK(po.bucket.code() == Errc::access_denied);
   CHECK_FALSE(po.object);  // nothing of another user's bucket is read
+
+  // Lock roots: none yet; then an unexpired lock on the bucket, and an expired one elsewhere.
+  const std::string root = "/" + b.name + "/";
+  Engine::ProbeQuery l;
+  l.user = f.user.id;
+  l.bucket = b.name;
+  l.lock_roots = {"/", root, root + "file"};
+  CHECK_FALSE(probe(l).locks_possible);
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("INSERT INTO dav_locks (token, user_id, root, depth_infinity, exclusive, timeout_s, expires_at) "
+                  "VALUES ($1, $2, $3, true, true, 60, now() - interval '1 second')",
+                  "opaquelocktoken:" + depot::testing::unique_name("t"), f.user.id, root + "file");
+  });
+  CHECK_FALSE(probe(l).locks_possible);  // expired
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("INSERT INTO dav_locks (token, user_id, root, depth_infinity, exclusive, timeout_s, expires_at) "
+                  "VALUES ($1, $2, $3, true, true, 60, now() + interval '60 seconds')",
+                  "opaquelocktoken:" + depot::testing::unique_name("t"), f.user.id, root);
+  });
+  CHECK(probe(l).locks_possible);
 }
