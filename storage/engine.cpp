@@ -497,66 +497,110 @@ asio::awaitable<Result<Bucket>> Engine::get_bucket(UserId user, std::string name
   });
 }
 
+namespace {
+
+// A shape of Engine::probe's statement: which parts it holds. Its SQL is built once; a call only
+// fills the parameters, in the order of `slots`.
+enum ProbePart : unsigned { kProbeKey = 1, kProbeVersion = 2, kProbeBucket = 4, kProbeObject = 8, kProbePrefix = 16,
+                            kProbeUsage = 32, kProbeLocks = 64, kProbeShapes = 128 };
+enum class ProbeSlot { access_key, user, version, bucket, key, prefetch, prefix, prefix_upper, lock_roots };
+struct ProbeShape {
+  std::string name, sql;
+  std::vector<ProbeSlot> slots;
+};
+
+ProbeShape build_probe_shape(unsigned parts) {
+  ProbeShape s;
+  s.name = "engine_probe_" + std::to_string(parts);
+  auto param = [&s](ProbeSlot slot) {
+    s.slots.push_back(slot);
+    return "$" + std::to_string(s.slots.size());
+  };
+  std::string user;
+  auto user_param = [&]() -> const std::string& {
+    if (user.empty()) user = param(ProbeSlot::user);
+    return user;
+  };
+  std::string sql = "SELECT ";
+  if (parts & kProbeKey) {
+    sql += "EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id WHERE k.id = " +
+           param(ProbeSlot::access_key) + " AND k.revoked_at IS NULL AND ku.status = 'active')";
+  } else if (parts & kProbeVersion) {
+    sql += "EXISTS (SELECT 1 FROM users cu WHERE cu.id = " + user_param() +
+           " AND cu.status = 'active' AND cu.credentials_version = " + param(ProbeSlot::version) + ")";
+  } else {
+    sql += "false";
+  }
+  std::string from = " FROM (SELECT 1) one";
+  if (parts & kProbeBucket) {
+    sql += ", " DEPOT_BUCKET_COLUMNS;
+    from += " LEFT JOIN (buckets b JOIN users u ON u.id = b.owner_id) ON b.name = " + param(ProbeSlot::bucket);
+  }
+  if (parts & kProbeObject) {
+    sql += std::string(", ") + kObjectColumns + ", bl.inline_data";
+    from += " LEFT JOIN objects o ON b.owner_id = " + user_param() + " AND o.bucket_id = b.id AND o.key = " +
+            param(ProbeSlot::key) + " LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= " + param(ProbeSlot::prefetch) +
+            " AND bl.id = o.blob_id";
+  }
+  if (parts & kProbePrefix) {
+    sql += ", b.owner_id = " + user_param() + " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " +
+           param(ProbeSlot::prefix) + " AND px.key < " + param(ProbeSlot::prefix_upper) + ")";
+  }
+  if (parts & kProbeUsage) {
+    sql += ", " + QuotaEngine::usage_columns();
+    from += " " + QuotaEngine::usage_join("true", user_param());
+  }
+  if (parts & kProbeLocks) {
+    sql += ", EXISTS (SELECT 1 FROM dav_locks WHERE root = ANY(" + param(ProbeSlot::lock_roots) +
+           "::text[]) AND expires_at > now())";
+  }
+  s.sql = sql + from;
+  return s;
+}
+
+const ProbeShape& probe_shape(unsigned parts) {
+  static const std::vector<ProbeShape> shapes = [] {
+    std::vector<ProbeShape> all;
+    for (unsigned p = 0; p < kProbeShapes; ++p) all.push_back(build_probe_shape(p));
+    return all;
+  }();
+  return shapes[parts];
+}
+
+}  // namespace
+
 asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   // The statement holds only the parts asked for: each shape is its own prepared statement, so a
   // plan never initializes joins it does not need (executor start-up was the largest share of
   // PostgreSQL's time per request when one statement carried every part). One row always.
   const bool bucket = !q.bucket.empty(), obj = bucket && q.key, pfx = bucket && q.prefix;
+  unsigned parts = 0;
+  if (!q.access_key.empty()) parts |= kProbeKey;
+  else if (q.credentials_version >= 0) parts |= kProbeVersion;
+  if (bucket) parts |= kProbeBucket;
+  if (obj) parts |= kProbeObject;
+  if (pfx) parts |= kProbePrefix;
+  if (q.usage) parts |= kProbeUsage;
+  if (!q.lock_roots.empty()) parts |= kProbeLocks;
+  const ProbeShape& shape = probe_shape(parts);
   std::vector<std::string> params;
-  auto param = [&params](std::string v) {
-    params.push_back(std::move(v));
-    return "$" + std::to_string(params.size());
-  };
-  std::string user_param;
-  auto user = [&]() -> const std::string& {
-    if (user_param.empty()) user_param = param(std::to_string(q.user));
-    return user_param;
-  };
-  std::string name = "engine_probe_";
-  std::string sql = "SELECT ";
-  if (!q.access_key.empty()) {
-    name += 'k';
-    sql += "EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id WHERE k.id = " + param(q.access_key) +
-           " AND k.revoked_at IS NULL AND ku.status = 'active')";
-  } else if (q.credentials_version >= 0) {
-    name += 'v';
-    sql += "EXISTS (SELECT 1 FROM users cu WHERE cu.id = " + user() + " AND cu.status = 'active' AND cu.credentials_version = " +
-           param(std::to_string(q.credentials_version)) + ")";
-  } else {
-    name += 'n';
-    sql += "false";
+  params.reserve(shape.slots.size());
+  for (auto slot : shape.slots) {
+    switch (slot) {
+      case ProbeSlot::access_key: params.push_back(q.access_key); break;
+      case ProbeSlot::user: params.push_back(std::to_string(q.user)); break;
+      case ProbeSlot::version: params.push_back(std::to_string(q.credentials_version)); break;
+      case ProbeSlot::bucket: params.push_back(q.bucket); break;
+      case ProbeSlot::key: params.push_back(*q.key); break;
+      case ProbeSlot::prefetch: params.push_back(std::to_string(kPrefetch)); break;
+      case ProbeSlot::prefix: params.push_back(*q.prefix); break;
+      case ProbeSlot::prefix_upper: params.push_back(upper_or_max(*q.prefix)); break;
+      case ProbeSlot::lock_roots: params.push_back(to_pg_text_array(q.lock_roots)); break;
+    }
   }
-  std::string from = " FROM (SELECT 1) one";
-  if (bucket) {
-    name += 'b';
-    sql += ", " DEPOT_BUCKET_COLUMNS;
-    from += " LEFT JOIN (buckets b JOIN users u ON u.id = b.owner_id) ON b.name = " + param(q.bucket);
-  }
-  if (obj) {
-    name += 'o';
-    sql += std::string(", ") + kObjectColumns + ", bl.inline_data";
-    from += " LEFT JOIN objects o ON b.owner_id = " + user() + " AND o.bucket_id = b.id AND o.key = " + param(*q.key) +
-            " LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= " + param(std::to_string(kPrefetch)) + " AND bl.id = o.blob_id";
-  }
-  if (pfx) {
-    name += 'p';
-    sql += ", b.owner_id = " + user() + " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " +
-           param(*q.prefix) + " AND px.key < " + param(upper_or_max(*q.prefix)) + ")";
-  }
-  if (q.usage) {
-    name += 'u';
-    sql += ", " + QuotaEngine::usage_columns();
-    from += " " + QuotaEngine::usage_join("true", user());
-  }
-  if (!q.lock_roots.empty()) {
-    name += 'l';
-    sql += ", EXISTS (SELECT 1 FROM dav_locks WHERE root = ANY(" + param(to_pg_text_array(q.lock_roots)) +
-           "::text[]) AND expires_at > now())";
-  }
-  sql += from;
   co_return co_await db_.read([&](pqxx::transaction_base& w) -> Probe {
     Probe p;
-    auto r = exec_prepared(w, name.c_str(), sql.c_str(), pqxx::prepare::make_dynamic_params(params))[0];
+    auto r = exec_prepared(w, shape.name.c_str(), shape.sql.c_str(), pqxx::prepare::make_dynamic_params(params))[0];
     int col = 0;
     p.credentials_valid = r[col++].as<bool>();
     std::optional<Bucket> b;

@@ -116,6 +116,15 @@ class S3Handler final : public http::Handler {
 
  private:
   asio::awaitable<std::optional<S3Error>> authenticate(Ctx& c);
+  // The request is signed by key: it acts as the key's user from here on.
+  static void accept(Ctx& c, const auth::AccessKey& key, const auth::sigv4::ParsedAuth& a,
+                     std::optional<auth::sigv4::SigningContext> signer) {
+    c.user = key.user;
+    c.user_name = key.user_name;
+    c.access_key = key.id;
+    c.payload_hash = a.payload_hash;
+    if (!a.presigned) c.signer = std::move(signer);
+  }
   asio::awaitable<void> dispatch(Ctx& c);
   App& app_;
   storage::MultipartStore multipart_;
@@ -149,11 +158,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
       q.usage = c.op.op == Op::PutObject;
       auto probe = co_await app_.engine.probe(std::move(q));
       if (probe.credentials_valid) {
-        c.user = known->user;
-        c.user_name = known->user_name;
-        c.access_key = known->id;
-        c.payload_hash = parsed.auth->payload_hash;
-        if (!parsed.auth->presigned) c.signer = std::move(v.context);
+        accept(c, *known, *parsed.auth, std::move(v.context));
         c.probed_bucket = std::move(probe.bucket);
         c.probed_object = std::move(probe.object);
         c.probed_usage = std::move(probe.usage);
@@ -185,11 +190,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
     co_return from_auth(*v.error);
   }
   keys_.put(*key);
-  c.user = key->user;
-  c.user_name = key->user_name;
-  c.access_key = key->id;
-  c.payload_hash = parsed.auth->payload_hash;
-  if (!parsed.auth->presigned) c.signer = std::move(v.context);
+  accept(c, *key, *parsed.auth, std::move(v.context));
   co_return std::nullopt;
 }
 

@@ -57,13 +57,16 @@ class WebdavHandler final : public http::Handler {
     // Windows probes OPTIONS before it sends credentials: answer it without them.
     if (method == bhttp::verb::options) co_return co_await handle_options(c);
 
-    if (!co_await authenticate(c)) co_return;
+    // Parsed now (the probe of a cached login reads what it names), refused after authentication.
+    auto p = parse_dav_path(raw_path);
+    const DavPath* parsed = p ? &*p : nullptr;
+    bool authenticated = co_await authenticate(c, parsed);
+    if (!authenticated) co_return;
 
     // A fragment is never part of a resource's name; a client that sends one (raw '#') gets
     // a refusal rather than an operation on the resource without it (litmus delete_fragment).
     if (raw_path.find('#') != std::string_view::npos)
       co_return co_await respond_status(c, 400, "the request target contains a '#fragment'");
-    auto p = parse_dav_path(raw_path);
     if (!p) {
       unsigned st = p.code() == Errc::too_large ? 414 : 400;
       co_return co_await respond_status(c, st, p.error().message);
@@ -90,10 +93,9 @@ class WebdavHandler final : public http::Handler {
     }
   }
 
-  // The probe for the request's own path (nothing beyond the credentials if it does not parse).
+  // The probe for the request's own path (nothing beyond the credentials if it did not parse).
   // Sets c.probe_path to match.
-  static storage::Engine::ProbeQuery probe_query_for(Ctx& c) {
-    auto p = parse_dav_path(c.ex.path());
+  static storage::Engine::ProbeQuery probe_query_for(Ctx& c, const DavPath* p) {
     if (!p) return {};
     c.probe_path = *p;
     auto q = probe_query(*p);
@@ -113,7 +115,7 @@ class WebdavHandler final : public http::Handler {
   // consulted whenever a password is about to be checked for real: a ban stops guessing, while
   // credentials verified in the cache's lifetime (30 s) keep working that long, so an attacker
   // cannot lock a working client out at once.
-  asio::awaitable<bool> authenticate(Ctx& c) {
+  asio::awaitable<bool> authenticate(Ctx& c, const DavPath* path) {
     const std::string addr = c.ex.info().remote_addr;
     auto creds = parse_basic_authorization(c.ex.header(bhttp::field::authorization));
     if (!creds) {
@@ -123,7 +125,7 @@ class WebdavHandler final : public http::Handler {
     if (auto known = cache_.find(*creds)) {
       // Verified in the last 30 s: confirm the account (active, same credentials_version) in the
       // query that also reads what the request's path names.
-      auto q = probe_query_for(c);
+      auto q = probe_query_for(c, path);
       q.user = known->user;
       q.credentials_version = known->credentials_version;
       auto pr = co_await app_.engine.probe(std::move(q));
