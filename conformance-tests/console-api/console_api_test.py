@@ -6,7 +6,6 @@ import http.cookiejar
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,9 @@ import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from depot_support import free_port  # noqa: E402
 
 BASE = os.environ["DEPOT_ENDPOINT"].rstrip("/")
 API = BASE + "/api/v1"
@@ -73,14 +75,6 @@ def psql(sql):
 def depot(*args, stdin=None):
     out = subprocess.run([BIN, *args, "--database-url", DB, "--data-dir", DATA], input=stdin, capture_output=True, text=True)
     return out.returncode, out.stdout + out.stderr
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def reset_settings():

@@ -21,6 +21,9 @@ import uuid
 import boto3
 from botocore.config import Config
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from depot_support import free_port  # noqa: E402
+
 ENDPOINT = os.environ["DEPOT_ENDPOINT"]
 BIN = os.environ["DEPOT_BIN"]
 DB = os.environ["DEPOT_DATABASE_URL"]
@@ -73,14 +76,6 @@ def s3(endpoint, akid, secret):
                         region_name="us-east-1",
                         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1},
                                       max_pool_connections=64))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Server:

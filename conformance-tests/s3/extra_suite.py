@@ -27,6 +27,9 @@ from botocore.config import Config  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from depot_support import free_port  # noqa: E402
+
 WORK, RUN = sys.argv[1], sys.argv[2]
 EP = os.environ["DEPOT_ENDPOINT"]
 BIN, DB, SRC_DATA = os.environ["DEPOT_BIN"], os.environ["DEPOT_DATABASE_URL"], os.environ["DEPOT_DATA_DIR"]
@@ -91,12 +94,6 @@ def user_usage(name):
         k, _, v = line.partition(": ")
         vals[k] = v
     return int(vals["bytes_used"]), int(vals["bytes_reserved"]), int(vals["objects_used"])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def signed_headers(method, url, ak, sk, headers=None, payload_hash="UNSIGNED-PAYLOAD", body=b""):
