@@ -64,14 +64,15 @@ void lock_key(pqxx::work& w, BucketId b, const std::string& key) {
   exec_prepared(w, "engine_lock_key", "SELECT pg_advisory_xact_lock($1, hashtext($2))", int(b & 0x7fffffff), key);
 }
 
-Bucket bucket_from_row(const pqxx::row& r, int f = 0) {
+template <class Row>  // a pqxx::row or a PgRow
+Bucket bucket_from_row(const Row& r, int f = 0) {
   Bucket b;
-  b.id = r[f].as<BucketId>();
-  b.name = r[f + 1].as<std::string>();
-  b.owner = r[f + 2].as<UserId>();
-  b.owner_name = r[f + 3].as<std::string>();
-  b.region = r[f + 4].as<std::string>();
-  b.created = from_micros(r[f + 5].as<std::int64_t>());
+  b.id = r[f].template as<BucketId>();
+  b.name = r[f + 1].template as<std::string>();
+  b.owner = r[f + 2].template as<UserId>();
+  b.owner_name = r[f + 3].template as<std::string>();
+  b.region = r[f + 4].template as<std::string>();
+  b.created = from_micros(r[f + 5].template as<std::int64_t>());
   return b;
 }
 #define DEPOT_BUCKET_COLUMNS \
@@ -598,9 +599,11 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
       case ProbeSlot::lock_roots: params.push_back(to_pg_text_array(q.lock_roots)); break;
     }
   }
-  co_return co_await db_.read([&](pqxx::transaction_base& w) -> Probe {
+  // Runs on this I/O thread (Database::query): no hand-off to a database thread and back.
+  auto result = co_await db_.query(shape.name.c_str(), shape.sql, params);
+  {
     Probe p;
-    auto r = exec_prepared(w, shape.name.c_str(), shape.sql.c_str(), pqxx::prepare::make_dynamic_params(params))[0];
+    auto r = result[0];
     int col = 0;
     p.credentials_valid = r[col++].as<bool>();
     std::optional<Bucket> b;
@@ -617,10 +620,10 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
       col += QuotaEngine::kUsageColumnCount;
     }
     if (!q.lock_roots.empty()) p.locks_possible = r[col++].as<bool>();
-    if (!b) return p;
+    if (!b) co_return p;
     if (b->owner != q.user) {
       p.bucket = make_error(Errc::access_denied, "the bucket belongs to another user");
-      return p;
+      co_return p;
     }
     p.bucket = *b;
     if (pfx) p.prefix_exists = !r[pfx_col].is_null() && r[pfx_col].as<bool>();
@@ -628,8 +631,8 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
       if (r[obj_col].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
       else p.object = object_with_prefetch(r, obj_col);
     }
-    return p;
-  });
+    co_return p;
+  }
 }
 
 asio::awaitable<Result<std::vector<Bucket>>> Engine::list_buckets(UserId user) {
@@ -673,6 +676,12 @@ ObjectInfo Engine::object_with_prefetch(const pqxx::row& r, int first) {
     pqxx::binarystring bs(r[first + kObjectColumnCount]);
     inline_cache_->put(o.blob_id, bs.str());
   }
+  return o;
+}
+
+ObjectInfo Engine::object_with_prefetch(const PgRow& r, int first) {
+  auto o = object_from_row(r, first);
+  if (!r[first + kObjectColumnCount].is_null()) inline_cache_->put(o.blob_id, r[first + kObjectColumnCount].bytea());
   return o;
 }
 

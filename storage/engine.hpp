@@ -20,6 +20,7 @@ namespace pqxx { class transaction_base; class row; }
 namespace depot::storage {
 
 class Database;
+class PgRow;
 
 // Extra SQL a caller runs inside the transaction of an engine change (WebDAV moves, copies and
 // deletes its dead properties and locks with the keys they belong to). It runs after the
@@ -225,6 +226,7 @@ class Engine {
   std::unique_ptr<InlineBlobCache> inline_cache_;
   // An object's columns at `first` followed by its prefetched inline bytes (kept in the cache).
   ObjectInfo object_with_prefetch(const pqxx::row& r, int first);
+  ObjectInfo object_with_prefetch(const PgRow& r, int first);
   // Group commit of finish_put's transactions (see engine.cpp).
   std::unique_ptr<PutCommitter> committer_;
 };

@@ -23,7 +23,7 @@ std::map<std::string, std::string> json_to_map(const std::string& json) {
   return m;
 }
 
-static std::vector<std::int64_t> parse_bigint_array(const std::string& s) {
+std::vector<std::int64_t> parse_bigint_array(const std::string& s) {
   std::vector<std::int64_t> out;
   std::int64_t cur = 0;
   bool any = false;
@@ -38,24 +38,6 @@ static std::vector<std::int64_t> parse_bigint_array(const std::string& s) {
     }
   }
   return out;
-}
-
-ObjectInfo object_from_row(const pqxx::row& row, int f) {
-  ObjectInfo o;
-  o.bucket = row[f + 0].as<BucketId>();
-  o.key = row[f + 1].as<std::string>();
-  o.blob_id = row[f + 2].as<std::string>();
-  o.size = row[f + 3].as<std::int64_t>();
-  o.etag = row[f + 4].as<std::string>();
-  o.content_type = row[f + 5].as<std::string>();
-  o.user_meta = json_to_map(row[f + 6].as<std::string>());
-  o.headers = json_to_map(row[f + 7].as<std::string>());
-  o.checksums = json_to_map(row[f + 8].as<std::string>());
-  o.parts = row[f + 9].as<int>();
-  if (!row[f + 10].is_null()) o.part_sizes = parse_bigint_array(row[f + 10].as<std::string>());
-  o.modified = from_micros(row[f + 11].as<std::int64_t>());
-  o.created = from_micros(row[f + 12].as<std::int64_t>());
-  return o;
 }
 
 std::string to_pg_text_array(const std::vector<std::string>& values) {

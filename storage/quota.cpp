@@ -152,17 +152,6 @@ std::string QuotaEngine::usage_join(const std::string& condition_param, const st
          condition_param + " AND qus.user_id = " + user_param;
 }
 
-std::optional<Usage> QuotaEngine::usage_from_row(const pqxx::row& r, int f) {
-  if (r[f].is_null()) return std::nullopt;
-  Usage u;
-  u.bytes_used = r[f].as<std::int64_t>();
-  u.objects_used = r[f + 1].as<std::int64_t>();
-  u.bytes_reserved = r[f + 2].as<std::int64_t>();
-  u.bytes_limit = r[f + 3].as<std::int64_t>();
-  if (!r[f + 4].is_null()) u.objects_limit = r[f + 4].as<std::int64_t>();
-  return u;
-}
-
 Result<Usage> QuotaEngine::usage(pqxx::transaction_base& w, UserId user) {
   static const std::string sql = "SELECT " + usage_columns() + " FROM (SELECT 1) one " + usage_join("true", "$1");
   auto r = exec_prepared(w, "quota_usage", sql.c_str(), user);

@@ -74,7 +74,17 @@ class QuotaEngine {
   static constexpr int kUsageColumnCount = 5;
   static std::string usage_columns();
   static std::string usage_join(const std::string& condition_param, const std::string& user_param);
-  static std::optional<Usage> usage_from_row(const pqxx::row& r, int first);
+  template <class Row>  // a pqxx::row or a PgRow
+  static std::optional<Usage> usage_from_row(const Row& r, int f) {
+    if (r[f].is_null()) return std::nullopt;
+    Usage u;
+    u.bytes_used = r[f].template as<std::int64_t>();
+    u.objects_used = r[f + 1].template as<std::int64_t>();
+    u.bytes_reserved = r[f + 2].template as<std::int64_t>();
+    u.bytes_limit = r[f + 3].template as<std::int64_t>();
+    if (!r[f + 4].is_null()) u.objects_limit = r[f + 4].template as<std::int64_t>();
+    return u;
+  }
 
   // Node liveness: heartbeat() marks this node alive; release_dead_nodes() frees the
   // reservations of nodes silent longer than timeout. Used by the sweeper.
