@@ -60,6 +60,7 @@ class Md5 {
 };
 
 // Serializes writers of one key (two first PUTs of a new key would both see no old row).
+// put_object_rows (migration 002_put_function) takes the same lock.
 void lock_key(pqxx::work& w, BucketId b, const std::string& key) {
   exec_prepared(w, "engine_lock_key", "SELECT pg_advisory_xact_lock($1, hashtext($2))", int(b & 0x7fffffff), key);
 }
@@ -206,34 +207,36 @@ struct PutCommit {
 
 namespace {
 
-// The object rows of one write, without the quota: checks the conditions (nothing written if
-// they fail), adds the blob row, replaces the old object. Returns what the old object freed.
+// The object rows of one write, without the quota, in one statement (put_object_rows, migration
+// 002_put_function): checks the conditions (nothing written if they fail), adds the blob row,
+// replaces the old object. Returns what the old object freed.
 Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
+  static const char* const sql =
+      "SELECT status, freed_objects, freed_bytes, unlink_blob FROM put_object_rows($1::bigint, $2::text, $3::text, "
+      "$4::bigint, $5::text, $6::text, $7::jsonb, $8::jsonb, $9::jsonb, $10::bigint, $11::bigint, $12::bytea, "
+      "$13::boolean, $14::text)";
   const ObjectInfo& info = c.info;
-  lock_key(w, info.bucket, info.key);
-  auto old = fetch_object(w, info.bucket, info.key, true);
-  if (auto ok = check_conditions(*c.conditions, old); !ok) return ok.error();
+  const WriteConditions& cond = *c.conditions;
+  auto put = [&](const auto& inline_data) {
+    return exec_prepared(w, "engine_put_object_rows", sql, info.bucket, info.key, info.blob_id, info.size, info.etag,
+                         info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
+                         map_to_json(info.checksums), to_micros(info.modified), to_micros(info.created), inline_data,
+                         cond.if_none_match_any, cond.if_match ? cond.if_match->c_str() : nullptr);
+  };
+  auto r = c.inline_blob ? put(pqxx::binarystring(*c.small)) : put(nullptr);
+  const auto row = r[0];
+  const std::string status = row[0].as<std::string>();
+  // check_conditions' errors. The function checks in its order: with If-None-Match: * set, a
+  // precondition failure is that condition's (If-Match on a missing object is no_such_key).
+  if (status == "no_such_key") return make_error(Errc::no_such_key, "the object does not exist (If-Match)");
+  if (status == "precondition_failed")
+    return cond.if_none_match_any
+               ? make_error(Errc::precondition_failed, "the object already exists (If-None-Match: *)")
+               : make_error(Errc::precondition_failed, "the object's ETag does not match (If-Match)");
   Released rel;
-  if (old)
-    rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", info.bucket,
-                          info.key);
-  // The blob row and the object row in one statement (the foreign key is checked at its end).
-  static const std::string insert_object =
-      "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, "
-      "modified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, "
-      "to_timestamp($10::double precision / 1000000), to_timestamp($11::double precision / 1000000))";
-  static const std::string with_inline_blob =
-      "WITH bl AS (INSERT INTO blobs (id, size, refcount, inline_data) VALUES ($3, $4, 1, $12)) " + insert_object;
-  static const std::string with_file_blob = "WITH bl AS (INSERT INTO blobs (id, size, refcount) VALUES ($3, $4, 1)) " + insert_object;
-  if (c.inline_blob)
-    exec_prepared(w, "engine_insert_inline_object", with_inline_blob.c_str(), info.bucket, info.key, info.blob_id, info.size,
-                  info.etag, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
-                  map_to_json(info.checksums), double(to_micros(info.modified)), double(to_micros(info.created)),
-                  pqxx::binarystring(*c.small));
-  else
-    exec_prepared(w, "engine_insert_file_object", with_file_blob.c_str(), info.bucket, info.key, info.blob_id, info.size,
-                  info.etag, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
-                  map_to_json(info.checksums), double(to_micros(info.modified)), double(to_micros(info.created)));
+  rel.objects = row[1].as<std::int64_t>();
+  rel.bytes = row[2].as<std::int64_t>();
+  if (!row[3].is_null()) rel.unlink.push_back(row[3].as<std::string>());
   if (c.in_tx && *c.in_tx) (*c.in_tx)(w);
   return rel;
 }

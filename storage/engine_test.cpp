@@ -135,6 +135,113 @@ TEST_CASE("engine: conditional writes", "[db]") {
   CHECK(f.put(b, "k", "two", match).code() == Errc::precondition_failed);
 }
 
+TEST_CASE("engine: a write's commit frees the old object's blob, checks the conditions, keeps usage right", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  auto count = [&](const std::string& sql, const std::string& arg) {
+    return f.db.tx_sync([&](pqxx::work& w) { return w.exec_params(sql, arg)[0][0].as<int>(); });
+  };
+  auto blob_rows = [&](const std::string& id) { return count("SELECT count(*) FROM blobs WHERE id = $1", id); };
+  auto all_blob_rows = [&] {
+    return f.db.tx_sync([&](pqxx::work& w) { return w.exec("SELECT count(*) FROM blobs")[0][0].as<int>(); });
+  };
+  auto file_exists = [&](const std::string& id) { return f.blobs->open(id, 0, 1).ok(); };
+  auto head = [&](const std::string& key) { return depot::testing::run(f.engine->head_object(b, key)); };
+  // begin_put checks the conditions before the body too: a ticket taken first and finished after
+  // another write of the key has only the commit's check left.
+  auto begin = [&](const std::string& key, std::size_t size, WriteConditions c) {
+    PutOptions o;
+    o.declared_size = size;
+    o.conditions = std::move(c);
+    auto t = depot::testing::run(f.engine->begin_put(f.user.id, b, key, std::move(o)));
+    REQUIRE(t.ok());
+    return std::move(*t);
+  };
+  auto finish = [&](PutTicket t, const std::string& data) {
+    return depot::testing::run([&]() -> asio::awaitable<Result<ObjectInfo>> {
+      StringSource src(data);
+      co_return co_await f.engine->finish_put(std::move(t), src);
+    }());
+  };
+
+  // Inline over inline: the old blob row goes.
+  auto first = f.put(b, "k", "first");
+  REQUIRE(first.ok());
+  CHECK(blob_rows(first->blob_id) == 1);
+  auto second = f.put(b, "k", "second");
+  REQUIRE(second.ok());
+  CHECK(blob_rows(first->blob_id) == 0);
+  CHECK(blob_rows(second->blob_id) == 1);
+  // File over inline, then inline over the file: the file's row goes and the file is unlinked.
+  auto file = f.put(b, "k", std::string(100, 'f'));
+  REQUIRE(file.ok());
+  CHECK(blob_rows(second->blob_id) == 0);
+  CHECK(file_exists(file->blob_id));
+  auto third = f.put(b, "k", "third");
+  REQUIRE(third.ok());
+  CHECK(blob_rows(file->blob_id) == 0);
+  CHECK_FALSE(file_exists(file->blob_id));
+  // A blob a copy still uses stays, row and file.
+  auto shared = f.put(b, "s", std::string(50, 's'));
+  REQUIRE(shared.ok());
+  REQUIRE(depot::testing::run(f.engine->copy_object(f.user.id, b, "s", b, "s-copy", {})).ok());
+  REQUIRE(f.put(b, "s", "new").ok());
+  CHECK(blob_rows(shared->blob_id) == 1);
+  CHECK(file_exists(shared->blob_id));
+  CHECK(count("SELECT refcount FROM blobs WHERE id = $1", shared->blob_id) == 1);
+
+  // If-None-Match: * on an existing key fails and changes nothing (inline and file-backed).
+  WriteConditions none_match;
+  none_match.if_none_match_any = true;
+  CHECK(f.put(b, "k", "x", PutOptions{.conditions = none_match}).code() == Errc::precondition_failed);
+  auto before = f.usage();
+  auto blobs_before = all_blob_rows();
+  auto t1 = begin("n", 4, none_match);
+  auto t2 = begin("n", 200, none_match);
+  auto n = f.put(b, "n", "nnn");
+  REQUIRE(n.ok());
+  CHECK(finish(std::move(t1), "mine").code() == Errc::precondition_failed);
+  CHECK(finish(std::move(t2), std::string(200, 'm')).code() == Errc::precondition_failed);
+  CHECK(all_blob_rows() == blobs_before + 1);
+  CHECK(head("n")->etag == n->etag);
+  CHECK(f.usage().bytes_used == before.bytes_used + 3);
+  CHECK(f.usage().objects_used == before.objects_used + 1);
+
+  // If-Match: a wrong ETag fails and changes nothing; the right one (or *) succeeds.
+  WriteConditions match;
+  match.if_match = std::string("0123456789abcdef0123456789abcdef");
+  CHECK(f.put(b, "k", "x", PutOptions{.conditions = match}).code() == Errc::precondition_failed);
+  match.if_match = third->etag;
+  auto t3 = begin("k", 4, match);
+  auto fourth = f.put(b, "k", "fourth");  // changes the ETag under t3
+  REQUIRE(fourth.ok());
+  blobs_before = all_blob_rows();
+  CHECK(finish(std::move(t3), "late").code() == Errc::precondition_failed);
+  CHECK(all_blob_rows() == blobs_before);
+  CHECK(head("k")->etag == fourth->etag);
+  match.if_match = fourth->etag;
+  auto fifth = f.put(b, "k", std::string(300, '5'), PutOptions{.conditions = match});
+  REQUIRE(fifth.ok());
+  CHECK(blob_rows(fourth->blob_id) == 0);
+  match.if_match = std::string("*");
+  auto sixth = f.put(b, "k", "sixth", PutOptions{.conditions = match});
+  REQUIRE(sixth.ok());
+  CHECK_FALSE(file_exists(fifth->blob_id));
+  CHECK(f.get(*head("k")) == "sixth");
+  // If-Match on a key deleted since the ticket: no_such_key.
+  auto t4 = begin("n", 1, WriteConditions{.if_match = n->etag});
+  REQUIRE(depot::testing::run(f.engine->delete_object(b, "n")).ok());
+  CHECK(finish(std::move(t4), "x").code() == Errc::no_such_key);
+  CHECK(head("n").code() == Errc::no_such_key);
+
+  // Usage counts what is left: k (5), s (3), s-copy (50).
+  auto u = f.usage();
+  CHECK(u.objects_used == 3);
+  CHECK(u.bytes_used == 5 + 3 + 50);
+  CHECK(u.bytes_reserved == 0);
+}
+
 TEST_CASE("engine: listing with and without a delimiter, paged", "[db]") {
   DEPOT_REQUIRE_DB();
   Fixture f;
