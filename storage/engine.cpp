@@ -537,8 +537,10 @@ ProbeShape build_probe_shape(unsigned parts) {
   }
   std::string from = " FROM (SELECT 1) one";
   if (parts & kProbeBucket) {
-    sql += ", " DEPOT_BUCKET_COLUMNS;
-    from += " LEFT JOIN (buckets b JOIN users u ON u.id = b.owner_id) ON b.name = " + param(ProbeSlot::bucket);
+    // The owner's name is not read: a bucket is only returned to its owner, whose name the
+    // caller knows (one join less per request).
+    sql += ", b.id, b.name, b.owner_id, ''::text, b.region, (extract(epoch from b.created_at) * 1000000)::bigint";
+    from += " LEFT JOIN buckets b ON b.name = " + param(ProbeSlot::bucket);
   }
   if (parts & kProbeObject) {
     sql += std::string(", ") + kObjectColumns + ", bl.inline_data";
@@ -611,7 +613,10 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
     p.credentials_valid = r[col++].as<bool>();
     std::optional<Bucket> b;
     if (bucket) {
-      if (!r[col].is_null()) b = bucket_from_row(r, col);
+      if (!r[col].is_null()) {
+        b = bucket_from_row(r, col);
+        b->owner_name = q.user_name;
+      }
       col += 6;
     }
     const int obj_col = col;

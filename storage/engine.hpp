@@ -136,6 +136,7 @@ class Engine {
   // revoked key, a changed password or a suspended account is refused at once, on every server.
   struct ProbeQuery {
     UserId user = 0;
+    std::string user_name;              // the name of `user`: a bucket of theirs has it as owner_name
     std::string access_key;             // confirm this S3 key is unrevoked and its owner active
     std::int64_t credentials_version = -1;  // or: confirm `user` is active at this version
     std::string bucket;                 // "" for none

@@ -152,6 +152,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
       }
       storage::Engine::ProbeQuery q;
       q.user = known->user;
+      q.user_name = known->user_name;
       q.access_key = known->id;
       q.bucket = c.op.bucket;
       if (c.op.op == Op::GetObject || c.op.op == Op::HeadObject) q.key = c.op.key;

@@ -67,6 +67,7 @@ asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
   } else {
     auto q = probe_query(p);
     q.user = c.user.id;
+    q.user_name = c.user.name;
     pr = co_await c.app.engine.probe(std::move(q));
   }
   if (!pr.bucket) {

@@ -127,6 +127,7 @@ class WebdavHandler final : public http::Handler {
       // query that also reads what the request's path names.
       auto q = probe_query_for(c, path);
       q.user = known->user;
+      q.user_name = known->name;
       q.credentials_version = known->credentials_version;
       auto pr = co_await app_.engine.probe(std::move(q));
       if (pr.credentials_valid) {

@@ -177,12 +177,9 @@ class SessionExchange final : public Exchange {
     stream_res_->body().data = nullptr;
     stream_res_->body().more = true;
     sr_ = std::make_unique<bhttp::response_serializer<bhttp::buffer_body>>(*stream_res_);
-    lowest(stream_).expires_after(cfg_.body_idle_timeout);
-    auto [ec, _] = co_await bhttp::async_write_header(stream_, *sr_, kUse);
-    if (ec) {
-      close_ = true;
-      throw boost::system::system_error(ec);
-    }
+    // The header goes out with the first piece of the body (one send instead of two for a small
+    // response), or before a sendfile, or at the end of an empty body.
+    co_return;
   }
 
   asio::awaitable<void> write_body(const char* data, std::size_t n) override {
@@ -205,6 +202,14 @@ class SessionExchange final : public Exchange {
       co_return false;
     } else {
       if (!stream_res_ || stream_res_->chunked()) co_return false;
+      if (!sr_->is_header_done()) {
+        lowest(stream_).expires_after(cfg_.body_idle_timeout);
+        auto [hec, _] = co_await bhttp::async_write_header(stream_, *sr_, kUse);
+        if (hec) {
+          close_ = true;
+          throw boost::system::system_error(hec);
+        }
+      }
       auto& sock = stream_.socket();
       // The socket is non-blocking (Asio made it so for its own operations): sendfile sends what
       // fits, and on EAGAIN we wait until the socket is writable, bounded by the idle timeout.
