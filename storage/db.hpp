@@ -102,6 +102,7 @@ class Database {
   pqxx::connection& pool_connection() { return connection(); }
 
   // Runs the prepared statement `name` (prepared from `sql` on first use on each connection;
+  // results in binary format, see pg_result.hpp;
   // each name always comes with the same sql) with text parameters, outside a transaction
   // block, on the calling coroutine's thread (see the top of this file). Throws
   // pqxx::broken_connection when the database cannot be reached, pqxx::sql_error when the
