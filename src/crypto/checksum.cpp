@@ -1,12 +1,14 @@
 #include "src/crypto/checksum.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/md5.h>
 #include <openssl/sha.h>
 
 #include <array>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace depot::crypto {
@@ -166,10 +168,42 @@ std::string digest(Algorithm a, std::string_view data) {
   return h->finish();
 }
 
+namespace {
+
+// OpenSSL 3 looks an algorithm up by name on every one-shot call (SHA256(), HMAC()); SigV4 makes
+// several of those per request. The algorithms are fetched once and each thread reuses its
+// contexts.
+template <class T, void (*Free)(T*)>
+using OsslPtr = std::unique_ptr<T, std::integral_constant<decltype(Free), Free>>;
+
+EVP_MD_CTX* sha256_ctx() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
+  if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1) throw std::runtime_error("SHA-256 is not available");
+  return ctx.get();
+}
+
+EVP_MAC_CTX* hmac_sha256_ctx() {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  thread_local OsslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free> ctx = [] {
+    OsslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free> c(mac ? EVP_MAC_CTX_new(mac) : nullptr);
+    char name[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", name, 0), OSSL_PARAM_construct_end()};
+    if (!c || EVP_MAC_CTX_set_params(c.get(), params) != 1) throw std::runtime_error("HMAC-SHA256 is not available");
+    return c;
+  }();
+  return ctx.get();
+}
+
+}  // namespace
+
 std::string sha256(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
+  EVP_MD_CTX* ctx = sha256_ctx();
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx, out, &len) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
@@ -177,10 +211,15 @@ std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
 std::string md5(std::string_view data) { return digest(Algorithm::md5, data); }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
+  EVP_MAC_CTX* ctx = hmac_sha256_ctx();
+  static const unsigned char kEmpty = 0;  // a null key would mean "the previous key" to EVP_MAC_init
+  const auto* k = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  std::size_t len = 0;
+  if (EVP_MAC_init(ctx, k, key.size(), nullptr) != 1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx, out, &len, sizeof out) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
   return std::string(reinterpret_cast<char*>(out), len);
 }
 

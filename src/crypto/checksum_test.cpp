@@ -21,6 +21,13 @@ TEST_CASE("checksum hashers encode as S3 does", "[crypto]") {
   CHECK(base64_encode(digest(Algorithm::crc32, "")) == "AAAAAA==");
   CHECK(base64_encode(digest(Algorithm::crc32, "hello")) == "NhCmhg==");
   CHECK(to_hex(digest(Algorithm::sha256, "")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(to_hex(sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // RFC 4231 test case 2, then again on the same thread's reused context, and an empty key.
+  for (int i = 0; i < 2; ++i)
+    CHECK(to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")) ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CHECK(to_hex(hmac_sha256("", "")) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
   CHECK(to_hex(md5("")) == "d41d8cd98f00b204e9800998ecf8427e");
   CHECK(to_hex(digest(Algorithm::sha1, "abc")) == "a9993e364706816aba3e25717850c26c9cd0d89d");
   CHECK(checksum_header(Algorithm::crc64nvme) == "x-amz-checksum-crc64nvme");
