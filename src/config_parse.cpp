@@ -37,7 +37,7 @@ po::options_description serve_options(Config& c) {
       ("s3-base-domain", po::value(&c.s3_base_domain), "base domain for virtual-hosted-style S3")
       ("public-url", po::value(&c.public_url), "URL users reach this server at")
       ("threads", po::value(&c.threads)->default_value(c.threads), "I/O threads (0 = one per core)")
-      ("db-pool", po::value(&c.db_pool)->default_value(c.db_pool), "database connections (0 = two per core, at least 4)")
+      ("db-pool", po::value(&c.db_pool)->default_value(c.db_pool), "database connections per set (0 = two per core, at least 4)")
       ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections), "open connections allowed")
       ("max-header-bytes", po::value(&c.max_header_bytes)->default_value(c.max_header_bytes), "request header limit")
       ("max-url-bytes", po::value(&c.max_url_bytes)->default_value(c.max_url_bytes), "request target limit")
