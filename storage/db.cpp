@@ -122,9 +122,12 @@ asio::awaitable<bool> wait_socket(int fd, asio::posix::descriptor_base::wait_typ
   if (fd < 0) co_return false;
   auto ex = co_await asio::this_coro::executor;
   asio::posix::stream_descriptor sd(ex, fd);
+  struct Release {  // also when the coroutine is destroyed mid-wait: the socket is libpq's to close
+    asio::posix::stream_descriptor& sd;
+    ~Release() { sd.release(); }
+  } release{sd};
   boost::system::error_code ec;
   co_await sd.async_wait(what, asio::redirect_error(asio::use_awaitable, ec));
-  sd.release();
   co_return !ec;
 }
 

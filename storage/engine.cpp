@@ -606,41 +606,39 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   }
   // Runs on this I/O thread (Database::query): no hand-off to a database thread and back.
   auto result = co_await db_.query(shape.name.c_str(), shape.sql, params);
-  {
-    Probe p;
-    auto r = result[0];
-    int col = 0;
-    p.credentials_valid = r[col++].as<bool>();
-    std::optional<Bucket> b;
-    if (bucket) {
-      if (!r[col].is_null()) {
-        b = bucket_from_row(r, col);
-        b->owner_name = q.user_name;
-      }
-      col += 6;
+  Probe p;
+  auto r = result[0];
+  int col = 0;
+  p.credentials_valid = r[col++].as<bool>();
+  std::optional<Bucket> b;
+  if (bucket) {
+    if (!r[col].is_null()) {
+      b = bucket_from_row(r, col);
+      b->owner_name = q.user_name;
     }
-    const int obj_col = col;
-    if (obj) col += kObjectColumnCount + 1;
-    const int pfx_col = col;
-    if (pfx) col += 1;
-    if (q.usage) {
-      p.usage = QuotaEngine::usage_from_row(r, col);
-      col += QuotaEngine::kUsageColumnCount;
-    }
-    if (!q.lock_roots.empty()) p.locks_possible = r[col++].as<bool>();
-    if (!b) co_return p;
-    if (b->owner != q.user) {
-      p.bucket = make_error(Errc::access_denied, "the bucket belongs to another user");
-      co_return p;
-    }
-    p.bucket = *b;
-    if (pfx) p.prefix_exists = !r[pfx_col].is_null() && r[pfx_col].as<bool>();
-    if (obj) {
-      if (r[obj_col].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
-      else p.object = object_with_prefetch(r, obj_col);
-    }
+    col += 6;
+  }
+  const int obj_col = col;
+  if (obj) col += kObjectColumnCount + 1;
+  const int pfx_col = col;
+  if (pfx) col += 1;
+  if (q.usage) {
+    p.usage = QuotaEngine::usage_from_row(r, col);
+    col += QuotaEngine::kUsageColumnCount;
+  }
+  if (!q.lock_roots.empty()) p.locks_possible = r[col++].as<bool>();
+  if (!b) co_return p;
+  if (b->owner != q.user) {
+    p.bucket = make_error(Errc::access_denied, "the bucket belongs to another user");
     co_return p;
   }
+  p.bucket = *b;
+  if (pfx) p.prefix_exists = !r[pfx_col].is_null() && r[pfx_col].as<bool>();
+  if (obj) {
+    if (r[obj_col].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
+    else p.object = object_with_prefetch(r, obj_col);
+  }
+  co_return p;
 }
 
 asio::awaitable<Result<std::vector<Bucket>>> Engine::list_buckets(UserId user) {

@@ -1,7 +1,8 @@
 // Engine: the one storage API under S3, WebDAV and the console.
 //
 // Every method is a coroutine that runs its SQL on the database pool (storage/db.hpp), never on
-// the calling I/O thread. Methods that take a UserId act for that user: a bucket of another user
+// the calling I/O thread; probe(), the one query of most requests, runs through libpq's
+// asynchronous API instead (Database::query), which never blocks the I/O thread either. Methods that take a UserId act for that user: a bucket of another user
 // is reported as access_denied (S3 shows AccessDenied) and never read or changed.
 // Thread-safety: one Engine serves all threads; all methods may be called concurrently.
 #pragma once

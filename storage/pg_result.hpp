@@ -60,6 +60,7 @@ class PgRow {
 
 class PgResult {
  public:
+  PgResult() = default;  // no rows
   explicit PgResult(pg_result* r) : r_(r) {}
   int size() const { return pg_detail::rows(r_.get()); }
   bool empty() const { return size() == 0; }
