@@ -150,6 +150,15 @@ asio::awaitable<bool> flush(PGconn* pg) {
 // Reads every result of the statement just sent; keeps the last successful one.
 asio::awaitable<PgOutcome> collect(PGconn* pg) {
   PgOutcome out;
+  // Let the other ready work of this thread run first: under load PostgreSQL has often answered
+  // by then, and reading the answer needs no registration with the reactor (three system calls).
+  auto ex = co_await asio::this_coro::executor;
+  co_await asio::post(ex, asio::use_awaitable);
+  if (!PQconsumeInput(pg)) {
+    out.broken = true;
+    out.error = PQerrorMessage(pg);
+    co_return out;
+  }
   for (;;) {
     while (PQisBusy(pg)) {
       bool ready = co_await wait_socket(PQsocket(pg), asio::posix::descriptor_base::wait_read);
