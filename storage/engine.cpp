@@ -8,6 +8,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -207,6 +208,23 @@ struct PutCommit {
 
 namespace {
 
+// put_object_rows' and put_objects_rows' outcome of one write as check_conditions reports it
+// (which condition failed follows its order: with If-None-Match: * set, a precondition failure
+// is that condition's; If-Match on a missing object is no_such_key).
+Result<Released> released_or_error(const std::string& status, const WriteConditions& cond, std::int64_t objects,
+                                   std::int64_t bytes, std::optional<std::string> unlink) {
+  if (status == "no_such_key") return make_error(Errc::no_such_key, "the object does not exist (If-Match)");
+  if (status == "precondition_failed")
+    return cond.if_none_match_any
+               ? make_error(Errc::precondition_failed, "the object already exists (If-None-Match: *)")
+               : make_error(Errc::precondition_failed, "the object's ETag does not match (If-Match)");
+  Released rel;
+  rel.objects = objects;
+  rel.bytes = bytes;
+  if (unlink) rel.unlink.push_back(std::move(*unlink));
+  return rel;
+}
+
 // The object rows of one write, without the quota, in one statement (put_object_rows, migration
 // 002_put_function): checks the conditions (nothing written if they fail), adds the blob row,
 // replaces the old object. Returns what the old object freed.
@@ -225,20 +243,56 @@ Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
   };
   auto r = c.inline_blob ? put(pqxx::binarystring(*c.small)) : put(nullptr);
   const auto row = r[0];
-  const std::string status = row[0].as<std::string>();
-  // check_conditions' errors. The function checks in its order: with If-None-Match: * set, a
-  // precondition failure is that condition's (If-Match on a missing object is no_such_key).
-  if (status == "no_such_key") return make_error(Errc::no_such_key, "the object does not exist (If-Match)");
-  if (status == "precondition_failed")
-    return cond.if_none_match_any
-               ? make_error(Errc::precondition_failed, "the object already exists (If-None-Match: *)")
-               : make_error(Errc::precondition_failed, "the object's ETag does not match (If-Match)");
-  Released rel;
-  rel.objects = row[1].as<std::int64_t>();
-  rel.bytes = row[2].as<std::int64_t>();
-  if (!row[3].is_null()) rel.unlink.push_back(row[3].as<std::string>());
-  if (c.in_tx && *c.in_tx) (*c.in_tx)(w);
-  return rel;
+  return released_or_error(row[0].as<std::string>(), cond, row[1].as<std::int64_t>(), row[2].as<std::int64_t>(),
+                           row[3].is_null() ? std::nullopt : std::optional<std::string>(row[3].as<std::string>()));
+}
+
+// The object rows of a whole batch in one statement (put_objects_rows, migration
+// 003_put_batch_function): what write_object_rows does for each write. The batch is in
+// (bucket, key) order and names each key once. Returns each write's outcome, in batch order.
+std::vector<Result<Released>> write_batch_rows(pqxx::work& w, const std::vector<PutCommit*>& batch) {
+  boost::json::array items;
+  items.reserve(batch.size());
+  std::string data;
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    const PutCommit& c = *batch[n];
+    const ObjectInfo& info = c.info;
+    boost::json::object it;
+    it["i"] = n + 1;
+    it["b"] = info.bucket;
+    it["k"] = info.key;
+    it["id"] = info.blob_id;
+    it["s"] = info.size;
+    it["e"] = info.etag;
+    it["ct"] = info.content_type;
+    it["m"] = map_to_json_object(info.user_meta);
+    it["h"] = map_to_json_object(info.headers);
+    it["c"] = map_to_json_object(info.checksums);
+    it["mt"] = to_micros(info.modified);
+    it["cr"] = to_micros(info.created);
+    if (c.inline_blob) {
+      it["off"] = data.size();
+      it["len"] = c.small->size();
+      data += *c.small;
+    }
+    it["inm"] = c.conditions->if_none_match_any;
+    if (c.conditions->if_match) it["im"] = *c.conditions->if_match;
+    items.push_back(std::move(it));
+  }
+  auto rows = exec_prepared(w, "engine_put_objects_rows",
+                            "SELECT i, status, freed_objects, freed_bytes, unlink_blob "
+                            "FROM put_objects_rows($1::jsonb, $2::bytea) ORDER BY i",
+                            boost::json::serialize(items), pqxx::binarystring(data));
+  if (rows.size() != batch.size()) throw std::runtime_error("put_objects_rows returned a row count unlike the batch's");
+  std::vector<Result<Released>> out;
+  out.reserve(batch.size());
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    const auto row = rows[static_cast<pqxx::result::size_type>(n)];
+    out.push_back(released_or_error(row[1].as<std::string>(), *batch[n]->conditions, row[2].as<std::int64_t>(),
+                                    row[3].as<std::int64_t>(),
+                                    row[4].is_null() ? std::nullopt : std::optional<std::string>(row[4].as<std::string>())));
+  }
+  return out;
 }
 
 }  // namespace
@@ -323,12 +377,23 @@ class PutCommitter {
     };
     std::vector<std::optional<Result<ObjectInfo>>> results(batch.size());
     std::vector<std::vector<std::string>> unlinks(batch.size());
+    // The batch is in key order: a key written twice is named twice in a row.
+    const bool distinct = std::adjacent_find(batch.begin(), batch.end(), [](const PutCommit* a, const PutCommit* b) {
+                            return a->info.bucket == b->info.bucket && a->info.key == b->info.key;
+                          }) == batch.end();
     try {
       pqxx::work w(conn);
+      std::vector<Result<Released>> rels;
+      if (distinct) {
+        rels = write_batch_rows(w, batch);
+      } else {
+        for (auto* c : batch) rels.push_back(write_object_rows(w, *c));
+      }
       std::map<UserId, UserDelta> users;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& c = *batch[i];
-        auto rel = write_object_rows(w, c);
+        auto& rel = rels[i];
+        if (rel && c.in_tx && *c.in_tx) (*c.in_tx)(w);
         if (!rel) {
           results[i] = rel.error();
           continue;
@@ -371,6 +436,7 @@ class PutCommitter {
           c.result = rel.error();
           return;
         }
+        if (c.in_tx && *c.in_tx) (*c.in_tx)(w);
         // Last, so the user's usage row stays locked only for the commit.
         auto q = c.reservation || c.checked_bytes == 0
                      ? quota_.commit(w, c.reservation, c.user, c.info.size - rel->bytes, 1 - rel->objects)

@@ -242,6 +242,95 @@ TEST_CASE("engine: a write's commit frees the old object's blob, checks the cond
   CHECK(u.bytes_reserved == 0);
 }
 
+TEST_CASE("put_objects_rows: a batch's writes done set-wise, each as put_object_rows does it", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  auto a = f.put(b, "a", "aaa");                    // inline, replaced
+  auto c = f.put(b, "c", "ccc");                    // If-None-Match: * fails
+  auto fl = f.put(b, "f", std::string(100, 'f'));   // a file, replaced
+  auto s = f.put(b, "s", std::string(50, 's'));     // a file shared with s2; both replaced
+  REQUIRE((a.ok() && c.ok() && fl.ok() && s.ok()));
+  REQUIRE(depot::testing::run(f.engine->copy_object(f.user.id, b, "s", b, "s2", {})).ok());
+  auto x = f.put(b, "x", "xxx");                    // a wrong If-Match fails
+  REQUIRE(x.ok());
+
+  // One item; off / len place inline bytes in the data argument (no off: a file).
+  std::string data;
+  auto item = [&](int i, const std::string& key, const std::string& blob, const std::string& bytes, bool inline_bytes,
+                  const std::string& conditions) {
+    std::string it = "{\"i\":" + std::to_string(i) + ",\"b\":" + std::to_string(b.id) + ",\"k\":\"" + key +
+                     "\",\"id\":\"" + blob + "\",\"s\":" + std::to_string(bytes.size()) +
+                     ",\"e\":\"etag-" + key + "\",\"ct\":\"text/x-" + key + "\",\"m\":{\"who\":\"" + key +
+                     "\"},\"h\":{},\"c\":{},\"mt\":1700000000000000,\"cr\":1700000000000000" + conditions;
+    if (inline_bytes) {
+      it += ",\"off\":" + std::to_string(data.size()) + ",\"len\":" + std::to_string(bytes.size());
+      data += bytes;
+    }
+    return it + "}";
+  };
+  const std::string blob = depot::testing::unique_name("batch-blob-");
+  std::string items = "[" + item(1, "a", blob + "a", "AAAA", true, "") + "," +
+                      item(2, "c", blob + "c", "C", true, ",\"inm\":true") + "," +
+                      item(3, "f", blob + "f", std::string(200, 'F'), false, "") + "," +
+                      item(4, "n", blob + "n", "N", true, ",\"im\":\"*\"") + "," +
+                      item(5, "n2", blob + "n2", "NN", true, ",\"inm\":true") + "," +
+                      item(6, "s", blob + "s", "S", true, "") + "," + item(7, "s2", blob + "s2", "S2", true, "") + "," +
+                      item(8, "x", blob + "x", "X", true, ",\"im\":\"0123\"") + "]";
+
+  {
+    pqxx::connection conn(f.url);
+    pqxx::work w(conn);  // never committed
+    auto r = w.exec_params(
+        "SELECT i, status, freed_objects, freed_bytes, unlink_blob FROM put_objects_rows($1::jsonb, $2::bytea) "
+        "ORDER BY i",
+        items, pqxx::binarystring(data));
+    REQUIRE(r.size() == 8);
+    auto row = [&](int i) {
+      auto q = r[i - 1];
+      CHECK(q[0].as<int>() == i);
+      return std::make_tuple(q[1].as<std::string>(), q[2].as<std::int64_t>(), q[3].as<std::int64_t>(),
+                             q[4].is_null() ? std::string("-") : q[4].as<std::string>());
+    };
+    using T = std::tuple<std::string, std::int64_t, std::int64_t, std::string>;
+    CHECK(row(1) == T{"ok", 1, 3, "-"});                       // inline blob: no file to unlink
+    CHECK(row(2) == T{"precondition_failed", 0, 0, "-"});
+    CHECK(row(3) == T{"ok", 1, 100, fl->blob_id});
+    CHECK(row(4) == T{"no_such_key", 0, 0, "-"});
+    CHECK(row(5) == T{"ok", 0, 0, "-"});
+    CHECK(row(6) == T{"ok", 1, 50, s->blob_id});              // the shared file, named once
+    CHECK(row(7) == T{"ok", 1, 50, "-"});
+    CHECK(row(8) == T{"precondition_failed", 0, 0, "-"});
+
+    // The rows: what went ahead is written with its metadata and inline bytes; the rest is as it was.
+    auto obj = [&](const std::string& key) {
+      auto q = w.exec_params(
+          "SELECT o.blob_id, o.size, o.etag, o.content_type, coalesce(o.user_meta->>'who', ''), coalesce(encode(bl.inline_data, "
+          "'escape'), '<file>'), bl.refcount, (extract(epoch from o.modified_at))::bigint FROM objects o "
+          "JOIN blobs bl ON bl.id = o.blob_id WHERE o.bucket_id = $1 AND o.key = $2",
+          b.id, key);
+      REQUIRE(q.size() == 1);
+      return std::make_tuple(q[0][0].as<std::string>(), q[0][1].as<std::int64_t>(), q[0][2].as<std::string>(),
+                             q[0][3].as<std::string>(), q[0][4].as<std::string>(), q[0][5].as<std::string>(),
+                             q[0][6].as<int>(), q[0][7].as<std::int64_t>());
+    };
+    using O = std::tuple<std::string, std::int64_t, std::string, std::string, std::string, std::string, int, std::int64_t>;
+    CHECK(obj("a") == O{blob + "a", 4, "etag-a", "text/x-a", "a", "AAAA", 1, 1700000000});
+    CHECK(obj("f") == O{blob + "f", 200, "etag-f", "text/x-f", "f", "<file>", 1, 1700000000});
+    CHECK(obj("n2") == O{blob + "n2", 2, "etag-n2", "text/x-n2", "n2", "NN", 1, 1700000000});
+    CHECK(obj("s") == O{blob + "s", 1, "etag-s", "text/x-s", "s", "S", 1, 1700000000});
+    CHECK(obj("s2") == O{blob + "s2", 2, "etag-s2", "text/x-s2", "s2", "S2", 1, 1700000000});
+    CHECK(std::get<0>(obj("c")) == c->blob_id);
+    CHECK(std::get<0>(obj("x")) == x->blob_id);
+    auto count = [&](const std::string& sql) { return w.exec_params(sql, b.id)[0][0].as<int>(); };
+    CHECK(count("SELECT count(*) FROM objects WHERE bucket_id = $1 AND key = 'n'") == 0);
+    CHECK(count("SELECT count(*) FROM objects WHERE bucket_id = $1") == 7);
+    // The old blobs of replaced objects are gone; nothing was written for the failed writes.
+    for (const auto& gone : {a->blob_id, fl->blob_id, s->blob_id, blob + "c", blob + "n", blob + "x"})
+      CHECK(w.exec_params("SELECT count(*) FROM blobs WHERE id = $1", gone)[0][0].as<int>() == 0);
+  }
+}
+
 TEST_CASE("engine: listing with and without a delimiter, paged", "[db]") {
   DEPOT_REQUIRE_DB();
   Fixture f;
@@ -360,9 +449,11 @@ TEST_CASE("quota: reservations refuse what would pass the limit, and are release
 }
 
 namespace {
-asio::awaitable<void> put_one(Fixture& f, Bucket b, std::string key, std::string data, Result<ObjectInfo>& out) {
+asio::awaitable<void> put_one(Fixture& f, Bucket b, std::string key, std::string data, Result<ObjectInfo>& out,
+                              WriteConditions cond = {}) {
   PutOptions o;
   o.declared_size = data.size();
+  o.conditions = std::move(cond);
   auto t = co_await f.engine->begin_put(f.user.id, b, key, o);
   if (!t) {
     out = t.error();
@@ -432,6 +523,48 @@ TEST_CASE("engine: concurrent writes commit in batches, each with its own outcom
   CHECK(huge_ok == 2);
   CHECK(f.usage().bytes_used == before.bytes_used + huge_ok * (9 << 20));
   CHECK(f.usage().objects_used == before.objects_used + huge_ok);
+  CHECK(f.usage().bytes_reserved == 0);
+
+  // Replacing writes of distinct keys (batches written set-wise, put_objects_rows): inline over
+  // a file and a file over inline bytes, new keys, and an If-None-Match: * that fails.
+  std::vector<ObjectInfo> old;
+  for (int i = 0; i < 10; ++i) {
+    auto r = f.put(b, "r" + std::to_string(i), i % 2 ? std::string(40, 'o') : std::string("old"));
+    REQUIRE(r.ok());
+    old.push_back(*r);
+  }
+  before = f.usage();
+  std::vector<Result<ObjectInfo>> rep(10), fresh(6), refused(1);
+  auto body = [](int i) { return i % 2 ? std::string(std::size_t(3 + i), 'n') : std::string(std::size_t(30 + i), 'N'); };
+  io.restart();
+  for (int i = 0; i < 10; ++i)
+    asio::co_spawn(io, put_one(f, b, "r" + std::to_string(i), body(i), rep[std::size_t(i)]), asio::detached);
+  for (int i = 0; i < 6; ++i)
+    asio::co_spawn(io, put_one(f, b, "q" + std::to_string(i), body(i), fresh[std::size_t(i)]), asio::detached);
+  asio::co_spawn(io, put_one(f, b, "r3", "refused", refused[0], WriteConditions{.if_none_match_any = true}),
+                 asio::detached);
+  io.run();
+  CHECK(refused[0].code() == Errc::precondition_failed);
+  std::int64_t added = 0;
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(rep[std::size_t(i)].ok());
+    auto h = depot::testing::run(f.engine->head_object(b, "r" + std::to_string(i)));
+    REQUIRE(h.ok());
+    CHECK(f.get(*h) == body(i));
+    CHECK(h->etag == rep[std::size_t(i)]->etag);
+    added += std::int64_t(body(i).size()) - old[std::size_t(i)].size;
+    CHECK_FALSE(f.blobs->open(old[std::size_t(i)].blob_id, 0, 1).ok());  // a file replaced is unlinked
+    CHECK(f.db.tx_sync([&](pqxx::work& w) {
+      return w.exec_params("SELECT count(*) FROM blobs WHERE id = $1", old[std::size_t(i)].blob_id)[0][0].as<int>();
+    }) == 0);
+  }
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(fresh[std::size_t(i)].ok());
+    added += std::int64_t(body(i).size());
+    CHECK(f.get(*fresh[std::size_t(i)]) == body(i));
+  }
+  CHECK(f.usage().bytes_used == before.bytes_used + added);
+  CHECK(f.usage().objects_used == before.objects_used + 6);
   CHECK(f.usage().bytes_reserved == 0);
 }
 

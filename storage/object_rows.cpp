@@ -7,11 +7,13 @@ namespace depot::storage {
 std::int64_t to_micros(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint from_micros(std::int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
 
-std::string map_to_json(const std::map<std::string, std::string>& m) {
+boost::json::object map_to_json_object(const std::map<std::string, std::string>& m) {
   boost::json::object o;
   for (const auto& [k, v] : m) o[k] = v;
-  return boost::json::serialize(o);
+  return o;
 }
+
+std::string map_to_json(const std::map<std::string, std::string>& m) { return boost::json::serialize(map_to_json_object(m)); }
 
 std::map<std::string, std::string> json_to_map(const std::string& json) {
   std::map<std::string, std::string> m;

@@ -1,6 +1,7 @@
 // How objects are read from and written to SQL: one column list and one row parser, shared by
 // the engine and the protocol-specific stores (multipart, WebDAV) that read objects.
 #pragma once
+#include <boost/json/object.hpp>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@ inline constexpr const char* kObjectColumns =
     "(extract(epoch from o.modified_at) * 1000000)::bigint, (extract(epoch from o.created_at) * 1000000)::bigint";
 inline constexpr int kObjectColumnCount = 13;
 
+boost::json::object map_to_json_object(const std::map<std::string, std::string>& m);
 std::string map_to_json(const std::map<std::string, std::string>& m);
 std::map<std::string, std::string> json_to_map(const std::string& json);
 std::vector<std::int64_t> parse_bigint_array(const std::string& pg_array);
