@@ -2,7 +2,6 @@
 
 #include <libpq-fe.h>
 
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -92,29 +91,7 @@ struct Database::AsyncConn {
   }
 };
 
-// A coroutine waiting in acquire(): resumed on its own executor with a free connection, or with
-// nullptr when it was handed a free slot to open a connection in.
-struct Database::ConnWaiter {
-  virtual ~ConnWaiter() = default;
-  virtual void fire(AsyncConn* c) = 0;
-};
-
 namespace {
-
-template <class Handler>
-struct PostConnWaiter final : Database::ConnWaiter {
-  using Work = std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler>>(),
-                                                  asio::execution::outstanding_work.tracked))>;
-  explicit PostConnWaiter(Handler h)
-      : handler(std::move(h)),
-        work(asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked)) {}
-  void fire(Database::AsyncConn* c) override {
-    auto w = std::move(work);
-    asio::post(w, [h = std::move(handler), c]() mutable { std::move(h)(c); });
-  }
-  Handler handler;
-  Work work;
-};
 
 // Waits until the socket is ready. The descriptor is registered with the reactor only for the
 // wait: a connection outlives the io_context of any one caller (tests run each call on its own).
@@ -234,11 +211,11 @@ asio::awaitable<Database::AsyncConn*> Database::acquire() {
     } else if (async_open_ < pool_size_) {
       ++async_open_;
     } else {
-      async_waiters_.push_back(std::make_unique<PostConnWaiter<decltype(handler)>>(std::move(handler)));
+      async_waiters_.push_back(make_resumer<AsyncConn*>(std::move(handler)));
       return;
     }
     lock.unlock();
-    PostConnWaiter<decltype(handler)>(std::move(handler)).fire(c);
+    PostResumer<decltype(handler), AsyncConn*>(std::move(handler)).resume(c);
   };
   auto token = asio::use_awaitable;
   AsyncConn* c = co_await asio::async_initiate<decltype(token), void(AsyncConn*)>(initiate, token);
@@ -262,7 +239,7 @@ void Database::release(AsyncConn* c, bool broken) {
     delete c;  // its slot passes to the next waiter, who opens a new connection
     c = nullptr;
   }
-  std::unique_ptr<ConnWaiter> next;
+  std::unique_ptr<Resumer<AsyncConn*>> next;
   {
     std::lock_guard lock(async_mu_);
     if (async_waiters_.empty()) {
@@ -273,7 +250,7 @@ void Database::release(AsyncConn* c, bool broken) {
     next = std::move(async_waiters_.front());
     async_waiters_.pop_front();
   }
-  next->fire(c);
+  next->resume(c);
 }
 
 asio::awaitable<PgResult> Database::query(const char* name, const std::string& sql, const std::vector<std::string>& params) {

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "src/resumer.hpp"
 #include "storage/pg_result.hpp"
 
 struct pg_conn;  // libpq's PGconn
@@ -116,8 +117,7 @@ class Database {
   int waiting() const { return waiting_; }
   std::size_t pool_size() const { return pool_size_; }
 
-  struct AsyncConn;   // query()'s connections (db.cpp)
-  struct ConnWaiter;
+  struct AsyncConn;  // query()'s connections (db.cpp)
 
  private:
   pqxx::connection& connection();
@@ -160,7 +160,9 @@ class Database {
   std::mutex async_mu_;
   std::vector<AsyncConn*> async_free_;
   std::size_t async_open_ = 0;
-  std::deque<std::unique_ptr<ConnWaiter>> async_waiters_;
+  // Callers waiting in acquire(): resumed with a free connection, or with nullptr when handed a
+  // free slot to open a connection in.
+  std::deque<std::unique_ptr<Resumer<AsyncConn*>>> async_waiters_;
 };
 
 }  // namespace depot::storage

@@ -2,11 +2,7 @@
 
 #include <openssl/evp.h>
 #include <algorithm>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/execution.hpp>
-#include <boost/asio/prefer.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <deque>
@@ -170,27 +166,6 @@ Result<void> valid_key(const std::string& key) {
 
 // One finish_put waiting for its transaction.
 struct PutCommit {
-  struct Wakeup {
-    virtual ~Wakeup() = default;
-    virtual void fire() = 0;
-  };
-  // Resumes the waiting coroutine on its own executor, which counts the wait as outstanding
-  // work meanwhile (an io_context does not run out of work under a waiting write).
-  template <class Handler>
-  struct PostWakeup final : Wakeup {
-    using Work = std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler>>(),
-                                                    asio::execution::outstanding_work.tracked))>;
-    explicit PostWakeup(Handler h)
-        : handler(std::move(h)),
-          work(asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked)) {}
-    void fire() override {
-      auto w = std::move(work);
-      asio::post(w, std::move(handler));
-    }
-    Handler handler;
-    Work work;
-  };
-
   UserId user = 0;
   ObjectInfo info;
   bool inline_blob = false;
@@ -203,7 +178,7 @@ struct PutCommit {
   std::optional<Result<ObjectInfo>> result;
   std::exception_ptr failure;
   std::vector<std::string> unlink;
-  std::unique_ptr<Wakeup> wake;
+  std::unique_ptr<Resumer<>> wake;  // the waiting finish_put
 };
 
 namespace {
@@ -309,7 +284,7 @@ class PutCommitter {
 
   asio::awaitable<void> commit(PutCommit& c) {
     auto initiate = [this, &c](auto handler) {
-      c.wake = std::make_unique<PutCommit::PostWakeup<decltype(handler)>>(std::move(handler));
+      c.wake = make_resumer<>(std::move(handler));
       enqueue(&c);
     };
     auto token = asio::use_awaitable;
@@ -356,7 +331,7 @@ class PutCommitter {
       // A job may be destroyed as soon as its waiter resumes: take the wakeup out first.
       for (auto* c : batch) {
         auto wake = std::move(c->wake);
-        wake->fire();
+        wake->resume();
       }
     }
   }
