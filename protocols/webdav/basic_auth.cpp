@@ -1,6 +1,7 @@
 #include "protocols/webdav/basic_auth.hpp"
 
 #include <openssl/rand.h>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "src/crypto/checksum.hpp"
 
@@ -62,6 +63,40 @@ void CredentialCache::erase(const BasicCredentials& c) {
   auto k = key(c);
   std::lock_guard lock(mu_);
   entries_.erase(k);
+}
+
+CredentialCache::Check::~Check() {
+  if (!leading_) return;
+  std::vector<std::unique_ptr<Resumer<>>> waiters;
+  {
+    std::lock_guard lock(cache_.mu_);
+    auto it = cache_.checks_.find(key_);
+    if (it == cache_.checks_.end()) return;
+    waiters = std::move(it->second);
+    cache_.checks_.erase(it);
+  }
+  for (auto& w : waiters) w->resume();
+}
+
+boost::asio::awaitable<bool> CredentialCache::Check::join() {
+  if (leading_) co_return false;
+  bool wait = false;
+  auto initiate = [this, &wait](auto handler) {
+    std::unique_lock lock(cache_.mu_);
+    auto [it, fresh] = cache_.checks_.try_emplace(key_);
+    if (fresh) {
+      leading_ = true;
+    } else {
+      wait = true;
+      it->second.push_back(make_resumer<>(std::move(handler)));
+      return;
+    }
+    lock.unlock();
+    PostResumer<decltype(handler)>(std::move(handler)).resume();
+  };
+  auto token = boost::asio::use_awaitable;
+  co_await boost::asio::async_initiate<decltype(token), void()>(initiate, token);
+  co_return wait;
 }
 
 }  // namespace depot::webdav

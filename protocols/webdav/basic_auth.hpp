@@ -8,6 +8,7 @@
 // on every request, so the entry stops counting everywhere at once. Thread-safety: every method
 // may be called concurrently.
 #pragma once
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -15,6 +16,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
+
+#include "src/resumer.hpp"
 
 namespace depot::webdav {
 
@@ -45,6 +49,26 @@ class CredentialCache {
   void insert(const BasicCredentials& c, Entry e, Clock::time_point now = Clock::now());
   void erase(const BasicCredentials& c);
 
+  // One password check at a time per set of credentials. Clients open several connections at
+  // once, and when an entry expired every request in flight ran the password hash together;
+  // now one checks and the others wait for its outcome (then find() has it, or, after a failed
+  // check, each checks for itself).
+  class Check {
+   public:
+    Check(CredentialCache& cache, const BasicCredentials& c) : cache_(cache), key_(cache.key(c)) {}
+    Check(const Check&) = delete;
+    Check& operator=(const Check&) = delete;
+    ~Check();  // ends the check this caller leads: its waiters resume
+    // true: waited for another caller's check (look in the cache again); false: this caller
+    // leads the check (it is ended when the Check is destroyed).
+    boost::asio::awaitable<bool> join();
+
+   private:
+    CredentialCache& cache_;
+    std::string key_;
+    bool leading_ = false;
+  };
+
  private:
   std::string key(const BasicCredentials& c) const;
   struct Slot {
@@ -56,6 +80,8 @@ class CredentialCache {
   std::size_t max_entries_;
   std::mutex mu_;
   std::unordered_map<std::string, Slot> entries_;
+  // Checks in progress by key, with the callers waiting for each.
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Resumer<>>>> checks_;
 };
 
 }  // namespace depot::webdav

@@ -1,5 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
+#include <thread>
+
 #include "protocols/webdav/basic_auth.hpp"
 
 using namespace depot::webdav;
@@ -34,4 +43,56 @@ TEST_CASE("credential cache: keyed by password and version, expires", "[webdav][
   cache.insert(good, {7, "alice", 1}, t0);
   cache.erase(good);
   CHECK_FALSE(cache.find(good, t0));
+}
+
+namespace {
+
+// One request of the single-check test: waits for another's check or checks (for `check_time`,
+// then caches the credentials when `succeed`). Counts the checks it ran.
+boost::asio::awaitable<void> sign_in(CredentialCache& cache, BasicCredentials creds, bool succeed,
+                                     std::atomic<int>& checks, std::atomic<int>& signed_in) {
+  auto known = cache.find(creds);
+  std::optional<CredentialCache::Check> check;
+  if (!known) check.emplace(cache, creds);
+  while (!known) {
+    const bool waited = co_await check->join();
+    if (!waited) break;
+    known = cache.find(creds);
+  }
+  if (!known) {
+    ++checks;
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 20ms);  // the password hash
+    co_await t.async_wait(boost::asio::use_awaitable);
+    if (!succeed) co_return;
+    cache.insert(creds, {7, creds.name, 1});
+  }
+  ++signed_in;
+}
+
+}  // namespace
+
+TEST_CASE("credential cache: concurrent sign-ins with the same credentials check the password once", "[webdav][auth]") {
+  CredentialCache cache;
+  boost::asio::io_context io;
+  std::atomic<int> checks{0}, signed_in{0};
+  auto run = [&](const BasicCredentials& creds, bool succeed) {
+    checks = 0;
+    signed_in = 0;
+    for (int i = 0; i < 16; ++i) boost::asio::co_spawn(io, sign_in(cache, creds, succeed, checks, signed_in), boost::asio::detached);
+    io.restart();
+    std::thread other([&] { io.run(); });  // two threads, as the server's I/O threads
+    io.run();
+    other.join();
+  };
+  run({"alice", "right"}, true);
+  CHECK(checks == 1);
+  CHECK(signed_in == 16);
+  // Cached now: no check at all.
+  run({"alice", "right"}, true);
+  CHECK(checks == 0);
+  CHECK(signed_in == 16);
+  // A failed check leaves nothing cached: each waiter then checks for itself, one at a time.
+  run({"alice", "wrong"}, false);
+  CHECK(checks == 16);
+  CHECK(signed_in == 0);
 }

@@ -122,7 +122,15 @@ class WebdavHandler final : public http::Handler {
       co_await respond_status(c, 401, "authentication required");
       co_return false;
     }
-    if (auto known = cache_.find(*creds)) {
+    auto known = cache_.find(*creds);
+    std::optional<CredentialCache::Check> check;  // a check this request leads ends with it
+    if (!known) check.emplace(cache_, *creds);
+    while (!known) {
+      const bool waited = co_await check->join();
+      if (!waited) break;  // this request checks the password (below)
+      known = cache_.find(*creds);
+    }
+    if (known) {
       // Verified in the last 30 s: confirm the account (active, same credentials_version) in the
       // query that also reads what the request's path names.
       auto q = probe_query_for(c, path);
