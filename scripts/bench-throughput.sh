@@ -152,7 +152,8 @@ EOF
   /usr/sbin/apache2 -f "$A/httpd.conf" -DFOREGROUND &
   APACHE_PID=$!
   sleep 1
-  BENCH_USER=$USER_NAME BENCH_PASSWORD=$PASS bash conformance-tests/webdav/bench.sh \
+  export BENCH_PIDS_depot="echo $SRV $PG_PID; pgrep -P $PG_PID" BENCH_PIDS_apache="pgrep -f '$A/httpd.conf'"
+  BENCH_USER=$USER_NAME BENCH_PASSWORD=$PASS BENCH_BIN="$BENCH_BIN" bash conformance-tests/webdav/bench.sh \
     "depot=http://127.0.0.1:$PORT/dav/davbench" "apache=http://127.0.0.1:$APORT"
 fi
 [[ "${KEEP:-0}" == 1 ]] && echo "left running: server pid $SRV, database $DB, work $WORK"

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "auth/sigv4.hpp"
+#include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
 
 namespace depot::bench {
@@ -29,6 +30,9 @@ struct Options {
   std::string host = "127.0.0.1";
   std::string port = "8080";
   std::string access_key, secret_key, region = "us-east-1";
+  // Set: a plain HTTP / WebDAV server with Basic credentials instead of S3 with SigV4; `bucket`
+  // is then the collection's path ("" for the root) and `list` is a Depth 1 PROPFIND of it.
+  std::string basic_auth;
   std::string bucket = "bench";
   std::string op = "put";  // put, get, head, list, delete, mix
   std::string prefix = "obj/";
@@ -75,7 +79,8 @@ asio::awaitable<void> worker(const Options& o, asio::ip::tcp::resolver::results_
     bhttp::request<bhttp::span_body<char>> req;
     req.version(11);
     req.set(bhttp::field::host, o.host + ":" + o.port);
-    std::string target = "/" + o.bucket + "/";
+    const bool dav = !o.basic_auth.empty();
+    std::string target = dav && o.bucket.empty() ? std::string("/") : "/" + o.bucket + "/";
     std::size_t k = (op == "put") ? next_key++ % std::max<std::size_t>(o.keys, 1) : rng() % std::max<std::size_t>(o.keys, 1);
     if (op == "delete") k = next_key++;
     std::string key = key_name(o, k);
@@ -86,6 +91,9 @@ asio::awaitable<void> worker(const Options& o, asio::ip::tcp::resolver::results_
     } else if (op == "get" || op == "head" || op == "delete") {
       req.method(op == "get" ? bhttp::verb::get : op == "head" ? bhttp::verb::head : bhttp::verb::delete_);
       target += http::percent_encode(key, true);
+    } else if (dav) {  // list: the collection's members
+      req.method(bhttp::verb::propfind);
+      req.set("Depth", "1");
     } else {  // list
       req.method(bhttp::verb::get);
       target = "/" + o.bucket + "?list-type=2&max-keys=1000&prefix=" + http::percent_encode(o.prefix, false);
@@ -94,8 +102,11 @@ asio::awaitable<void> worker(const Options& o, asio::ip::tcp::resolver::results_
     }
     req.target(target);
     req.prepare_payload();
-    auth::sigv4::sign_request(req.base(), o.access_key, o.secret_key, o.region, "UNSIGNED-PAYLOAD",
-                              std::chrono::system_clock::now());
+    if (dav)
+      req.set(bhttp::field::authorization, "Basic " + crypto::base64_encode(o.basic_auth));
+    else
+      auth::sigv4::sign_request(req.base(), o.access_key, o.secret_key, o.region, "UNSIGNED-PAYLOAD",
+                                std::chrono::system_clock::now());
     auto t0 = Clock::now();
     co_await bhttp::async_write(stream, req, asio::use_awaitable);
     unsigned code = 0;
@@ -154,6 +165,9 @@ int run_bench(int argc, char** argv) {
   po::options_description desc("depot bench options");
   desc.add_options()("help", "this help")
       ("endpoint", po::value(&endpoint), "http://host:port of the S3 endpoint")
+      ("basic-auth", po::value(&o.basic_auth),
+       "USER:PASSWORD: a WebDAV server with Basic credentials instead of S3; --bucket is then the collection's "
+       "path (\"\" for the root) and list is a Depth 1 PROPFIND (or DEPOT_BASIC_AUTH)")
       ("access-key", po::value(&o.access_key), "access key id (or DEPOT_ACCESS_KEY)")
       ("secret-key", po::value(&o.secret_key), "secret key (or DEPOT_SECRET_KEY)")
       ("region", po::value(&o.region), "signing region")
@@ -180,6 +194,7 @@ int run_bench(int argc, char** argv) {
   }
   if (o.access_key.empty() && getenv("DEPOT_ACCESS_KEY")) o.access_key = getenv("DEPOT_ACCESS_KEY");
   if (o.secret_key.empty() && getenv("DEPOT_SECRET_KEY")) o.secret_key = getenv("DEPOT_SECRET_KEY");
+  if (o.basic_auth.empty() && getenv("DEPOT_BASIC_AUTH")) o.basic_auth = getenv("DEPOT_BASIC_AUTH");
   std::string hp = endpoint.starts_with("http://") ? endpoint.substr(7) : endpoint;
   if (auto slash = hp.find('/'); slash != std::string::npos) hp.resize(slash);
   auto colon = hp.rfind(':');
