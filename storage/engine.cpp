@@ -277,7 +277,11 @@ std::vector<Result<Released>> write_batch_rows(pqxx::work& w, const std::vector<
 // and one commit (one WAL flush). Without it every write of a user serializes on that row for
 // the length of its commit's fsync. A batch that fails as a whole (a quota limit, a conflict)
 // is rolled back and its writes are retried one transaction each, so each gets its own outcome.
-// At most kLeaders batches run at once, so the next batch fills while one commits.
+// One batch runs at a time; the next fills while it commits. (Two at once were slower: a user's
+// batches serialize on the usage row anyway, and each batch got half as big. 4 KiB PUT, fresh
+// database, two rounds: 5,731 / 4,834 -> 6,889 / 6,887/s, CPU per PUT 0.29-0.34 -> 0.24 ms.)
+// A batch that makes no progress for kStall (waiting for a key's lock, a slow disk) lets a
+// second leader take the writes queued behind it.
 class PutCommitter {
  public:
   PutCommitter(Database& db, QuotaEngine& quota) : db_(db), quota_(quota) {}
@@ -292,16 +296,19 @@ class PutCommitter {
   }
 
  private:
-  static constexpr int kLeaders = 2;
+  static constexpr int kMaxLeaders = 2;
   static constexpr std::size_t kMaxBatch = 64;
+  static constexpr std::chrono::milliseconds kStall{50};
 
   void enqueue(PutCommit* c) {
     bool spawn = false;
     {
       std::lock_guard lock(mu_);
       queue_.push_back(c);
-      if (leaders_ < kLeaders) {
+      if (leaders_ == 0 ||
+          (leaders_ < kMaxLeaders && std::chrono::steady_clock::now() - progress_ > kStall)) {
         ++leaders_;
+        progress_ = std::chrono::steady_clock::now();
         spawn = true;
       }
     }
@@ -321,6 +328,7 @@ class PutCommitter {
           batch.push_back(queue_.front());
           queue_.pop_front();
         }
+        progress_ = std::chrono::steady_clock::now();
       }
       try {
         run(db_.pool_connection(), batch);
@@ -446,6 +454,7 @@ class PutCommitter {
   std::mutex mu_;
   std::deque<PutCommit*> queue_;
   int leaders_ = 0;
+  std::chrono::steady_clock::time_point progress_;  // when a leader last took a batch
 };
 
 // A bounded LRU of inline blob bytes by blob id. Thread-safe.

@@ -4,6 +4,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "auth/users.hpp"
 #include "storage/db.hpp"
@@ -645,4 +647,28 @@ TEST_CASE("engine: probe reads credentials, bucket, object, prefix and usage in 
                   "opaquelocktoken:" + depot::testing::unique_name("t"), f.user.id, root);
   });
   CHECK(probe(l).locks_possible);
+}
+
+TEST_CASE("engine: a commit batch that waits for a key's lock does not hold up other writes", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  // Another transaction holds the advisory lock of key "held" (as lock_key does).
+  pqxx::connection other(f.url);
+  pqxx::work hold(other);
+  hold.exec_params("SELECT pg_advisory_xact_lock(($1::bigint & 2147483647)::integer, hashtext($2))", b.id,
+                   std::string("held"));
+  Result<ObjectInfo> held = make_error(Errc::internal, "not run");
+  asio::io_context io;
+  asio::co_spawn(io, put_one(f, b, "held", "waits", held), asio::detached);
+  std::thread waiting([&] { io.run(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its batch is stuck on the lock
+  auto other_write = std::async(std::launch::async, [&] { return f.put(b, "free", "goes ahead"); });
+  CHECK(other_write.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(held.code() == Errc::internal);  // still waiting
+  hold.abort();
+  waiting.join();
+  CHECK(other_write.get().ok());
+  REQUIRE(held.ok());
+  CHECK(f.get(*held) == "waits");
 }
