@@ -2,6 +2,10 @@
 // Keys travel in the query (?key=) or the JSON body, never in the path, so any key fits.
 #include "admin-ui/files_api.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <cstdio>
 #include <pqxx/pqxx>
@@ -635,10 +639,15 @@ asio::awaitable<void> upload_part(ApiContext& c) {
     if (n == 0) break;
     total += n;
     md5->update(buf.data(), n);
-    try {
-      writer->write(buf.data(), n);
-    } catch (const BodyError& e) {
-      write_failed = e.error;
+    // The outcome as a value: a BodyError (disk full) ends the upload with its error.
+    auto ex = co_await asio::this_coro::executor;
+    auto [failure] = co_await asio::co_spawn(ex, writer->write(buf.data(), n), asio::as_tuple(asio::use_awaitable));
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const BodyError& e) {
+        write_failed = e.error;
+      }
     }
     if (write_failed) break;
   }

@@ -25,8 +25,9 @@ class BlobWriter {
  public:
   virtual ~BlobWriter() = default;  // an unfinished writer removes its temporary file
   virtual const std::string& id() const = 0;
-  // Appends bytes. Throws BodyError{storage_full} on ENOSPC, std::system_error otherwise.
-  virtual void write(const char* data, std::size_t n) = 0;
+  // Appends bytes (`data` must stay valid until this completes). Throws BodyError{storage_full}
+  // on ENOSPC, std::system_error otherwise.
+  virtual boost::asio::awaitable<void> write(const char* data, std::size_t n) = 0;
   virtual std::uint64_t size() const = 0;
   // Makes the blob durable under its id (fsync, rename, fsync dir), off the I/O thread.
   virtual boost::asio::awaitable<Result<void>> finish() = 0;

@@ -846,11 +846,11 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
       } else {
         if (!writer) {
           writer = blobs_.create();
-          if (!small.empty()) writer->write(small.data(), small.size());
+          if (!small.empty()) co_await writer->write(small.data(), small.size());
           small.clear();
           small.shrink_to_fit();
         }
-        writer->write(buf.data(), n);
+        co_await writer->write(buf.data(), n);
       }
       if (at_end) break;
     }

@@ -84,9 +84,15 @@ class LocalWriter final : public BlobWriter {
   const std::string& id() const override { return id_; }
   std::uint64_t size() const override { return size_; }
 
-  void write(const char* data, std::size_t n) override {
+  // A full stage goes to the disk on the writer's pool: an O_DIRECT write waits for the device,
+  // and the I/O thread serves other connections meanwhile (during 1 MiB PUTs the I/O threads
+  // were in the block layer in about 30% of samples).
+  asio::awaitable<void> write(const char* data, std::size_t n) override {
     size_ += n;
-    if (!direct_) return write_all(data, n);
+    if (!direct_) {
+      write_all(data, n);
+      co_return;
+    }
     if (!stage_) {
       stage_ = static_cast<char*>(std::aligned_alloc(kAlign, kStage));
       if (!stage_) throw std::bad_alloc();
@@ -98,7 +104,11 @@ class LocalWriter final : public BlobWriter {
       data += k;
       n -= k;
       if (staged_ == kStage) {
-        write_all(stage_, kStage);
+        auto flush = [this]() -> asio::awaitable<void> {
+          write_all(stage_, kStage);
+          co_return;
+        };
+        co_await asio::co_spawn(blocking_.get_executor(), flush, asio::use_awaitable);
         staged_ = 0;
       }
     }

@@ -112,7 +112,7 @@ asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::Body
     total += n;
     if (total > limit) co_return make_error(Errc::too_large, "the part is larger than announced");
     md5->update(buf.data(), n);
-    writer->write(buf.data(), n);
+    co_await writer->write(buf.data(), n);
   }
   auto fin = co_await writer->finish();
   if (!fin) co_return fin.error();
