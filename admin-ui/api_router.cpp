@@ -115,7 +115,7 @@ RouteResult route(http::bhttp::verb method, std::string_view path) {
     for (std::size_t i = 0; i < pat.size() && match; ++i) {
       if (pat[i].starts_with('{')) {
         auto decoded = http::percent_decode(segs[i]);
-        if (segs[i].empty() || !decoded) match = false;
+        if (segs[i].empty() || !decoded || !http::valid_utf8(*decoded)) match = false;
         else params.push_back(*decoded);
       } else if (pat[i] != segs[i]) {
         match = false;

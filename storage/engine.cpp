@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <spdlog/spdlog.h>
 
+#include "src/utf8.hpp"
 #include "storage/db.hpp"
 #include "storage/multipart_store.hpp"
 #include "storage/object_rows.hpp"
@@ -157,6 +158,19 @@ Result<void> valid_key(const std::string& key) {
   if (key.empty()) return make_error(Errc::invalid_name, "the key is empty");
   if (key.size() > Engine::max_key_bytes)
     return make_error(Errc::too_large, "the key is longer than 1024 bytes");
+  if (!valid_utf8(key)) return make_error(Errc::invalid_name, "the key is not valid UTF-8");
+  return {};
+}
+
+// Metadata is PostgreSQL text: anything but UTF-8 would fail in SQL.
+Result<void> valid_metadata(const PutOptions& o) {
+  bool ok = valid_utf8(o.content_type);
+  auto check = [&ok](const auto& map) {
+    for (const auto& [k, v] : map) ok = ok && valid_utf8(k) && valid_utf8(v);
+  };
+  check(o.user_meta);
+  check(o.headers);
+  if (!ok) return make_error(Errc::invalid_argument, "a metadata value or Content-Type is not valid UTF-8");
   return {};
 }
 
@@ -751,6 +765,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::head_object(const Bucket& b, std::st
 
 asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& b, std::string key, PutOptions opts) {
   if (auto v = valid_key(key); !v) co_return v.error();
+  if (auto v = valid_metadata(opts); !v) co_return v.error();
   if (opts.declared_size && *opts.declared_size > opts_.max_object_bytes)
     co_return make_error(Errc::too_large, "the object is larger than the maximum object size");
   if (opts.conditions.if_none_match_any || opts.conditions.if_match) {

@@ -420,6 +420,17 @@ def _():
     expect_error("BucketAlreadyOwnedByYou", lambda: s3.create_bucket(Bucket=BUCKET))
     expect_error("BucketNotEmpty", lambda: s3.delete_bucket(Bucket=BUCKET))
     expect_error("InvalidRange", lambda: s3.get_object(Bucket=BUCKET, Key="meta.txt", Range="bytes=10-20"))
+    # Keys and query values are UTF-8: other bytes are a client's mistake (400), never a 500.
+    st, data = raw("PUT", f"/{BUCKET}/bad%FFkey", b"x")
+    must(st, data, 400, "InvalidURI")
+    st, data = raw("GET", f"/{BUCKET}?list-type=2&prefix=%C3%28")
+    must(st, data, 400, "InvalidArgument")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    st, data = raw("GET", f"/{BUCKET}/meta.txt", sign=False, headers={
+        "Authorization": "AWS4-HMAC-SHA256 Credential=\xff\xfe/" + now.strftime("%Y%m%d") +
+                         "/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        "x-amz-date": now.strftime("%Y%m%dT%H%M%SZ"), "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    must(st, data, 403, "InvalidAccessKeyId")
 
 
 # Clean up through ListObjectVersions, as some tools do.

@@ -164,6 +164,13 @@ if run_group quirks; then
     curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 1' "$DAV/" | drain_grep -q "$enc"
   }
   q_dotdot() { expect 400 --path-as-is "$DAV/a/../b"; }
+  # Names and Content-Type are UTF-8: other bytes get a 400, never a 500, and nothing is stored.
+  q_not_utf8() {
+    expect 400 -X PUT --data-binary 'x' "$DAV/bad%FFname" && expect 400 -X PROPFIND -H 'Depth: 0' "$DAV/bad%C3%28/" &&
+      expect 400 -X PUT -H $'Content-Type: text/\xff' --data-binary 'x' "$DAV/latin1-type.txt" &&
+      expect 404 "$DAV/latin1-type.txt" &&
+      [[ "$(curl -sS -o /dev/null -w '%{http_code}' -u $'\xff\xfe:pass' "$DAV/")" == 401 ]]
+  }
   q_quota() { curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>' "$DAV/" | drain_grep -q 'quota-available-bytes>[0-9]'; }
   q_depth_inf() { local body; body="$(curl -sS -u "$U:$P" -X PROPFIND -H 'Depth: infinity' "$DAV/")"; grep -q 'propfind-finite-depth' <<<"$body"; }
   q_quota_507() {
@@ -210,6 +217,7 @@ if run_group quirks; then
   scenario quirk-oc-mtime q_oc_mtime
   scenario quirk-mkcol-invalid-bucket q_bad_bucket
   scenario quirk-names-encoding q_names
+  scenario quirk-names-not-utf8 q_not_utf8
   scenario quirk-dotdot-refused q_dotdot
   scenario quirk-quota-props q_quota
   scenario quirk-propfind-depth-infinity-refused q_depth_inf

@@ -21,6 +21,10 @@ asio::awaitable<std::optional<CopySource>> resolve_copy_source(Ctx& c) {
   }
   auto decoded = http::percent_decode(raw);
   std::string src = decoded ? *decoded : std::string(raw);
+  if (!http::valid_utf8(src)) {
+    co_await respond_error(c, s3_error(400, "InvalidArgument", "The copy source is not valid UTF-8."));
+    co_return std::nullopt;
+  }
   if (!src.empty() && src.front() == '/') src.erase(0, 1);
   auto slash = src.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == src.size()) {

@@ -187,9 +187,15 @@ RouteOutcome route(const http::RequestHeader& req, std::string_view base_domain)
   Operation op;
   if (qpos != std::string_view::npos) op.query = parse_query(target.substr(qpos + 1));
   auto decoded = http::percent_decode(raw_path);
-  if (!decoded || decoded->empty() || decoded->front() != '/') {
+  if (!decoded || decoded->empty() || decoded->front() != '/' || !http::valid_utf8(*decoded)) {
     out.error = s3_error(400, "InvalidURI", "Couldn't parse the specified URI.");
     return out;
+  }
+  for (const auto& [name, value] : op.query) {
+    if (!http::valid_utf8(name) || !http::valid_utf8(value)) {
+      out.error = s3_error(400, "InvalidArgument", "A query parameter is not valid UTF-8.");
+      return out;
+    }
   }
   std::string path = decoded->substr(1);
 

@@ -11,6 +11,7 @@
 #include "auth/access_keys.hpp"
 #include "auth/throttle.hpp"
 #include "protocols/s3/context.hpp"
+#include "src/utf8.hpp"
 #include "protocols/s3/cors.hpp"
 #include "storage/engine.hpp"
 #include "storage/multipart_store.hpp"
@@ -168,6 +169,8 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
       keys_.drop(known->id);  // revoked or suspended since: the full check below says which
     }
   }
+  if (!valid_utf8(parsed.auth->access_key))  // no such key can exist (and PostgreSQL would refuse the text)
+    co_return s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
   auto key = co_await app_.keys.lookup(parsed.auth->access_key);
   if (!key && key.code() != Errc::not_found) co_return from_engine(key.error());
   // Brute-force defence: a banned address or account is refused before any signature check.

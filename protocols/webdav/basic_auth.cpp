@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "src/crypto/checksum.hpp"
+#include "src/utf8.hpp"
 
 namespace depot::webdav {
 
@@ -20,6 +21,7 @@ std::optional<BasicCredentials> parse_basic_authorization(std::string_view h) {
   if (!raw) return std::nullopt;
   auto colon = raw->find(':');
   if (colon == std::string::npos || colon == 0) return std::nullopt;
+  if (!valid_utf8(std::string_view(*raw).substr(0, colon))) return std::nullopt;  // no account has such a name
   return BasicCredentials{raw->substr(0, colon), raw->substr(colon + 1)};
 }
 

@@ -24,6 +24,7 @@ TEST_CASE("Basic authorization header", "[webdav][auth]") {
   CHECK_FALSE(parse_basic_authorization("Bearer abc"));
   CHECK_FALSE(parse_basic_authorization("Basic !!!"));
   CHECK_FALSE(parse_basic_authorization("Basic YWxpY2U="));  // no colon
+  CHECK_FALSE(parse_basic_authorization("Basic //46cGFzcw=="));  // a name that is not UTF-8 ("\xff\xfe:pass")
 }
 
 TEST_CASE("credential cache: keyed by password and version, expires", "[webdav][auth]") {

@@ -28,6 +28,7 @@ Result<DavPath> parse_dav_path(std::string_view encoded) {
   if (encoded != "/dav" && !encoded.starts_with("/dav/")) return make_error(Errc::invalid_argument, "not a /dav path");
   auto decoded = http::percent_decode(encoded.substr(4));
   if (!decoded) return make_error(Errc::invalid_argument, "bad percent-encoding in the path");
+  if (!http::valid_utf8(*decoded)) return make_error(Errc::invalid_argument, "the path is not valid UTF-8");
   std::string_view rest = *decoded;
   DavPath p;
   if (rest.empty() || rest == "/") {

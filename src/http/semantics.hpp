@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "src/utf8.hpp"
 #include "src/http/exchange.hpp"
 #include "storage/types.hpp"
 
@@ -45,6 +46,7 @@ Precondition evaluate_preconditions(const RequestHeader& req, std::string_view e
 
 // Percent-decoding of a path ('+' stays '+'); nullopt on a bad escape or a decoded NUL.
 std::optional<std::string> percent_decode(std::string_view s);
+using depot::valid_utf8;  // src/utf8.hpp
 // Percent-encoding of everything except unreserved characters (A-Z a-z 0-9 - _ . ~) and,
 // when keep_slash, '/'.
 std::string percent_encode(std::string_view s, bool keep_slash);

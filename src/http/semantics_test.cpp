@@ -59,3 +59,18 @@ TEST_CASE("Percent-encoding") {
   CHECK(percent_encode("a b/c~", true) == "a%20b/c~");
   CHECK(percent_encode("a b/c", false) == "a%20b%2Fc");
 }
+
+TEST_CASE("UTF-8 validity") {
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("plain ascii"));
+  CHECK(valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"));  // é € 😀 U+10FFFF
+  CHECK_FALSE(valid_utf8("\xFF"));
+  CHECK_FALSE(valid_utf8("a\x80" "b"));            // a continuation byte alone
+  CHECK_FALSE(valid_utf8("\xC3"));                 // cut short
+  CHECK_FALSE(valid_utf8("\xE2\x82"));
+  CHECK_FALSE(valid_utf8("\xC0\xAF"));             // overlong '/'
+  CHECK_FALSE(valid_utf8("\xE0\x80\xAF"));
+  CHECK_FALSE(valid_utf8("\xED\xA0\x80"));         // a surrogate
+  CHECK_FALSE(valid_utf8("\xF4\x90\x80\x80"));     // past U+10FFFF
+  CHECK_FALSE(valid_utf8("\xC3\x28"));             // a lead without its continuation
+}
