@@ -5,7 +5,8 @@
 #      WEBDAV=1 also runs conformance-tests/webdav/bench.sh against depot and a private Apache
 #      httpd mod_dav on PORT+1 (BENCH_FILES: PROPFIND collection size), S3=0 skips the S3
 #      figures, LIST=1 adds ListObjectsV2 pages of a bucket of 1,000,000 keys (rows inserted by SQL
-#      sharing one blob, keys dNNN/sNN/fNNNNN), KEEP=1 leaves the servers running.
+#      sharing one blob, keys dNNN/sNN/fNNNNN), KEEP=1 leaves the servers running, SERVER_ENV
+#      (e.g. LD_PRELOAD=...) is set for the depot server only.
 # Prints, per figure: the `depot bench` line, then the CPU seconds used per 1,000 requests by the
 # depot process and by the PostgreSQL cluster (utime+stime from /proc, before/after). The CPU
 # figures are the stable measure on a shared machine; wall-clock figures move with the load.
@@ -35,7 +36,7 @@ DB=$("$DEPOT" db start --data-dir "$WORK/pg" 2>"$WORK/pg-start.log" | tail -1)
 [[ "$DB" == postgresql://* ]] || { cat "$WORK/pg-start.log"; exit 1; }
 PG_PID=$(head -1 "$WORK/pg/pg/postmaster.pid")
 mkdir -p "$WORK/data"
-"$DEPOT" serve --database-url "$DB" --data-dir "$WORK/data" --listen 127.0.0.1:$PORT --tls-listen "" \
+env ${SERVER_ENV:-} "$DEPOT" serve --database-url "$DB" --data-dir "$WORK/data" --listen 127.0.0.1:$PORT --tls-listen "" \
   --log-level warn >"$WORK/server.log" 2>&1 &
 SRV=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
