@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <spdlog/spdlog.h>
+#include <optional>
 #include <unordered_set>
 
 namespace depot::storage {
@@ -18,11 +19,6 @@ thread_local const Database* t_owner = nullptr;
 
 Database::Database(std::string url, std::size_t pool_size)
     : url_(std::move(url)), pool_size_(pool_size ? pool_size : 1), pool_(pool_size_) {}
-
-Database::~Database() {
-  pool_.join();
-  for (auto* c : async_free_) delete c;
-}
 
 pqxx::connection& Database::connection() {
   // Each pool thread owns one connection, opened on first use and reopened after a failure.
@@ -90,6 +86,12 @@ struct Database::AsyncConn {
     if (pg) PQfinish(pg);
   }
 };
+
+// Defined here, where AsyncConn is complete: deleting it closes its connection.
+Database::~Database() {
+  pool_.join();
+  for (auto* c : async_free_) delete c;
+}
 
 namespace {
 
@@ -230,6 +232,17 @@ asio::awaitable<Database::AsyncConn*> Database::acquire() {
   } slot{this};
   auto owned = std::make_unique<AsyncConn>();
   owned->pg = co_await connect(url_);
+  // query() runs point lookups by equality, whose generic plan is the right one: without this,
+  // PostgreSQL kept planning some of them anew on every call (a custom plan looked cheaper than
+  // the generic one's estimate for a range or an array parameter), about a third of the time a
+  // probe costs it.
+  bool set = PQsendQuery(owned->pg, "SET plan_cache_mode = force_generic_plan") == 1;
+  if (set) set = co_await flush(owned->pg);
+  PgOutcome o;
+  if (set) o = co_await collect(owned->pg);
+  if (o.result) PQclear(o.result);
+  if (!set || o.broken || !o.error.empty())
+    throw pqxx::broken_connection(o.error.empty() ? std::string(PQerrorMessage(owned->pg)) : o.error);
   slot.held = false;
   co_return owned.release();
 }
@@ -254,9 +267,15 @@ void Database::release(AsyncConn* c, bool broken) {
 }
 
 asio::awaitable<PgResult> Database::query(const char* name, const std::string& sql, const std::vector<std::string>& params) {
+  // A named object, not a temporary inside the co_await expression (GCC 12 and temporaries with
+  // non-trivial destructors in co_await expressions do not mix).
+  std::function<Statement()> choose = [&] { return Statement{name, &sql, params}; };
+  co_return co_await query(std::move(choose));
+}
+
+asio::awaitable<PgResult> Database::query(std::function<Statement()> choose) {
+  std::optional<Statement> st;
   std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p.c_str());
   for (int attempt = 0;; ++attempt) {
     // Held until the statement's results are read; a coroutine destroyed mid-statement (at
     // shutdown) or an exception closes the connection, whose protocol state is then unknown.
@@ -270,6 +289,13 @@ asio::awaitable<PgResult> Database::query(const char* name, const std::string& s
     };
     AsyncConn* conn = co_await acquire();
     Lease lease{this, conn};
+    if (!st) {
+      st = choose();
+      values.reserve(st->params.size());
+      for (const auto& p : st->params) values.push_back(p.c_str());
+    }
+    const char* name = st->name;
+    const std::string& sql = *st->sql;
     PGconn* pg = lease.c->pg;
     const bool reused = lease.c->used;
     lease.c->used = true;

@@ -110,6 +110,17 @@ class Database {
   // statement fails.
   boost::asio::awaitable<PgResult> query(const char* name, const std::string& sql, const std::vector<std::string>& params);
 
+  // A statement for query(): `name` is prepared from `sql` as above.
+  struct Statement {
+    const char* name = nullptr;
+    const std::string* sql = nullptr;  // outlives the query (the callers' are static)
+    std::vector<std::string> params;
+  };
+  // The same, with the statement chosen by `choose` once a connection is held (called once):
+  // callers that gather the requests which waited for a connection into one statement
+  // (Engine::probe) decide what they send at that moment.
+  boost::asio::awaitable<PgResult> query(std::function<Statement()> choose);
+
   // Checks that the database answers (for /readyz).
   boost::asio::awaitable<bool> ping();
 

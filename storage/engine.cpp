@@ -507,7 +507,8 @@ class InlineBlobCache {
 
 Engine::Engine(Database& db, BlobStore& blobs, QuotaEngine& quota, EngineOptions opts)
     : db_(db), blobs_(blobs), quota_(quota), opts_(opts), inline_cache_(std::make_unique<InlineBlobCache>(64 << 20)),
-      committer_(std::make_unique<PutCommitter>(db, quota)) {}
+      committer_(std::make_unique<PutCommitter>(db, quota)),
+      probes_(std::make_unique<ProbeBatcher>(db)) {}
 
 Engine::~Engine() = default;
 
@@ -570,32 +571,24 @@ namespace {
 // A shape of Engine::probe's statement: which parts it holds. Its SQL is built once; a call only
 // fills the parameters, in the order of `slots`.
 enum ProbePart : unsigned { kProbeKey = 1, kProbeVersion = 2, kProbeBucket = 4, kProbeObject = 8, kProbePrefix = 16,
-                            kProbeUsage = 32, kProbeLocks = 64, kProbeShapes = 128 };
+                            kProbeUsage = 32, kProbeLocks = 64, kProbePrefetch = 128, kProbeShapes = 256 };
 enum class ProbeSlot { access_key, user, version, bucket, key, prefetch, prefix, prefix_upper, lock_roots };
 struct ProbeShape {
-  std::string name, sql;
+  std::string name, sql;  // one probe: one row
+  std::string batch_name, batch_sql;  // several: each slot's parameter is an array, one row per probe in order
   std::vector<ProbeSlot> slots;
 };
 
-ProbeShape build_probe_shape(unsigned parts) {
-  ProbeShape s;
-  s.name = "engine_probe_" + std::to_string(parts);
-  auto param = [&s](ProbeSlot slot) {
-    s.slots.push_back(slot);
-    return "$" + std::to_string(s.slots.size());
-  };
-  std::string user;
-  auto user_param = [&]() -> const std::string& {
-    if (user.empty()) user = param(ProbeSlot::user);
-    return user;
-  };
+// The SQL of one probe of the shape `parts`; `ref(slot)` writes a reference to a slot's value.
+template <class Ref>
+std::string probe_sql(unsigned parts, Ref ref) {
   std::string sql = "SELECT ";
   if (parts & kProbeKey) {
     sql += "EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id WHERE k.id = " +
-           param(ProbeSlot::access_key) + " AND k.revoked_at IS NULL AND ku.status = 'active')";
+           ref(ProbeSlot::access_key) + " AND k.revoked_at IS NULL AND ku.status = 'active')";
   } else if (parts & kProbeVersion) {
-    sql += "EXISTS (SELECT 1 FROM users cu WHERE cu.id = " + user_param() +
-           " AND cu.status = 'active' AND cu.credentials_version = " + param(ProbeSlot::version) + ")";
+    sql += "EXISTS (SELECT 1 FROM users cu WHERE cu.id = " + ref(ProbeSlot::user) +
+           " AND cu.status = 'active' AND cu.credentials_version = " + ref(ProbeSlot::version) + ")";
   } else {
     sql += "false";
   }
@@ -604,27 +597,59 @@ ProbeShape build_probe_shape(unsigned parts) {
     // The owner's name is not read: a bucket is only returned to its owner, whose name the
     // caller knows (one join less per request).
     sql += ", b.id, b.name, b.owner_id, ''::text, b.region, (extract(epoch from b.created_at) * 1000000)::bigint";
-    from += " LEFT JOIN buckets b ON b.name = " + param(ProbeSlot::bucket);
+    from += " LEFT JOIN buckets b ON b.name = " + ref(ProbeSlot::bucket);
   }
   if (parts & kProbeObject) {
-    sql += std::string(", ") + kObjectColumns + ", bl.inline_data";
-    from += " LEFT JOIN objects o ON b.owner_id = " + user_param() + " AND o.bucket_id = b.id AND o.key = " +
-            param(ProbeSlot::key) + " LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= " + param(ProbeSlot::prefetch) +
-            " AND bl.id = o.blob_id";
+    from += " LEFT JOIN objects o ON b.owner_id = " + ref(ProbeSlot::user) + " AND o.bucket_id = b.id AND o.key = " +
+            ref(ProbeSlot::key);
+    if (parts & kProbePrefetch) {
+      sql += std::string(", ") + kObjectColumns + ", bl.inline_data";
+      from += " LEFT JOIN blobs bl ON o.parts = 0 AND o.size <= " + ref(ProbeSlot::prefetch) + " AND bl.id = o.blob_id";
+    } else {
+      sql += std::string(", ") + kObjectColumns + ", NULL::bytea";
+    }
   }
   if (parts & kProbePrefix) {
-    sql += ", b.owner_id = " + user_param() + " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " +
-           param(ProbeSlot::prefix) + " AND px.key < " + param(ProbeSlot::prefix_upper) + ")";
+    sql += ", b.owner_id = " + ref(ProbeSlot::user) + " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " +
+           ref(ProbeSlot::prefix) + " AND px.key < " + ref(ProbeSlot::prefix_upper) + ")";
   }
   if (parts & kProbeUsage) {
     sql += ", " + QuotaEngine::usage_columns();
-    from += " " + QuotaEngine::usage_join("true", user_param());
+    from += " " + QuotaEngine::usage_join("true", ref(ProbeSlot::user));
   }
   if (parts & kProbeLocks) {
-    sql += ", EXISTS (SELECT 1 FROM dav_locks WHERE root = ANY(" + param(ProbeSlot::lock_roots) +
+    sql += ", EXISTS (SELECT 1 FROM dav_locks WHERE root = ANY(" + ref(ProbeSlot::lock_roots) +
            "::text[]) AND expires_at > now())";
   }
-  s.sql = sql + from;
+  return sql + from;
+}
+
+ProbeShape build_probe_shape(unsigned parts) {
+  ProbeShape s;
+  s.name = "engine_probe_" + std::to_string(parts);
+  s.batch_name = "engine_probe_batch_" + std::to_string(parts);
+  // Each slot is one parameter, numbered in order of first use.
+  auto number = [&s](ProbeSlot slot) {
+    auto it = std::find(s.slots.begin(), s.slots.end(), slot);
+    if (it != s.slots.end()) return std::to_string(it - s.slots.begin() + 1);
+    s.slots.push_back(slot);
+    return std::to_string(s.slots.size());
+  };
+  s.sql = probe_sql(parts, [&](ProbeSlot slot) { return "$" + number(slot); });
+  // The batch: the probe's statement once per row of the parameters' arrays, each array element
+  // passed as text (a lock_roots element is the text of an array) and cast where the single
+  // statement let PostgreSQL infer the type.
+  std::string inner = probe_sql(parts, [&](ProbeSlot slot) {
+    const bool integer = slot == ProbeSlot::user || slot == ProbeSlot::version || slot == ProbeSlot::prefetch;
+    return "q.p" + number(slot) + (integer ? "::bigint" : "");
+  });
+  std::string arrays, columns;
+  for (std::size_t i = 1; i <= s.slots.size(); ++i) {
+    arrays += (i > 1 ? ", $" : "$") + std::to_string(i) + "::text[]";
+    columns += "p" + std::to_string(i) + ", ";
+  }
+  s.batch_sql = "SELECT x.* FROM unnest(" + arrays + ") WITH ORDINALITY AS q(" + columns + "i) CROSS JOIN LATERAL (" +
+                inner + ") x ORDER BY q.i";
   return s;
 }
 
@@ -639,6 +664,143 @@ const ProbeShape& probe_shape(unsigned parts) {
 
 }  // namespace
 
+// Probes that wait for a database connection together go to PostgreSQL as one statement: the
+// first probe of a shape that finds no batch of its shape open opens one and waits for a
+// connection (at once when one is free, so a lone probe waits for nothing); probes of the same
+// shape arriving meanwhile join it. When the connection comes, the batch closes and its probes
+// run as one statement, one row each. Under load this replaces several statements' executor
+// start-up, round trip and wake-ups of both processes with one.
+class ProbeBatcher {
+ public:
+  explicit ProbeBatcher(Database& db) : db_(db), open_(kProbeShapes) {}
+
+  struct Rows {
+    std::shared_ptr<const PgResult> result;
+    int row = 0;
+  };
+
+  asio::awaitable<Rows> run(unsigned parts, std::vector<std::string> params) {
+    for (;;) {
+      std::shared_ptr<Batch> lead;
+      {
+        std::lock_guard lock(mu_);
+        auto& open = open_[parts];
+        if (!open || open->members.size() >= kMaxBatch) {
+          open = std::make_shared<Batch>();
+          open->members.push_back({std::move(params), nullptr});
+          lead = open;
+        }
+      }
+      if (lead) co_return co_await send(parts, std::move(lead));
+      // Join the open batch; if it closed before this ran, try again.
+      auto initiate = [&](auto handler) {
+        std::unique_lock lock(mu_);
+        auto& open = open_[parts];
+        if (open && open->members.size() < kMaxBatch) {
+          open->members.push_back({std::move(params), make_resumer<Outcome>(std::move(handler))});
+          return;
+        }
+        lock.unlock();
+        PostResumer<decltype(handler), Outcome>(std::move(handler)).resume(nullptr);
+      };
+      auto token = asio::use_awaitable;
+      Outcome out = co_await asio::async_initiate<decltype(token), void(Outcome)>(initiate, token);
+      if (!out) continue;
+      if (out->error) std::rethrow_exception(out->error);
+      co_return out->rows;
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxBatch = 64;
+  struct Result {
+    Rows rows;
+    std::exception_ptr error;
+  };
+  using Outcome = std::shared_ptr<const Result>;
+  struct Member {
+    std::vector<std::string> params;
+    std::unique_ptr<Resumer<Outcome>> resume;  // none for the batch's first probe, which sends it
+  };
+  struct Batch {
+    std::vector<Member> members;
+  };
+
+  asio::awaitable<Rows> send(unsigned parts, std::shared_ptr<Batch> batch) {
+    const ProbeShape& shape = probe_shape(parts);
+    std::vector<Member> members;
+    std::function<Database::Statement()> choose = [&]() -> Database::Statement {
+      {
+        std::lock_guard lock(mu_);
+        if (open_[parts] == batch) open_[parts] = nullptr;
+        members = std::move(batch->members);
+      }
+      if (members.size() == 1) return {shape.name.c_str(), &shape.sql, members[0].params};
+      std::vector<std::string> arrays;
+      std::vector<std::string> column(members.size());
+      for (std::size_t slot = 0; slot < shape.slots.size(); ++slot) {
+        for (std::size_t m = 0; m < members.size(); ++m) column[m] = members[m].params[slot];
+        arrays.push_back(to_pg_text_array(column));
+      }
+      return {shape.batch_name.c_str(), &shape.batch_sql, std::move(arrays)};
+    };
+    std::vector<Outcome> outs;
+    std::exception_ptr error;
+    bool alone = false;
+    try {
+      auto r = co_await db_.query(std::move(choose));
+      if (std::size_t(r.size()) != std::max<std::size_t>(members.size(), 1))
+        throw std::runtime_error("a batch of probes returned " + std::to_string(r.size()) + " rows for " +
+                                 std::to_string(members.size()));
+      probes_ += members.size();
+      statements_++;
+      auto shared = std::make_shared<const PgResult>(std::move(r));
+      for (std::size_t m = 0; m < members.size(); ++m)
+        outs.push_back(std::make_shared<const Result>(Result{Rows{shared, int(m)}, nullptr}));
+    } catch (const pqxx::sql_error&) {
+      // What PostgreSQL refused may be one probe's parameters (a key that is not UTF-8, say):
+      // each probe then runs alone and gets its own answer.
+      error = std::current_exception();
+      alone = members.size() > 1;
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (alone) {
+      for (auto& m : members) {
+        auto res = std::make_shared<Result>();
+        try {
+          auto r = co_await db_.query(shape.name.c_str(), shape.sql, m.params);
+          probes_++;
+          statements_++;
+          res->rows = Rows{std::make_shared<const PgResult>(std::move(r)), 0};
+        } catch (...) {
+          res->error = std::current_exception();
+        }
+        outs.push_back(std::move(res));
+      }
+    } else if (error) {
+      if (members.empty()) {  // no connection was had: every probe that joined gets the error
+        std::lock_guard lock(mu_);
+        if (open_[parts] == batch) open_[parts] = nullptr;
+        members = std::move(batch->members);
+      }
+      outs.assign(members.size(), std::make_shared<const Result>(Result{Rows{}, error}));
+    }
+    for (std::size_t m = 1; m < members.size(); ++m) members[m].resume->resume(outs[m]);
+    if (outs[0]->error) std::rethrow_exception(outs[0]->error);
+    co_return outs[0]->rows;
+  }
+
+  Database& db_;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<Batch>> open_;  // per shape: the batch still taking probes
+
+ public:
+  std::atomic<std::uint64_t> probes_{0}, statements_{0};
+};
+
+Engine::ProbeStats Engine::probe_stats() const { return {probes_->probes_.load(), probes_->statements_.load()}; }
+
 asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   // The statement holds only the parts asked for: each shape is its own prepared statement, so a
   // plan never initializes joins it does not need (executor start-up was the largest share of
@@ -649,6 +811,7 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   else if (q.credentials_version >= 0) parts |= kProbeVersion;
   if (bucket) parts |= kProbeBucket;
   if (obj) parts |= kProbeObject;
+  if (obj && q.prefetch) parts |= kProbePrefetch;
   if (pfx) parts |= kProbePrefix;
   if (q.usage) parts |= kProbeUsage;
   if (!q.lock_roots.empty()) parts |= kProbeLocks;
@@ -669,9 +832,9 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
     }
   }
   // Runs on this I/O thread (Database::query): no hand-off to a database thread and back.
-  auto result = co_await db_.query(shape.name.c_str(), shape.sql, params);
+  auto rows = co_await probes_->run(parts, std::move(params));
   Probe p;
-  auto r = result[0];
+  auto r = (*rows.result)[rows.row];
   int col = 0;
   p.credentials_valid = r[col++].as<bool>();
   std::optional<Bucket> b;

@@ -108,6 +108,7 @@ struct EngineOptions {
 
 class InlineBlobCache;
 class PutCommitter;
+class ProbeBatcher;
 
 class Engine {
  public:
@@ -142,6 +143,7 @@ class Engine {
     std::int64_t credentials_version = -1;  // or: confirm `user` is active at this version
     std::string bucket;                 // "" for none
     std::optional<std::string> key;     // the object to read
+    bool prefetch = true;               // and its bytes when small and inline (for a GET that follows)
     std::optional<std::string> prefix;  // a collection prefix to test
     bool usage = false;                 // also read the user's usage and limits (before a PUT)
     std::vector<std::string> lock_roots;  // WebDAV: is any unexpired lock rooted at one of these?
@@ -155,6 +157,12 @@ class Engine {
     bool locks_possible = true;  // false when lock_roots were given and no lock has one of them
   };
   boost::asio::awaitable<Probe> probe(ProbeQuery q);
+  // Probes run, and the statements they took: probes that wait for a database connection
+  // together are sent as one statement (engine.cpp, ProbeBatcher).
+  struct ProbeStats {
+    std::uint64_t probes = 0, statements = 0;
+  };
+  ProbeStats probe_stats() const;
 
   // ---- objects ----
   boost::asio::awaitable<Result<ObjectInfo>> head_object(const Bucket& b, std::string key);
@@ -231,6 +239,8 @@ class Engine {
   ObjectInfo object_with_prefetch(const PgRow& r, int first);
   // Group commit of finish_put's transactions (see engine.cpp).
   std::unique_ptr<PutCommitter> committer_;
+  // probe()'s statements that waited for a database connection together, sent as one (engine.cpp).
+  std::unique_ptr<ProbeBatcher> probes_;
 };
 
 }  // namespace depot::storage

@@ -649,6 +649,123 @@ TEST_CASE("engine: probe reads credentials, bucket, object, prefix and usage in 
   CHECK(probe(l).locks_possible);
 }
 
+TEST_CASE("engine: probes waiting for a connection together go as one statement, each with its own answer", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  REQUIRE(f.put(b, "dir/a.txt", "hello").ok());
+  REQUIRE(f.put(b, "file", "0123456789").ok());
+  REQUIRE(f.put(b, "it's \"quoted\" \\ {a,b}", "q").ok());
+  Fixture other;
+  const std::string root = "/" + b.name + "/";
+  const std::string kLocked = "lo\"ck {a,b} \\ed";  // passed as an element of an array of arrays
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("INSERT INTO dav_locks (token, user_id, root, depth_infinity, exclusive, timeout_s, expires_at) "
+                  "VALUES ($1, $2, $3, true, true, 60, now() + interval '60 seconds')",
+                  "opaquelocktoken:" + depot::testing::unique_name("t"), f.user.id, root + kLocked);
+  });
+  // One connection: while the first probe opens it, the others wait and gather.
+  Database db1(f.url, 1);
+  Engine engine(db1, *f.blobs, f.quota, EngineOptions{16, 1ull << 40});
+
+  // Three shapes (S3's GET, WebDAV's GET and PUT), each with answers that differ from probe to probe.
+  struct Case {
+    Engine::ProbeQuery q;
+    std::function<void(const Engine::Probe&)> check;
+  };
+  std::vector<Case> cases;
+  for (int i = 0; i < 12; ++i) {
+    Engine::ProbeQuery q;
+    q.user = f.user.id;
+    q.credentials_version = f.user.credentials_version + (i % 4 == 3 ? 1 : 0);
+    q.bucket = b.name;
+    q.key = i % 3 == 0 ? "file" : i % 3 == 1 ? "it's \"quoted\" \\ {a,b}" : "missing";
+    q.prefix = i % 2 ? "dir/" : "nodir/";
+    q.usage = true;
+    q.prefetch = i < 6;  // two shapes: with the inline bytes (GET) and without
+    q.lock_roots = {"/", root, root + (i % 2 ? kLocked : "free")};
+    cases.push_back({q, [&, i](const Engine::Probe& p) {
+                       CHECK(p.credentials_valid == (i % 4 != 3));
+                       REQUIRE(p.bucket.ok());
+                       REQUIRE(p.object);
+                       if (i % 3 == 2) {
+                         CHECK(p.object->code() == Errc::no_such_key);
+                       } else {
+                         REQUIRE(p.object->ok());
+                         CHECK((*p.object)->size == (i % 3 == 0 ? 10 : 1));
+                       }
+                       CHECK(p.prefix_exists == (i % 2 == 1));
+                       REQUIRE(p.usage);
+                       CHECK(p.usage->objects_used == 3);
+                       CHECK(p.locks_possible == (i % 2 == 1));
+                     }});
+  }
+  for (int i = 0; i < 12; ++i) {
+    Engine::ProbeQuery q;
+    q.user = i % 4 == 1 ? other.user.id : f.user.id;
+    q.access_key = "DKNOSUCHKEY000000000";
+    q.bucket = i % 4 == 2 ? "no-such-bucket-" + depot::testing::unique_name("x") : b.name;
+    q.key = i % 2 ? "file" : "dir/a.txt";
+    cases.push_back({q, [&, i](const Engine::Probe& p) {
+                       CHECK_FALSE(p.credentials_valid);
+                       if (i % 4 == 1) {
+                         CHECK(p.bucket.code() == Errc::access_denied);
+                         CHECK_FALSE(p.object);
+                       } else if (i % 4 == 2) {
+                         CHECK(p.bucket.code() == Errc::no_such_bucket);
+                       } else {
+                         REQUIRE(p.object);
+                         REQUIRE(p.object->ok());
+                         CHECK((*p.object)->size == (i % 2 ? 10 : 5));
+                       }
+                     }});
+  }
+  // Runs every case at once; true for each that threw.
+  auto run_all = [&](const std::vector<Case>& all) {
+    std::vector<std::optional<Engine::Probe>> got(all.size());
+    std::vector<bool> threw(all.size());
+    asio::io_context io;
+    for (std::size_t i = 0; i < all.size(); ++i)
+      asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+        try {
+          got[i] = co_await engine.probe(all[i].q);
+        } catch (const std::exception&) {
+          threw[i] = true;
+        }
+      }, asio::detached);
+    io.run();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      INFO("probe " << i);
+      if (!all[i].check) {
+        CHECK(threw[i]);
+        continue;
+      }
+      REQUIRE(got[i]);
+      all[i].check(*got[i]);
+    }
+  };
+  run_all(cases);
+  auto stats = engine.probe_stats();
+  CHECK(stats.probes == cases.size());
+  // While the first probe opens the one connection, every other probe joins the open batch of
+  // its shape: one statement per shape.
+  CHECK(stats.statements == 3);
+
+  // A batch PostgreSQL refuses because of one probe's parameters (a key that is not UTF-8):
+  // each probe runs alone, and only that one fails. The connection is open now, so the first
+  // probe runs alone at once and the other five gather behind it.
+  std::vector<Case> more(cases.begin() + 12, cases.begin() + 18);
+  more.push_back(more[0]);
+  more[3].q.key = "bad \xff\xfe key";
+  more[3].check = nullptr;
+  run_all(more);
+  stats = engine.probe_stats();
+  CHECK(stats.probes == cases.size() + more.size() - 1);
+  // The first alone; then the batch of six failed, and its five good probes ran one by one
+  // (statements that fail are not counted).
+  CHECK(stats.statements == 3 + 1 + 5);
+}
+
 TEST_CASE("engine: a commit batch that waits for a key's lock does not hold up other writes", "[db]") {
   DEPOT_REQUIRE_DB();
   Fixture f;

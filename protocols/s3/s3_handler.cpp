@@ -157,6 +157,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
       q.access_key = known->id;
       q.bucket = c.op.bucket;
       if (c.op.op == Op::GetObject || c.op.op == Op::HeadObject) q.key = c.op.key;
+      q.prefetch = c.op.op == Op::GetObject;
       q.usage = c.op.op == Op::PutObject;
       auto probe = co_await app_.engine.probe(std::move(q));
       if (probe.credentials_valid) {

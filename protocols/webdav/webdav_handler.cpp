@@ -100,6 +100,7 @@ class WebdavHandler final : public http::Handler {
     c.probe_path = *p;
     auto q = probe_query(*p);
     q.usage = c.ex.request().method() == bhttp::verb::put;
+    q.prefetch = c.ex.request().method() == bhttp::verb::get;
     return q;
   }
 

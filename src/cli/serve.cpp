@@ -139,6 +139,11 @@ int serve(const std::vector<std::string>& args) {
   metrics.add_gauge("depot_db_pool_in_use", "Database connections running a query.", [&] { return double(db.in_use()); });
   metrics.add_gauge("depot_db_pool_waiting", "Database calls waiting for a connection.", [&] { return double(db.waiting()); });
   metrics.add_gauge("depot_db_pool_size", "Database connections in the pool.", [&] { return double(db.pool_size()); });
+  metrics.add_counter("depot_probes_total", "Requests' first queries (credentials, bucket, object) run.",
+                      [&] { return double(engine.probe_stats().probes); });
+  metrics.add_counter("depot_probe_statements_total",
+                      "Statements those took: probes waiting for a connection together go as one.",
+                      [&] { return double(engine.probe_stats().statements); });
   metrics.add_counter("depot_sweeper_runs_total", "Sweeper runs.", [&] { return double(sweeper.stats().runs); });
   metrics.add_counter("depot_sweeper_orphans_removed_total", "Orphan blobs removed.",
                       [&] { return double(sweeper.stats().orphans_removed); });
