@@ -12,6 +12,7 @@
 
 #include "admin-ui/api_context.hpp"
 #include "src/crypto/checksum.hpp"
+#include "src/crypto/md5_stream.hpp"
 #include "src/http/body_source.hpp"
 #include "src/http/semantics.hpp"
 #include "src/http/send_blob.hpp"
@@ -630,18 +631,19 @@ asio::awaitable<void> upload_part(ApiContext& c) {
 
   // Stream the body into the part's blob, hashing MD5 for its ETag.
   auto writer = c.app.blobs.create();
-  auto md5 = crypto::make_hasher(crypto::Algorithm::md5);
   std::vector<char> buf(256 * 1024);
+  crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
   std::uint64_t total = 0;
   std::optional<Error> write_failed;
   for (;;) {
     std::size_t n = co_await c.ex.read_body(buf.data(), buf.size());
     if (n == 0) break;
     total += n;
-    md5->update(buf.data(), n);
+    md5.submit(buf.data(), n);  // hashed while the bytes go to the disk
     // The outcome as a value: a BodyError (disk full) ends the upload with its error.
     auto ex = co_await asio::this_coro::executor;
     auto [failure] = co_await asio::co_spawn(ex, writer->write(buf.data(), n), asio::as_tuple(asio::use_awaitable));
+    co_await md5.wait();
     if (failure) {
       try {
         std::rethrow_exception(failure);
@@ -659,7 +661,7 @@ asio::awaitable<void> upload_part(ApiContext& c) {
   part.number = number;
   part.blob_id = writer->id();
   part.size = size;
-  part.etag = crypto::to_hex(md5->finish());
+  part.etag = crypto::to_hex(md5.finish());
   auto stored = co_await mp.add_part(*u, std::move(part), std::move(reservation.value()));
   if (!stored) co_return co_await c.fail(store_error(stored.error()));
   json::value body = json::object{{"number", stored->number}, {"etag", stored->etag}, {"size", stored->size}};

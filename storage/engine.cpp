@@ -1,6 +1,5 @@
 #include "storage/engine.hpp"
 
-#include <openssl/evp.h>
 #include <algorithm>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,6 +12,8 @@
 #include <unordered_map>
 #include <spdlog/spdlog.h>
 
+#include "src/crypto/checksum.hpp"
+#include "src/crypto/md5_stream.hpp"
 #include "src/utf8.hpp"
 #include "storage/db.hpp"
 #include "storage/multipart_store.hpp"
@@ -33,28 +34,6 @@ namespace {
 struct TxError : std::exception {
   Error error;
   explicit TxError(Error e) : error(std::move(e)) {}
-};
-
-class Md5 {
- public:
-  Md5() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr); }
-  ~Md5() { EVP_MD_CTX_free(ctx_); }
-  void update(const char* d, std::size_t n) { EVP_DigestUpdate(ctx_, d, n); }
-  std::string hex() {
-    unsigned char out[16];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, out, &len);
-    static const char* kHex = "0123456789abcdef";
-    std::string h;
-    for (unsigned i = 0; i < len; ++i) {
-      h += kHex[out[i] >> 4];
-      h += kHex[out[i] & 15];
-    }
-    return h;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
 };
 
 // Serializes writers of one key (two first PUTs of a new key would both see no old row).
@@ -983,7 +962,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
     char* data() const { return ptr; }
     std::size_t size() const { return len; }
   } buf{buf_mem.get(), buf_size};
-  Md5 md5;
+  crypto::Md5Stream md5;  // after buf_mem: may still read it while being destroyed
   std::string small;  // the body while it is small enough to keep inline
   std::unique_ptr<BlobWriter> writer;
   std::uint64_t total = 0;
@@ -1018,7 +997,8 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
           if (!g) co_return g.error();
         }
       }
-      md5.update(buf.data(), n);
+      // Hashed in the MD5 farm while the same bytes go to the disk.
+      md5.submit(buf.data(), n);
       if (!writer && small.size() + n <= opts_.inline_threshold) {
         small.append(buf.data(), n);
       } else {
@@ -1030,13 +1010,14 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
         }
         co_await writer->write(buf.data(), n);
       }
+      co_await md5.wait();
       if (at_end) break;
     }
     checksums = body.extra_checksums();
   } catch (const BodyError& e) {
     co_return e.error;
   }
-  auto etag = md5.hex();
+  auto etag = crypto::to_hex(md5.finish());
   if (t.options.expected_md5_hex && *t.options.expected_md5_hex != etag)
     co_return make_error(Errc::bad_digest, "the Content-MD5 you specified did not match what we received");
   std::string blob_id;

@@ -8,6 +8,7 @@
 #include "protocols/s3/object_headers.hpp"
 #include "protocols/s3/tagging.hpp"
 #include "protocols/s3/xml.hpp"
+#include "src/crypto/md5_stream.hpp"
 #include "src/http/semantics.hpp"
 #include "storage/multipart_store.hpp"
 #include "storage/quota.hpp"
@@ -103,23 +104,33 @@ S3Error bad_part_number() {
 // Streams src into a new part blob, computing its MD5. Throws BodyError from src.
 asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::BodySource& src, std::uint64_t limit) {
   auto writer = c.app.blobs.create();
-  auto md5 = crypto::make_hasher(crypto::Algorithm::md5);
   std::vector<char> buf(256 * 1024);
+  crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
   std::uint64_t total = 0;
-  for (;;) {
-    std::size_t n = co_await src.read(buf.data(), buf.size());
+  for (bool at_end = false; !at_end;) {
+    // Whole buffers: the MD5 farm and the disk take large pieces.
+    std::size_t n = 0;
+    while (n < buf.size()) {
+      std::size_t got = co_await src.read(buf.data() + n, buf.size() - n);
+      if (got == 0) {
+        at_end = true;
+        break;
+      }
+      n += got;
+    }
     if (n == 0) break;
     total += n;
     if (total > limit) co_return make_error(Errc::too_large, "the part is larger than announced");
-    md5->update(buf.data(), n);
+    md5.submit(buf.data(), n);  // hashed while the bytes go to the disk
     co_await writer->write(buf.data(), n);
+    co_await md5.wait();
   }
   auto fin = co_await writer->finish();
   if (!fin) co_return fin.error();
   storage::PartInfo p;
   p.blob_id = writer->id();
   p.size = static_cast<std::int64_t>(total);
-  p.etag = crypto::to_hex(md5->finish());
+  p.etag = crypto::to_hex(md5.finish());
   co_return p;
 }
 

@@ -1,0 +1,234 @@
+#include "src/crypto/md5_stream.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "src/resumer.hpp"
+
+namespace asio = boost::asio;
+
+namespace depot::crypto {
+
+struct Md5Stream::Job {
+  md5mb::State* st;  // the stream's state: the farm's until done
+  const unsigned char* data;
+  std::size_t blocks;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::unique_ptr<Resumer<>> waiter;  // a coroutine in wait()
+};
+
+namespace {
+
+std::atomic<std::uint64_t> g_jobs{0}, g_kernel_calls{0}, g_lanes_busy{0}, g_scalar_calls{0};
+
+// One thread that hashes the jobs of every stream. It takes queued jobs into free lanes between
+// segments, so a new job starts within one segment (kSeg blocks per lane, 16 KiB: about 25 us
+// with all lanes busy) and never waits for others to arrive.
+class Farm {
+ public:
+  Farm() : lanes_(md5mb::lanes()), worker_([this] { run(); }) {}
+  ~Farm() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    worker_.join();
+  }
+
+  void submit(Md5Stream::Job* j) {
+    bool wake;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(j);
+      wake = idle_;
+    }
+    if (wake) cv_.notify_one();
+  }
+
+ private:
+  static constexpr std::size_t kSeg = 256;
+
+  static void complete(Md5Stream::Job* j) {
+    std::unique_ptr<Resumer<>> w;
+    {
+      std::lock_guard lock(j->mu);
+      j->done = true;
+      w = std::move(j->waiter);
+      j->cv.notify_all();
+    }
+    if (w) w->resume();
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), "md5-farm");
+    Md5Stream::Job* lane[md5mb::kMaxLanes] = {};
+    md5mb::State st[md5mb::kMaxLanes] = {};
+    const unsigned char* data[md5mb::kMaxLanes] = {};
+    int active = 0;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      for (int i = 0; i < lanes_ && active < lanes_ && !queue_.empty(); ++i) {
+        if (lane[i]) continue;
+        lane[i] = queue_.front();
+        queue_.pop_front();
+        st[i] = *lane[i]->st;
+        ++active;
+        g_jobs.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (active == 0) {
+        if (stop_) return;
+        idle_ = true;
+        cv_.wait(lock);
+        idle_ = false;
+        continue;
+      }
+      lock.unlock();
+      std::size_t seg = kSeg;
+      for (int i = 0; i < lanes_; ++i)
+        if (lane[i]) seg = std::min(seg, lane[i]->blocks);
+      if (active == 1) {
+        // One stream: the scalar function beats a vector kernel with one busy lane.
+        int i = 0;
+        while (!lane[i]) ++i;
+        md5mb::compress_one(st[i], lane[i]->data, seg);
+        g_scalar_calls.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        for (int i = 0; i < lanes_; ++i) data[i] = lane[i] ? lane[i]->data : nullptr;
+        md5mb::compress(st, data, seg);
+        g_kernel_calls.fetch_add(1, std::memory_order_relaxed);
+        g_lanes_busy.fetch_add(std::uint64_t(active), std::memory_order_relaxed);
+      }
+      for (int i = 0; i < lanes_; ++i) {
+        if (!lane[i]) continue;
+        lane[i]->data += seg * 64;
+        lane[i]->blocks -= seg;
+        if (lane[i]->blocks == 0) {
+          *lane[i]->st = st[i];
+          complete(lane[i]);
+          lane[i] = nullptr;
+          --active;
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  const int lanes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Md5Stream::Job*> queue_;
+  bool idle_ = false;
+  bool stop_ = false;
+  std::thread worker_;  // last: starts once the rest is built
+};
+
+Farm& farm() {
+  static Farm f;
+  return f;
+}
+
+}  // namespace
+
+Md5FarmStats md5_farm_stats() {
+  return {g_jobs.load(), g_kernel_calls.load(), g_lanes_busy.load(), g_scalar_calls.load()};
+}
+
+Md5Stream::Md5Stream() = default;
+
+Md5Stream::~Md5Stream() {
+  // A coroutine unwound between submit() and wait() (an error while writing the same bytes):
+  // the farm still writes st_ and reads the caller's bytes, so wait for it here.
+  if (job_) {
+    std::unique_lock lock(job_->mu);
+    job_->cv.wait(lock, [&] { return job_->done; });
+  }
+}
+
+void Md5Stream::settle() {
+  if (!job_) return;
+  std::unique_lock lock(job_->mu);
+  job_->cv.wait(lock, [&] { return job_->done; });
+  lock.unlock();
+  job_.reset();
+}
+
+void Md5Stream::absorb_now(const unsigned char* p, std::size_t n) {
+  settle();  // submit() before wait(): callers do not, but the state must be ours first
+  if (n == 0) return;
+  if (tail_n_) {
+    std::size_t take = std::min(n, sizeof tail_ - tail_n_);
+    std::memcpy(tail_ + tail_n_, p, take);
+    tail_n_ += take;
+    p += take;
+    n -= take;
+    if (tail_n_ < sizeof tail_) return;
+    md5mb::compress_one(st_, tail_, 1);
+    absorbed_ += 64;
+    tail_n_ = 0;
+  }
+  const std::size_t blocks = n / 64;
+  if (blocks) {
+    absorbed_ += blocks * 64;
+    if (blocks * 64 >= kFarmMin && md5mb::lanes() > 1) {
+      job_ = std::make_unique<Job>();
+      job_->st = &st_;
+      job_->data = p;
+      job_->blocks = blocks;
+      farm().submit(job_.get());
+    } else {
+      md5mb::compress_one(st_, p, blocks);
+    }
+  }
+  tail_n_ = n % 64;
+  std::memcpy(tail_, p + blocks * 64, tail_n_);
+}
+
+void Md5Stream::submit(const void* data, std::size_t n) { absorb_now(static_cast<const unsigned char*>(data), n); }
+
+asio::awaitable<void> Md5Stream::wait() {
+  if (!job_) co_return;
+  {
+    std::lock_guard lock(job_->mu);
+    if (job_->done) {
+      job_.reset();
+      co_return;
+    }
+  }
+  auto initiate = [this](auto handler) {
+    std::unique_lock lock(job_->mu);
+    if (job_->done) {  // finished in the meantime
+      lock.unlock();
+      PostResumer<decltype(handler)>(std::move(handler)).resume();
+      return;
+    }
+    job_->waiter = make_resumer<>(std::move(handler));
+  };
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(initiate, asio::use_awaitable);
+  job_.reset();
+}
+
+asio::awaitable<void> Md5Stream::update(const void* data, std::size_t n) {
+  submit(data, n);
+  co_await wait();
+}
+
+std::string Md5Stream::finish() {
+  settle();  // a job not waited for
+  unsigned char out[16];
+  md5mb::finish(st_, absorbed_, tail_, tail_n_, out);
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+}  // namespace depot::crypto
