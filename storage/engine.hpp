@@ -163,6 +163,12 @@ class Engine {
     std::uint64_t probes = 0, statements = 0;
   };
   ProbeStats probe_stats() const;
+  // Group-commit batches (engine.cpp, PutCommitter): committed as one statement, as one
+  // transaction of several statements, and writes committed one at a time.
+  struct CommitStats {
+    std::uint64_t statements = 0, transactions = 0, alone = 0;
+  };
+  CommitStats commit_stats() const;
 
   // ---- objects ----
   boost::asio::awaitable<Result<ObjectInfo>> head_object(const Bucket& b, std::string key);

@@ -477,6 +477,7 @@ TEST_CASE("engine: concurrent writes commit in batches, each with its own outcom
   // one key (each replaces the last) and 6 file-backed writes of which at most 2 fit; then
   // writes big enough to be reserved.
   std::vector<Result<ObjectInfo>> small(20), same(8), big(6);
+  const auto stats0 = f.engine->commit_stats();
   asio::io_context io;
   for (std::size_t i = 0; i < small.size(); ++i)
     asio::co_spawn(io, put_one(f, b, "k" + std::to_string(i), std::string(10, 'a'), small[i]), asio::detached);
@@ -487,6 +488,9 @@ TEST_CASE("engine: concurrent writes commit in batches, each with its own outcom
     else CHECK(r.code() == Errc::quota_exceeded);
   }
   CHECK(ok == 10);
+  // The batches that would have passed the limit failed as a whole (commit_objects_batch raised)
+  // and their writes were committed one at a time.
+  CHECK(f.engine->commit_stats().alone > stats0.alone);
   CHECK(f.usage().bytes_used == 100);
   CHECK(f.usage().objects_used == 10);
   CHECK(f.usage().bytes_reserved == 0);
@@ -568,6 +572,7 @@ TEST_CASE("engine: concurrent writes commit in batches, each with its own outcom
   CHECK(f.usage().bytes_used == before.bytes_used + added);
   CHECK(f.usage().objects_used == before.objects_used + 6);
   CHECK(f.usage().bytes_reserved == 0);
+  CHECK(f.engine->commit_stats().statements > stats0.statements);  // batches of distinct keys: one statement
 }
 
 TEST_CASE("engine: probe reads credentials, bucket, object, prefix and usage in one query", "[db]") {

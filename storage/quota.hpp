@@ -29,6 +29,7 @@ class Reservation {
   UserId user() const { return user_; }
   std::int64_t id() const { return id_; }
   std::int64_t bytes() const { return bytes_; }
+  bool done() const { return done_; }  // consumed by a commit or released
 
  private:
   friend class QuotaEngine;

@@ -144,6 +144,13 @@ int serve(const std::vector<std::string>& args) {
   metrics.add_counter("depot_probe_statements_total",
                       "Statements those took: probes waiting for a connection together go as one.",
                       [&] { return double(engine.probe_stats().statements); });
+  metrics.add_counter("depot_commit_statements_total", "Group-commit batches written as one statement.",
+                      [&] { return double(engine.commit_stats().statements); });
+  metrics.add_counter("depot_commit_transactions_total",
+                      "Group-commit batches written as a transaction of several statements (hooks, repeated keys).",
+                      [&] { return double(engine.commit_stats().transactions); });
+  metrics.add_counter("depot_commit_alone_total", "Writes committed one at a time after their batch failed as a whole.",
+                      [&] { return double(engine.commit_stats().alone); });
   metrics.add_counter("depot_sweeper_runs_total", "Sweeper runs.", [&] { return double(sweeper.stats().runs); });
   metrics.add_counter("depot_sweeper_orphans_removed_total", "Orphan blobs removed.",
                       [&] { return double(sweeper.stats().orphans_removed); });
