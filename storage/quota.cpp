@@ -188,4 +188,20 @@ asio::awaitable<std::int64_t> QuotaEngine::release_dead_nodes(std::chrono::secon
   });
 }
 
+void UsageHints::note(UserId user, const Usage& u) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (seen_.size() > 100000) std::erase_if(seen_, [&](const auto& e) { return now - e.second.at > kFresh; });
+  std::int64_t room = u.bytes_limit - u.bytes_used - u.bytes_reserved;
+  if (u.objects_limit && u.objects_used >= *u.objects_limit) room = 0;  // a new object would not fit
+  seen_[user] = Seen{room, now};
+}
+
+bool UsageHints::ample(UserId user, std::uint64_t bytes) const {
+  std::lock_guard lock(mu_);
+  auto it = seen_.find(user);
+  if (it == seen_.end() || std::chrono::steady_clock::now() - it->second.at > kFresh) return false;
+  return it->second.room >= kMargin && std::uint64_t(it->second.room - kMargin) >= bytes;
+}
+
 }  // namespace depot::storage

@@ -7,9 +7,12 @@
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "src/result.hpp"
@@ -97,6 +100,30 @@ class QuotaEngine {
   void release_in_background(UserId user, std::int64_t id, std::int64_t bytes);
   Database& db_;
   std::string node_id_;
+};
+
+// The room under the byte limit that each user's usage showed when this server last read it.
+// A small upload that asks for `100 Continue` gets it before its first query answers when its
+// user had ample room a moment ago: nobody that is over the limit, or near it, has that, so the
+// refusal of an upload that does not fit still comes before 100 Continue; the quota itself is
+// enforced where it always is, before the body is read and again at the commit.
+// Thread-safe.
+class UsageHints {
+ public:
+  static constexpr std::chrono::seconds kFresh{2};
+  static constexpr std::int64_t kMargin = 64ll << 20;  // room kept for the uploads of kFresh
+
+  void note(UserId user, const Usage& u);
+  // True when `user` had room for `bytes` plus kMargin, seen within kFresh.
+  bool ample(UserId user, std::uint64_t bytes) const;
+
+ private:
+  struct Seen {
+    std::int64_t room;
+    std::chrono::steady_clock::time_point at;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<UserId, Seen> seen_;
 };
 
 }  // namespace depot::storage

@@ -13,6 +13,7 @@
 #include "protocols/webdav/dav_headers.hpp"
 #include "protocols/webdav/error.hpp"
 #include "protocols/webdav/methods.hpp"
+#include "storage/quota.hpp"
 
 namespace depot::webdav {
 
@@ -138,7 +139,14 @@ class WebdavHandler final : public http::Handler {
       q.user = known->user;
       q.user_name = known->name;
       q.credentials_version = known->credentials_version;
+      // A small PUT that waits for 100 Continue (curl, for one) gets it now when its user had
+      // ample room a moment ago: its body travels while the probe runs, instead of after it.
+      if (q.usage) {
+        auto len = c.ex.content_length();
+        if (len && *len <= kEarlyContinueMax && usage_hints_.ample(known->user, *len)) co_await c.ex.send_continue();
+      }
       auto pr = co_await app_.engine.probe(std::move(q));
+      if (pr.usage) usage_hints_.note(known->user, *pr.usage);
       if (pr.credentials_valid) {
         c.user.id = known->user;
         c.user.name = known->name;
@@ -184,10 +192,15 @@ class WebdavHandler final : public http::Handler {
     co_return true;
   }
 
+  // Bodies up to this size may follow an early 100 Continue (a refusal then costs the client
+  // no more than sending this much for nothing).
+  static constexpr std::uint64_t kEarlyContinueMax = 64 * 1024;
+
   App& app_;
   storage::DavStore store_;
   CredentialCache cache_;
   auth::Throttle throttle_;
+  storage::UsageHints usage_hints_;
 };
 }  // namespace
 

@@ -63,6 +63,11 @@ class Exchange {
   // `100 Continue` first if the client asked for it. Throws boost::system::system_error when the
   // client goes away, is too slow, or sends a malformed body.
   virtual asio::awaitable<std::size_t> read_body(char* buf, std::size_t n) = 0;
+  // Sends `100 Continue` now if the client asked for it and it has not gone yet (read_body()
+  // sends it otherwise): the body then travels while the server still checks the request. Only
+  // for requests whose refusal is unlikely and whose body is small, since a refusal after it
+  // comes once the client has sent the body.
+  virtual asio::awaitable<void> send_continue() { co_return; }
 
   // Answers with a complete response. Sets Content-Length, the request id headers, Date,
   // Server and keep-alive from the request. For HEAD, set the header's Content-Length yourself

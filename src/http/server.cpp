@@ -80,15 +80,21 @@ class SessionExchange final : public Exchange {
   bool body_done() const override { return parser_.is_done(); }
   bool continue_pending() const { return expect_continue_ && !continue_sent_; }
 
+  asio::awaitable<void> send_continue() override {
+    if (!continue_pending() || parser_.is_done() || responded_) co_return;
+    continue_sent_ = true;
+    lowest(stream_).expires_after(cfg_.body_idle_timeout);
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, _] = co_await asio::async_write(stream_, asio::buffer(kContinue, sizeof kContinue - 1), kUse);
+    if (ec) {
+      close_ = true;
+      throw boost::system::system_error(ec);
+    }
+  }
+
   asio::awaitable<std::size_t> read_body(char* buf, std::size_t n) override {
     if (parser_.is_done() || n == 0) co_return 0;
-    if (continue_pending()) {
-      continue_sent_ = true;
-      lowest(stream_).expires_after(cfg_.body_idle_timeout);
-      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      auto [ec, _] = co_await asio::async_write(stream_, asio::buffer(kContinue, sizeof kContinue - 1), kUse);
-      if (ec) throw boost::system::system_error(ec);
-    }
+    co_await send_continue();
     if (body_started_.time_since_epoch().count() == 0) body_started_ = std::chrono::steady_clock::now();
     // Returns once it has min(n, kFill) bytes or the body ended: a socket read often brings only
     // a few KiB, and every return costs the layers above a pass (decoders, hashes, writes).
