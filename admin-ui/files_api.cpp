@@ -635,8 +635,9 @@ asio::awaitable<void> upload_part(ApiContext& c) {
   crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
   std::uint64_t total = 0;
   std::optional<Error> write_failed;
+  http::ExchangeBodySource source(c.ex);
   for (;;) {
-    std::size_t n = co_await c.ex.read_body(buf.data(), buf.size());
+    std::size_t n = co_await source.read_full(buf.data(), buf.size());  // whole buffers: large pieces to hash and write
     if (n == 0) break;
     total += n;
     md5.submit(buf.data(), n);  // hashed while the bytes go to the disk

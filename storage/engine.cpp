@@ -1023,6 +1023,16 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
   co_return t;
 }
 
+asio::awaitable<std::size_t> BodySource::read_full(char* buf, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    std::size_t k = co_await read(buf + got, n - got);
+    if (k == 0) break;
+    got += k;
+  }
+  co_return got;
+}
+
 asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& body) {
   constexpr std::size_t kChunk = 256 * 1024;
   constexpr std::int64_t kGrowStep = 8 << 20;
@@ -1043,17 +1053,8 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   std::map<std::string, std::string> checksums;
   try {
     for (;;) {
-      // Fill the buffer before using it: fewer, larger hash updates and file writes.
-      std::size_t n = 0;
-      bool at_end = false;
-      while (n < buf.size()) {
-        std::size_t got = co_await body.read(buf.data() + n, buf.size() - n);
-        if (got == 0) {
-          at_end = true;
-          break;
-        }
-        n += got;
-      }
+      const std::size_t n = co_await body.read_full(buf.data(), buf.size());
+      const bool at_end = n < buf.size();
       if (n == 0) break;
       total += n;
       if (total > opts_.max_object_bytes)

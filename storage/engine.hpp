@@ -40,6 +40,9 @@ class BodySource {
   virtual ~BodySource() = default;
   virtual boost::asio::awaitable<std::size_t> read(char* buf, std::size_t n) = 0;
   virtual std::map<std::string, std::string> extra_checksums() { return {}; }
+  // Reads until buf is full or the body ends (fewer than n bytes back means it ended): writers
+  // hash and store large pieces, not whatever one socket read brought.
+  boost::asio::awaitable<std::size_t> read_full(char* buf, std::size_t n);
 };
 
 struct WriteConditions {

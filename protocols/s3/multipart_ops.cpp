@@ -108,16 +108,8 @@ asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::Body
   crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
   std::uint64_t total = 0;
   for (bool at_end = false; !at_end;) {
-    // Whole buffers: the MD5 farm and the disk take large pieces.
-    std::size_t n = 0;
-    while (n < buf.size()) {
-      std::size_t got = co_await src.read(buf.data() + n, buf.size() - n);
-      if (got == 0) {
-        at_end = true;
-        break;
-      }
-      n += got;
-    }
+    const std::size_t n = co_await src.read_full(buf.data(), buf.size());
+    at_end = n < buf.size();
     if (n == 0) break;
     total += n;
     if (total > limit) co_return make_error(Errc::too_large, "the part is larger than announced");
