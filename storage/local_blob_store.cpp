@@ -1,6 +1,14 @@
-// The local-disk blob store: <root>/blobs/ab/cd/<id> and <root>/tmp/<id>.
+// The local-disk blob store: <root>/blobs/ab/cd/<id>. A blob is written in place under its
+// final name: its id is new and random, and no row names it until the upload's commit, which
+// comes after the blob is durable; a writer that fails or is dropped unlinks its file, and one
+// lost in a crash is an orphan the sweeper removes once it is older than the grace period (it
+// asks the database which ids no row names). Writing in place spares a rename, whose directory
+// change needed a journal commit of its own before the upload could commit. <root>/tmp only
+// holds what older versions left there.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -67,18 +75,23 @@ class LocalWriter final : public BlobWriter {
   static constexpr std::size_t kAlign = 4096;
   static constexpr std::size_t kStage = 256 * 1024;
 
-  LocalWriter(LocalStore& store, std::string id, fs::path tmp, fs::path final_path, asio::thread_pool& blocking)
-      : store_(store), id_(std::move(id)), tmp_(std::move(tmp)), final_(std::move(final_path)), blocking_(blocking) {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0640);
+  LocalWriter(std::string id, fs::path path, bool sync_dir, asio::thread_pool& blocking)
+      : id_(std::move(id)), path_(std::move(path)), sync_dir_(sync_dir), blocking_(blocking) {
+    fd_ = open_new();
+    if (fd_ < 0 && errno == ENOENT) {  // the first blob in its ab/cd directory
+      std::error_code ec;
+      fs::create_directories(path_.parent_path(), ec);
+      fd_ = open_new();
+    }
     if (fd_ < 0 && errno == EINVAL) {
       direct_ = false;
-      fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     }
     if (fd_ < 0) throw_errno("create blob", errno);
   }
   ~LocalWriter() override {
     if (fd_ >= 0) ::close(fd_);
-    if (!finished_) ::unlink(tmp_.c_str());
+    if (!finished_) ::unlink(path_.c_str());
     std::free(stage_);
   }
   const std::string& id() const override { return id_; }
@@ -115,7 +128,7 @@ class LocalWriter final : public BlobWriter {
   }
 
   asio::awaitable<Result<void>> finish() override {
-    // fsync and rename block for milliseconds: keep them off the I/O thread.
+    // fsync blocks for milliseconds: keep it off the I/O thread.
     auto work = [this]() -> asio::awaitable<Result<void>> {
       try {
         flush_tail();
@@ -123,11 +136,9 @@ class LocalWriter final : public BlobWriter {
         if (::fdatasync(fd_) != 0) throw_errno("fsync blob", errno);
         ::close(fd_);
         fd_ = -1;
-        std::error_code ec;
-        fs::create_directories(final_.parent_path(), ec);
-        if (::rename(tmp_.c_str(), final_.c_str()) != 0) throw_errno("rename blob", errno);
+        // The directory entry: see LocalStore::sync_dir_.
+        if (sync_dir_) fsync_dir(path_.parent_path());
         finished_ = true;
-        fsync_dir(final_.parent_path());
         co_return Result<void>{};
       } catch (const BodyError& e) {
         co_return e.error;
@@ -139,9 +150,11 @@ class LocalWriter final : public BlobWriter {
   }
 
  private:
-  LocalStore& store_;
+  int open_new() const { return ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0640); }
+
   std::string id_;
-  fs::path tmp_, final_;
+  fs::path path_;
+  bool sync_dir_;
   // The staged rest: O_DIRECT writes whole blocks, so the last one is padded and the file cut
   // back to the real size.
   void flush_tail() {
@@ -238,13 +251,16 @@ class LocalStore final : public BlobStore {
   LocalStore(fs::path root, asio::thread_pool& blocking) : root_(std::move(root)), blocking_(blocking), syncers_(16) {
     fs::create_directories(root_ / "blobs");
     fs::create_directories(root_ / "tmp");
+    struct statfs fs {};
+    if (::statfs((root_ / "blobs").c_str(), &fs) == 0)
+      sync_dir_ = !(fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC);
   }
 
   fs::path path_of(const std::string& id) const { return root_ / "blobs" / id.substr(0, 2) / id.substr(2, 2) / id; }
 
   std::unique_ptr<BlobWriter> create() override {
     auto id = new_blob_id();
-    return std::make_unique<LocalWriter>(*this, id, root_ / "tmp" / id, path_of(id), syncers_);
+    return std::make_unique<LocalWriter>(id, path_of(id), sync_dir_, syncers_);
   }
 
   Result<std::unique_ptr<BlobReader>> open(const std::string& id, std::uint64_t offset,
@@ -310,6 +326,11 @@ class LocalStore final : public BlobStore {
   // file system batch concurrent flushes), not queue behind the few shared blocking threads
   // that also hash passwords.
   asio::thread_pool syncers_;
+  // Whether a new blob's directory is fsynced too. Not on ext4 and XFS: their journals commit
+  // in order, and the fdatasync of a new file commits the transaction that allocated its
+  // blocks, which comes after the one that created its name, so the name is already durable
+  // (and an fsync of the directory would still cost a device flush). Elsewhere, as POSIX asks.
+  bool sync_dir_ = true;
 };
 
 }  // namespace
