@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "src/result.hpp"
 
@@ -60,6 +61,12 @@ class BlobStore {
                                                    std::uint64_t length) = 0;
   // Removes a blob; missing is fine.
   virtual void remove(const std::string& id) = 0;
+  // Removes blobs away from the caller's thread where removing blocks (an unlink of a large
+  // file on ext4 takes most of a millisecond); done when it returns.
+  virtual boost::asio::awaitable<void> remove_all(std::vector<std::string> ids) {
+    for (const auto& id : ids) remove(id);
+    co_return;
+  }
   // For /readyz: can a blob be written now?
   virtual bool writable() = 0;
   // Free bytes where blobs are written (console health), -1 if unknown.

@@ -561,10 +561,6 @@ Engine::Engine(Database& db, BlobStore& blobs, QuotaEngine& quota, EngineOptions
 
 Engine::~Engine() = default;
 
-void Engine::unlink_blobs(const std::vector<std::string>& ids) {
-  for (const auto& id : ids) blobs_.remove(id);
-}
-
 bool Engine::valid_bucket_name(std::string_view n) {
   if (n.size() < 3 || n.size() > 63) return false;
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -950,7 +946,7 @@ asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string nam
     w.exec_params("DELETE FROM buckets WHERE id = $1", id);
     return {};
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1136,7 +1132,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   auto res = std::move(*job.result);
   auto unlink = std::move(job.unlink);
   if (!res && !inline_blob) blobs_.remove(blob_id);
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1178,7 +1174,7 @@ asio::awaitable<Result<DeleteResult>> Engine::delete_object(const Bucket& b, std
     unlink = std::move(rel.unlink);
     return DeleteResult{rel.objects > 0};
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1203,7 +1199,7 @@ asio::awaitable<Result<std::vector<Result<DeleteResult>>>> Engine::delete_object
     }
     return out;
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1218,7 +1214,7 @@ asio::awaitable<Result<std::int64_t>> Engine::delete_prefix(const Bucket& b, std
     unlink = std::move(rel.unlink);
     return rel.objects;
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1275,7 +1271,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
       return info;
     });
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1312,7 +1308,7 @@ asio::awaitable<Result<std::int64_t>> Engine::copy_prefix(UserId user, const Buc
       return copied;
     });
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1350,7 +1346,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::rename_object(const Bucket& src, std
       return moved;
     });
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 
@@ -1393,7 +1389,7 @@ asio::awaitable<Result<std::int64_t>> Engine::rename_prefix(const Bucket& src, s
       return n;
     });
   });
-  unlink_blobs(unlink);
+  co_await blobs_.remove_all(std::move(unlink));
   co_return res;
 }
 

@@ -234,8 +234,6 @@ class Engine {
   static constexpr std::size_t max_key_bytes = 1024;
 
  private:
-  void unlink_blobs(const std::vector<std::string>& ids);
-
   Database& db_;
   BlobStore& blobs_;
   QuotaEngine& quota_;
