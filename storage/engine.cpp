@@ -168,6 +168,7 @@ struct PutCommit {
   const TxHook* in_tx = nullptr;
   Reservation* reservation = nullptr;
   std::int64_t checked_bytes = 0;
+  const std::optional<std::string>* verify_access_key = nullptr;  // PutOptions::verify_access_key
   // Out: the outcome (or the exception to rethrow), and blob files to unlink after it.
   std::optional<Result<ObjectInfo>> result;
   std::exception_ptr failure;
@@ -182,6 +183,9 @@ namespace {
 // is that condition's; If-Match on a missing object is no_such_key).
 Result<Released> released_or_error(const std::string& status, const WriteConditions& cond, std::int64_t objects,
                                    std::int64_t bytes, std::optional<std::string> unlink) {
+  if (status == "access_denied")
+    return make_error(Errc::access_denied, "the access key was revoked or its account is no longer active");
+  if (status == "no_such_bucket") return make_error(Errc::no_such_bucket, "the bucket does not exist");
   if (status == "no_such_key") return make_error(Errc::no_such_key, "the object does not exist (If-Match)");
   if (status == "precondition_failed")
     return cond.if_none_match_any
@@ -198,6 +202,16 @@ Result<Released> released_or_error(const std::string& status, const WriteConditi
 // 002_put_function): checks the conditions (nothing written if they fail), adds the blob row,
 // replaces the old object. Returns what the old object freed.
 Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
+  if (c.verify_access_key && *c.verify_access_key) {
+    // What put_objects_rows (007) checks for such a write, here before the write.
+    auto v = exec_prepared(w, "engine_put_verify",
+                           "SELECT EXISTS (SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id WHERE k.id = $1 "
+                           "AND k.user_id = $2 AND k.revoked_at IS NULL AND ku.status = 'active'), "
+                           "EXISTS (SELECT 1 FROM buckets b WHERE b.id = $3 AND b.owner_id = $2)",
+                           **c.verify_access_key, c.user, c.info.bucket);
+    if (!v[0][0].as<bool>()) return released_or_error("access_denied", *c.conditions, 0, 0, std::nullopt);
+    if (!v[0][1].as<bool>()) return released_or_error("no_such_bucket", *c.conditions, 0, 0, std::nullopt);
+  }
   static const char* const sql =
       "SELECT status, freed_objects, freed_bytes, unlink_blob FROM put_object_rows($1::bigint, $2::text, $3::text, "
       "$4::bigint, $5::text, $6::text, $7::jsonb, $8::jsonb, $9::jsonb, $10::bigint, $11::bigint, $12::bytea, "
@@ -249,6 +263,7 @@ std::string batch_items(const std::vector<PutCommit*>& batch, std::string& data)
     if (c.conditions->if_match) it["im"] = *c.conditions->if_match;
     // For commit_objects_batch's usage update (QuotaEngine::commit_batch's rules).
     it["u"] = c.user;
+    if (c.verify_access_key && *c.verify_access_key) it["ak"] = **c.verify_access_key;
     if (c.reservation && !c.reservation->done()) it["r"] = c.reservation->id();
     it["ck"] = !c.reservation && c.checked_bytes > 0;
     items.push_back(std::move(it));
@@ -1124,6 +1139,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   job.in_tx = &t.options.in_tx;
   job.reservation = t.reservation.get();
   job.checked_bytes = t.checked_bytes;
+  job.verify_access_key = &t.options.verify_access_key;
   co_await committer_->commit(job);
   if (job.failure) {
     if (!inline_blob) blobs_.remove(blob_id);

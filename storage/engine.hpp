@@ -61,6 +61,11 @@ struct PutOptions {
   // The user's usage read moments ago in the request's first query (Engine::probe): begin_put
   // checks a small upload against it instead of reading it again.
   std::optional<Usage> known_usage;
+  // Set when this request did not confirm the access key and the bucket itself (the S3 API's
+  // PutObject on a bucket it probed a moment ago): the commit confirms, in the statement that
+  // writes the rows, that this key of the user is unrevoked, the user active and the bucket still
+  // theirs, and otherwise writes nothing (access_denied, no_such_bucket).
+  std::optional<std::string> verify_access_key;
   // Runs in the transaction that commits the object, after its row is written (WebDAV: the
   // dead properties of a collection copied at Depth 0). Throwing fails the write.
   TxHook in_tx;

@@ -794,3 +794,57 @@ TEST_CASE("engine: a commit batch that waits for a key's lock does not hold up o
   REQUIRE(held.ok());
   CHECK(f.get(*held) == "waits");
 }
+
+TEST_CASE("engine: a write that did not probe confirms its access key and bucket at its commit", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  const auto key_id = depot::testing::unique_name("AKV");
+  f.db.tx_sync([&](pqxx::work& w) {
+    w.exec_params("INSERT INTO access_keys (id, user_id, secret_enc) VALUES ($1, $2, 'sealed')", key_id, f.user.id);
+  });
+  auto set_revoked = [&](bool revoked) {
+    f.db.tx_sync([&](pqxx::work& w) {
+      w.exec_params("UPDATE access_keys SET revoked_at = CASE WHEN $2 THEN now() END WHERE id = $1", key_id, revoked);
+    });
+  };
+  auto absent = [&](const Bucket& in, const std::string& key) {
+    return depot::testing::run(f.engine->head_object(in, key)).code() == Errc::no_such_key;
+  };
+  // A write alone in its batch commits as one statement (commit_objects_batch); one with a hook
+  // commits in a transaction of its own (write_object_rows): both paths check.
+  for (bool alone : {false, true}) {
+    CAPTURE(alone);
+    PutOptions o;
+    o.verify_access_key = key_id;
+    if (alone) o.in_tx = [](pqxx::transaction_base&) {};
+    const std::string k = alone ? "alone-" : "batch-";
+    REQUIRE(f.put(b, k + "ok", "data", o).ok());
+    const auto before = f.usage();
+
+    set_revoked(true);
+    auto r = f.put(b, k + "revoked", "data", o);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.code() == Errc::access_denied);
+    CHECK(absent(b, k + "revoked"));
+    set_revoked(false);
+
+    // Another user's key: refused as a revoked one.
+    auto other = f.users.create_sync({depot::testing::unique_name("u"), depot::testing::unique_name("e") + "@x.test",
+                                      "long-enough-password", false, "free", "active"});
+    REQUIRE(other.ok());
+    f.db.tx_sync([&](pqxx::work& w) { w.exec_params("UPDATE access_keys SET user_id = $2 WHERE id = $1", key_id, other->id); });
+    r = f.put(b, k + "foreign", "data", o);
+    CHECK(r.code() == Errc::access_denied);
+    f.db.tx_sync([&](pqxx::work& w) { w.exec_params("UPDATE access_keys SET user_id = $2 WHERE id = $1", key_id, f.user.id); });
+
+    // A bucket deleted since the caller read it.
+    auto gone = f.bucket();
+    REQUIRE(depot::testing::run(f.engine->delete_bucket(f.user.id, gone.name, false, {})).ok());
+    r = f.put(gone, k + "gone", "data", o);
+    CHECK(r.code() == Errc::no_such_bucket);
+    CHECK(f.usage().bytes_used == before.bytes_used);
+    CHECK(f.usage().objects_used == before.objects_used);
+    CHECK(f.usage().bytes_reserved == 0);
+  }
+}

@@ -2,6 +2,7 @@
 // authenticated caller; plus the few response helpers all handlers share.
 #pragma once
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,11 @@ struct Ctx {
   std::optional<Result<storage::Bucket>> probed_bucket;
   std::optional<Result<storage::ObjectInfo>> probed_object;
   std::optional<storage::Usage> probed_usage;  // for PutObject
+  // PutObject only: the bucket and usage above are a moment old (S3Handler's PutProbeCache), not
+  // read by this request; the commit confirms the key and the bucket. forget_probe drops them when
+  // the commit found either gone.
+  bool probe_skipped = false;
+  std::function<void()> forget_probe;
 
   std::string_view header(std::string_view name) const { return ex.header(name); }
   bool is_head() const { return ex.request().method() == bhttp::verb::head; }

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <mutex>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
@@ -97,6 +98,45 @@ class KeyCache {
   std::unordered_map<std::string, auth::AccessKey> keys_;
 };
 
+// What a PutObject's probe read, the bucket and the user's usage, kept for a second per access
+// key and bucket, so the PutObjects that follow on that bucket need no query before their bodies:
+// their commits confirm the key and the bucket in the statement that writes the rows
+// (PutOptions::verify_access_key), and the quota limit holds at the commit as it does for every
+// small upload. The usage only decides whether to refuse early, and a refusal reads it again
+// first; requests that wait for 100 Continue are owed that refusal before their bodies, so they
+// are always probed. 4 KiB PutObject at 32 connections: 0.29-0.40 -> 0.18-0.21 ms of CPU (depot
+// and PostgreSQL) per PUT.
+class PutProbeCache {
+ public:
+  struct Entry {
+    storage::Bucket bucket;
+    storage::Usage usage;
+    std::chrono::steady_clock::time_point at;
+  };
+  static constexpr std::chrono::seconds kFresh{1};
+
+  std::optional<Entry> get(const std::string& key_id, const std::string& bucket) {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(name(key_id, bucket));
+    if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.at > kFresh) return std::nullopt;
+    return it->second;
+  }
+  void put(const std::string& key_id, const std::string& bucket, const storage::Bucket& b, const storage::Usage& u) {
+    std::lock_guard lk(mu_);
+    if (entries_.size() >= 10000) entries_.clear();
+    entries_[name(key_id, bucket)] = Entry{b, u, std::chrono::steady_clock::now()};
+  }
+  void drop(const std::string& key_id, const std::string& bucket) {
+    std::lock_guard lk(mu_);
+    entries_.erase(name(key_id, bucket));
+  }
+
+ private:
+  static std::string name(const std::string& key_id, const std::string& bucket) { return key_id + '\n' + bucket; }
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
 S3Error banned_error(std::int64_t seconds_left) {
   S3Error e = s3_error(403, "AccessDenied",
                        "Too many failed authentication attempts from this address or for this account; try again in " +
@@ -132,6 +172,7 @@ class S3Handler final : public http::Handler {
   storage::S3ConfigStore config_;
   BanCheck bans_;
   KeyCache keys_;
+  PutProbeCache put_probes_;
 };
 
 asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
@@ -151,6 +192,18 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
         if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, known->user_name);
         co_return from_auth(*v.error);
       }
+      // Not when the client waits for 100 Continue: it is owed a refusal over the quota before it
+      // sends the body, so its usage is read now, not taken from a moment ago.
+      if (c.op.op == Op::PutObject && c.ex.header(bhttp::field::expect).empty()) {
+        if (auto e = put_probes_.get(known->id, c.op.bucket)) {
+          accept(c, *known, *parsed.auth, std::move(v.context));
+          c.probed_bucket = std::move(e->bucket);
+          c.probed_usage = e->usage;
+          c.probe_skipped = true;
+          c.forget_probe = [this, id = known->id, bucket = c.op.bucket] { put_probes_.drop(id, bucket); };
+          co_return std::nullopt;
+        }
+      }
       storage::Engine::ProbeQuery q;
       q.user = known->user;
       q.user_name = known->user_name;
@@ -161,6 +214,8 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
       q.usage = c.op.op == Op::PutObject;
       auto probe = co_await app_.engine.probe(std::move(q));
       if (probe.credentials_valid) {
+        if (c.op.op == Op::PutObject && probe.bucket && probe.usage)
+          put_probes_.put(known->id, c.op.bucket, probe.bucket.value(), *probe.usage);
         accept(c, *known, *parsed.auth, std::move(v.context));
         c.probed_bucket = std::move(probe.bucket);
         c.probed_object = std::move(probe.object);

@@ -1,0 +1,77 @@
+-- put_objects_rows (003) with one more check, for writes whose request did not confirm its access
+-- key and bucket itself (Engine's PutOptions::verify_access_key; the S3 API's PutObject on a
+-- bucket it probed a moment ago): an item with ak (that access key's id) and u (its user) is
+-- written only if the key is unrevoked, the user active and the bucket b still the user's;
+-- otherwise its status is 'access_denied' or 'no_such_bucket' and nothing is written for it.
+-- This check runs in the statement that writes the rows, so a revoked key or a deleted bucket
+-- stops writes at once on every server, as the probe would have.
+CREATE OR REPLACE FUNCTION put_objects_rows(p_items jsonb, p_data bytea)
+  RETURNS TABLE (i integer, status text, freed_objects bigint, freed_bytes bigint, unlink_blob text)
+LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+DECLARE
+  v_status text[];
+  v_old_blob text[];
+  v_old_size bigint[];
+  v_zero text[];
+  v_unlink text[];
+BEGIN
+  -- The keys' advisory locks (lock_key in engine.cpp), in the batch's order, then the old rows.
+  PERFORM pg_advisory_xact_lock((x.b & 2147483647)::integer, hashtext(x.k))
+    FROM jsonb_to_recordset(p_items) AS x(i integer, b bigint, k text) ORDER BY x.i;
+  PERFORM 1 FROM jsonb_to_recordset(p_items) AS x(b bigint, k text)
+    JOIN objects o ON o.bucket_id = x.b AND o.key = x.k COLLATE "C" FOR UPDATE OF o;
+
+  -- The write conditions, in the order of check_conditions in engine.cpp.
+  SELECT array_agg(s.st ORDER BY s.i), array_agg(CASE WHEN s.st = 'ok' THEN s.ob END ORDER BY s.i),
+         array_agg(s.os ORDER BY s.i)
+    INTO v_status, v_old_blob, v_old_size
+    FROM (SELECT x.i,
+                 CASE WHEN x.ak IS NOT NULL AND NOT EXISTS (
+                             SELECT 1 FROM access_keys k JOIN users ku ON ku.id = k.user_id
+                               WHERE k.id = x.ak AND k.user_id = x.u AND k.revoked_at IS NULL AND ku.status = 'active')
+                        THEN 'access_denied'
+                      WHEN x.ak IS NOT NULL AND NOT EXISTS (SELECT 1 FROM buckets bk WHERE bk.id = x.b AND bk.owner_id = x.u)
+                        THEN 'no_such_bucket'
+                      WHEN x.inm AND o.key IS NOT NULL THEN 'precondition_failed'
+                      WHEN x.im IS NOT NULL AND o.key IS NULL THEN 'no_such_key'
+                      WHEN x.im IS NOT NULL AND x.im <> '*' AND x.im <> o.etag THEN 'precondition_failed'
+                      ELSE 'ok' END AS st,
+                 o.blob_id AS ob, o.size AS os
+            FROM jsonb_to_recordset(p_items) AS x(i integer, b bigint, k text, inm boolean, im text, u bigint, ak text)
+            LEFT JOIN objects o ON o.bucket_id = x.b AND o.key = x.k COLLATE "C") s;
+
+  -- The old objects of the writes that go ahead, and their blobs' references.
+  IF EXISTS (SELECT 1 FROM unnest(v_old_blob) AS u(ob) WHERE u.ob IS NOT NULL) THEN
+    DELETE FROM objects o USING jsonb_to_recordset(p_items) AS x(i integer, b bigint, k text)
+      WHERE v_old_blob[x.i] IS NOT NULL AND o.bucket_id = x.b AND o.key = x.k COLLATE "C";
+    WITH d AS (SELECT u.ob, count(*) AS n FROM unnest(v_old_blob) AS u(ob) WHERE u.ob IS NOT NULL GROUP BY u.ob),
+         r AS (UPDATE blobs bl SET refcount = bl.refcount - d.n FROM d WHERE bl.id = d.ob RETURNING bl.id, bl.refcount)
+    SELECT array_agg(r.id) INTO v_zero FROM r WHERE r.refcount = 0;
+    IF v_zero IS NOT NULL THEN
+      WITH g AS (DELETE FROM blobs bl WHERE bl.id = ANY(v_zero) AND bl.refcount = 0
+                   RETURNING bl.id, bl.inline_data IS NULL AS on_disk)
+      SELECT array_agg(g.id) INTO v_unlink FROM g WHERE g.on_disk;
+    END IF;
+  END IF;
+
+  -- The new blob and object rows.
+  WITH x AS (SELECT * FROM jsonb_to_recordset(p_items) AS x(i integer, b bigint, k text, id text, s bigint, e text,
+                      ct text, m jsonb, h jsonb, c jsonb, mt bigint, cr bigint, off integer, len integer)
+              WHERE v_status[x.i] = 'ok'),
+       nb AS (INSERT INTO blobs (id, size, refcount, inline_data)
+                SELECT x.id, x.s, 1, CASE WHEN x.off IS NOT NULL THEN substring(p_data FROM x.off + 1 FOR x.len) END FROM x)
+  INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums,
+                       modified_at, created_at)
+    SELECT x.b, x.k, x.id, x.s, x.e, x.ct, x.m, x.h, x.c, to_timestamp(x.mt::double precision / 1000000),
+           to_timestamp(x.cr::double precision / 1000000)
+      FROM x ORDER BY x.i;
+
+  RETURN QUERY
+    SELECT u.n::integer, u.st,
+           CASE WHEN u.ob IS NOT NULL THEN 1::bigint ELSE 0::bigint END,
+           CASE WHEN u.ob IS NOT NULL THEN u.os ELSE 0::bigint END,
+           CASE WHEN u.ob = ANY(v_unlink) AND u.n = (SELECT min(w.n) FROM unnest(v_old_blob) WITH ORDINALITY AS w(ob, n)
+                                                        WHERE w.ob = u.ob) THEN u.ob END
+      FROM unnest(v_status, v_old_blob, v_old_size) WITH ORDINALITY AS u(st, ob, os, n);
+END $$;
