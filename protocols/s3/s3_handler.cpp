@@ -104,8 +104,8 @@ class KeyCache {
 // (PutOptions::verify_access_key), and the quota limit holds at the commit as it does for every
 // small upload. The usage only decides whether to refuse early, and a refusal reads it again
 // first; requests that wait for 100 Continue are owed that refusal before their bodies, so they
-// are always probed. 4 KiB PutObject at 32 connections: 0.29-0.40 -> 0.18-0.21 ms of CPU (depot
-// and PostgreSQL) per PUT.
+// are always probed. 4 KiB PutObject at 32 connections, A/B: 0.33-0.40 -> 0.26-0.31 ms of CPU
+// (depot and PostgreSQL) per PUT, about 10% more PUTs per second.
 class PutProbeCache {
  public:
   struct Entry {
