@@ -1,10 +1,10 @@
 -- A whole group-commit batch (storage/engine.cpp PutCommitter) as one statement: the object rows
--- (put_objects_rows, 003) and each user's usage, the same as QuotaEngine::commit_batch does it.
+-- (put_objects_rows, 007) and each user's usage, the same as QuotaEngine::commit_batch does it.
 -- Sent outside a transaction block, the statement is its own transaction: BEGIN, the two steps
 -- and COMMIT took four round trips to PostgreSQL per batch, now one. A usage update that would
 -- pass a limit raises, which rolls the whole batch back; the caller then commits its writes one
 -- at a time, and each learns its own outcome.
--- p_items: put_objects_rows' items, each also with u (the user), r (the id of the write's
+-- p_items: put_objects_rows' items (007), each also with u (the user), r (the id of the write's
 -- reservation, or null) and ck (true when the write's size was checked against the quota
 -- instead of reserved: only these can take the user past the limit here).
 CREATE OR REPLACE FUNCTION commit_objects_batch(p_items jsonb, p_data bytea)

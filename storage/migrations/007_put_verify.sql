@@ -1,10 +1,26 @@
--- put_objects_rows (003) with one more check, for writes whose request did not confirm its access
--- key and bucket itself (Engine's PutOptions::verify_access_key; the S3 API's PutObject on a
--- bucket it probed a moment ago): an item with ak (that access key's id) and u (its user) is
--- written only if the key is unrevoked, the user active and the bucket b still the user's;
--- otherwise its status is 'access_denied' or 'no_such_bucket' and nothing is written for it.
--- This check runs in the statement that writes the rows, so a revoked key or a deleted bucket
--- stops writes at once on every server, as the probe would have.
+-- put_objects_rows, first defined by 003, with the access key and bucket check (ak below).
+-- The object rows of a whole group-commit batch (storage/engine.cpp PutCommitter) in one call:
+-- what put_object_rows (002) does for one write, done set-wise, so each statement runs once per
+-- batch instead of once per object (executor start-up and the call per object were most of
+-- PostgreSQL's time per PUT).
+-- p_items: a JSON array, one element per write, i = 1..n in (bucket, key) byte order, keys
+-- distinct (the caller uses put_object_rows for a batch that names a key twice):
+--   {i, b: bucket, k: key, id: blob, s: size, e: etag, ct: content type, m: user meta, h: headers,
+--    c: checksums, mt / cr: modified / created in µs, off / len: the inline bytes in p_data
+--    (null off: the blob is a file), inm: If-None-Match: *, im: If-Match or null,
+--    u: the writing user, ak: an access key id or null}
+-- An item with ak comes from a request that did not confirm its access key and bucket itself
+-- (Engine's PutOptions::verify_access_key: the S3 API's PutObject on a bucket it probed a moment
+-- ago): it is written only if that key of user u is unrevoked, the user active and the bucket b
+-- still theirs. Checked in the statement that writes the rows, so a revoked key or a deleted
+-- bucket stops writes at once on every server, as the probe would have.
+-- Returns one row per write: status ('ok'; 'precondition_failed', 'no_such_key', 'access_denied',
+-- 'no_such_bucket': nothing written for it), what its old object counted in usage, and a blob
+-- file no row refers to any more (each such blob named once).
+-- Every lookup here is by primary key or index, a few dozen rows at a time. The planner guesses
+-- 100 rows for jsonb_to_recordset and, while the tables are small or not analyzed yet, picks hash
+-- joins over sequential scans, and plpgsql keeps such a plan: on a growing table each batch
+-- would then read the whole table. The SET clauses leave it only index lookups in nested loops.
 CREATE OR REPLACE FUNCTION put_objects_rows(p_items jsonb, p_data bytea)
   RETURNS TABLE (i integer, status text, freed_objects bigint, freed_bytes bigint, unlink_blob text)
 LANGUAGE plpgsql
