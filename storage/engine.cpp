@@ -231,7 +231,7 @@ Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
 }
 
 // The object rows of a whole batch in one statement (put_objects_rows, migration
-// 003_put_batch_function): what write_object_rows does for each write. The batch is in
+// 007_put_verify): what write_object_rows does for each write. The batch is in
 // (bucket, key) order and names each key once. Returns each write's outcome, in batch order.
 // put_objects_rows' (and commit_objects_batch's) items: one JSON object per write of the batch,
 // and the inline blobs' bytes one after another in `data`.
@@ -1006,11 +1006,12 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
   constexpr std::uint64_t kUnreservedMax = 8 << 20;
   if (opts.declared_size && *opts.declared_size > 0 &&
       *opts.declared_size <= std::max<std::uint64_t>(opts_.inline_threshold, kUnreservedMax)) {
-    Result<Usage> u = make_error(Errc::not_found, "unread");
-    if (opts.known_usage) u = *opts.known_usage;
-    else u = co_await quota_.usage(user);
+    constexpr auto refuses = [](const Usage& u, std::uint64_t size) {
+      return u.bytes_used + u.bytes_reserved + std::int64_t(size) > u.bytes_limit;
+    };
+    auto u = co_await usage_for_put(user, opts, refuses, *opts.declared_size);
     if (!u) co_return u.error();
-    if (u->bytes_used + u->bytes_reserved + std::int64_t(*opts.declared_size) > u->bytes_limit)
+    if (refuses(*u, *opts.declared_size))
       co_return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
     t.checked_bytes = std::int64_t(*opts.declared_size);
   } else if (opts.declared_size && *opts.declared_size > 0) {
@@ -1020,18 +1021,23 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
   } else {
     // Unknown or zero size: a zero reservation still proves the account can take writes now,
     // and an over-quota account is refused before any body is read.
-    Result<Usage> u = make_error(Errc::not_found, "unread");
-    if (opts.known_usage) u = *opts.known_usage;
-    else u = co_await quota_.usage(user);
+    constexpr auto refuses = [](const Usage& u, std::uint64_t) { return u.bytes_used + u.bytes_reserved >= u.bytes_limit; };
+    auto u = co_await usage_for_put(user, opts, opts.declared_size ? nullptr : +refuses, 0);
     if (!u) co_return u.error();
-    if (!opts.declared_size && u->bytes_used + u->bytes_reserved >= u->bytes_limit)
-      co_return make_error(Errc::quota_exceeded, "your storage quota is used up");
+    if (!opts.declared_size && refuses(*u, 0)) co_return make_error(Errc::quota_exceeded, "your storage quota is used up");
   }
   t.user = user;
   t.bucket = b;
   t.key = std::move(key);
   t.options = std::move(opts);
   co_return t;
+}
+
+asio::awaitable<Result<Usage>> Engine::usage_for_put(UserId user, const PutOptions& opts,
+                                                   bool (*refuses)(const Usage&, std::uint64_t), std::uint64_t size) {
+  if (opts.known_usage && !(opts.known_usage_may_be_stale && refuses && refuses(*opts.known_usage, size)))
+    co_return *opts.known_usage;
+  co_return co_await quota_.usage(user);
 }
 
 asio::awaitable<std::size_t> BodySource::read_full(char* buf, std::size_t n) {

@@ -61,6 +61,9 @@ struct PutOptions {
   // The user's usage read moments ago in the request's first query (Engine::probe): begin_put
   // checks a small upload against it instead of reading it again.
   std::optional<Usage> known_usage;
+  // known_usage is a moment older than the request (S3's cached probe): begin_put reads the usage
+  // again before it refuses on it.
+  bool known_usage_may_be_stale = false;
   // Set when this request did not confirm the access key and the bucket itself (the S3 API's
   // PutObject on a bucket it probed a moment ago): the commit confirms, in the statement that
   // writes the rows, that this key of the user is unrevoked, the user active and the bucket still
@@ -246,6 +249,10 @@ class Engine {
   // Bytes of small inline blobs read by head_object, for the open_object that usually follows
   // (a blob's bytes never change under its id, so an entry cannot go stale).
   std::unique_ptr<InlineBlobCache> inline_cache_;
+  // The usage begin_put checks a write against: opts.known_usage, or read now (also when the
+  // known one may be stale and `refuses` it).
+  boost::asio::awaitable<Result<Usage>> usage_for_put(UserId user, const PutOptions& opts,
+                                                      bool (*refuses)(const Usage&, std::uint64_t), std::uint64_t size);
   // An object's columns at `first` followed by its prefetched inline bytes (kept in the cache).
   ObjectInfo object_with_prefetch(const pqxx::row& r, int first);
   ObjectInfo object_with_prefetch(const PgRow& r, int first);

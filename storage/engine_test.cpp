@@ -848,3 +848,20 @@ TEST_CASE("engine: a write that did not probe confirms its access key and bucket
     CHECK(f.usage().bytes_reserved == 0);
   }
 }
+
+TEST_CASE("engine: a usage that may be stale is read again before it refuses a write", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  Usage full = f.usage();
+  full.bytes_used = full.bytes_limit;  // what a moment-old read might say after deletes since
+  for (bool stale : {false, true}) {
+    CAPTURE(stale);
+    PutOptions o;
+    o.known_usage = full;
+    o.known_usage_may_be_stale = stale;
+    auto r = f.put(b, "k", "data", o);
+    if (stale) CHECK(r.ok());
+    else CHECK(r.code() == Errc::quota_exceeded);
+  }
+}

@@ -27,18 +27,14 @@ asio::awaitable<void> handle_put_object(Ctx& c) {
   po.expected_md5_hex = std::get<std::optional<std::string>>(md5);
   po.declared_size = body.size();
   po.known_usage = std::move(c.probed_usage);
-  if (c.probe_skipped) po.verify_access_key = c.access_key;
+  if (c.probe_skipped) {
+    po.verify_access_key = c.access_key;
+    po.known_usage_may_be_stale = true;
+  }
   if (body.size() && *body.size() > 5ull * 1024 * 1024 * 1024)
     co_return co_await respond_error(c, s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"));
 
-  std::optional<storage::PutOptions> again;
-  if (c.probe_skipped) again = po;
   auto ticket = co_await c.app.engine.begin_put(c.user, *b, c.op.key, std::move(po));
-  if (!ticket && ticket.code() == Errc::quota_exceeded && again) {
-    // The usage was a moment old (files may have been deleted since): read it before refusing.
-    again->known_usage.reset();
-    ticket = co_await c.app.engine.begin_put(c.user, *b, c.op.key, std::move(*again));
-  }
   if (!ticket) co_return co_await respond_error(c, from_engine(ticket.error(), Subject::object));
   auto info = co_await c.app.engine.finish_put(std::move(ticket.value()), body);
   if (!info) {
