@@ -631,8 +631,10 @@ namespace {
 // A shape of Engine::probe's statement: which parts it holds. Its SQL is built once; a call only
 // fills the parameters, in the order of `slots`.
 enum ProbePart : unsigned { kProbeKey = 1, kProbeVersion = 2, kProbeBucket = 4, kProbeObject = 8, kProbePrefix = 16,
-                            kProbeUsage = 32, kProbeLocks = 64, kProbePrefetch = 128, kProbeShapes = 256 };
-enum class ProbeSlot { access_key, user, version, bucket, key, prefetch, prefix, prefix_upper, lock_roots };
+                            kProbeUsage = 32, kProbeLocks = 64, kProbePrefetch = 128, kProbeParent = 256,
+                            kProbeShapes = 512 };
+enum class ProbeSlot { access_key, user, version, bucket, key, prefetch, prefix, prefix_upper, parent, parent_upper,
+                       lock_roots };
 struct ProbeShape {
   std::string name, sql;  // one probe: one row
   std::string batch_name, batch_sql;  // several: each slot's parameter is an array, one row per probe in order
@@ -672,6 +674,10 @@ std::string probe_sql(unsigned parts, Ref ref) {
   if (parts & kProbePrefix) {
     sql += ", b.owner_id = " + ref(ProbeSlot::user) + " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " +
            ref(ProbeSlot::prefix) + " AND px.key < " + ref(ProbeSlot::prefix_upper) + ")";
+  }
+  if (parts & kProbeParent) {
+    sql += ", b.owner_id = " + ref(ProbeSlot::user) + " AND EXISTS (SELECT 1 FROM objects py WHERE py.bucket_id = b.id AND py.key >= " +
+           ref(ProbeSlot::parent) + " AND py.key < " + ref(ProbeSlot::parent_upper) + ")";
   }
   if (parts & kProbeUsage) {
     sql += ", " + QuotaEngine::usage_columns();
@@ -869,7 +875,8 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   // The statement holds only the parts asked for: each shape is its own prepared statement, so a
   // plan never initializes joins it does not need (executor start-up was the largest share of
   // PostgreSQL's time per request when one statement carried every part). One row always.
-  const bool bucket = !q.bucket.empty(), obj = bucket && q.key, pfx = bucket && q.prefix;
+  const bool bucket = !q.bucket.empty(), obj = bucket && q.key, pfx = bucket && q.prefix,
+             parent = bucket && q.parent_prefix;
   unsigned parts = 0;
   if (!q.access_key.empty()) parts |= kProbeKey;
   else if (q.credentials_version >= 0) parts |= kProbeVersion;
@@ -877,6 +884,7 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   if (obj) parts |= kProbeObject;
   if (obj && q.prefetch) parts |= kProbePrefetch;
   if (pfx) parts |= kProbePrefix;
+  if (parent) parts |= kProbeParent;
   if (q.usage) parts |= kProbeUsage;
   if (!q.lock_roots.empty()) parts |= kProbeLocks;
   const ProbeShape& shape = probe_shape(parts);
@@ -892,6 +900,8 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
       case ProbeSlot::prefetch: params.push_back(std::to_string(kPrefetch)); break;
       case ProbeSlot::prefix: params.push_back(*q.prefix); break;
       case ProbeSlot::prefix_upper: params.push_back(upper_or_max(*q.prefix)); break;
+      case ProbeSlot::parent: params.push_back(*q.parent_prefix); break;
+      case ProbeSlot::parent_upper: params.push_back(upper_or_max(*q.parent_prefix)); break;
       case ProbeSlot::lock_roots: params.push_back(to_pg_text_array(q.lock_roots)); break;
     }
   }
@@ -913,6 +923,8 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   if (obj) col += kObjectColumnCount + 1;
   const int pfx_col = col;
   if (pfx) col += 1;
+  const int parent_col = col;
+  if (parent) col += 1;
   if (q.usage) {
     p.usage = QuotaEngine::usage_from_row(r, col);
     col += QuotaEngine::kUsageColumnCount;
@@ -925,6 +937,7 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   }
   p.bucket = *b;
   if (pfx) p.prefix_exists = !r[pfx_col].is_null() && r[pfx_col].as<bool>();
+  if (parent) p.parent_exists = !r[parent_col].is_null() && r[parent_col].as<bool>();
   if (obj) {
     if (r[obj_col].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
     else p.object = object_with_prefetch(r, obj_col);

@@ -156,6 +156,7 @@ class Engine {
     std::optional<std::string> key;     // the object to read
     bool prefetch = true;               // and its bytes when small and inline (for a GET that follows)
     std::optional<std::string> prefix;  // a collection prefix to test
+    std::optional<std::string> parent_prefix;  // and another (WebDAV: the parent collection of a write's target)
     bool usage = false;                 // also read the user's usage and limits (before a PUT)
     std::vector<std::string> lock_roots;  // WebDAV: is any unexpired lock rooted at one of these?
   };
@@ -164,6 +165,7 @@ class Engine {
     Result<Bucket> bucket = make_error(Errc::no_such_bucket, "the bucket does not exist");
     std::optional<Result<ObjectInfo>> object;  // when a key was asked for and the bucket is the user's
     bool prefix_exists = false;
+    std::optional<bool> parent_exists;  // when parent_prefix was asked for and the bucket is the user's
     std::optional<Usage> usage;  // when asked for: PutOptions::known_usage
     bool locks_possible = true;  // false when lock_roots were given and no lock has one of them
   };

@@ -599,18 +599,33 @@ TEST_CASE("engine: probe reads credentials, bucket, object, prefix and usage in 
   CHECK((*p.object)->size == 10);
   CHECK((*p.object)->etag == "781e5e245d69b566979b86e28d23f2c7");
   CHECK_FALSE(p.prefix_exists);
+  CHECK_FALSE(p.parent_exists);  // not asked for
   REQUIRE(p.usage);
   CHECK(p.usage->bytes_used == 15);
   CHECK(p.usage->objects_used == 2);
 
   q.key = "dir";
   q.prefix = "dir/";
+  q.parent_prefix = "file/";
   q.usage = false;
   p = probe(q);
   REQUIRE(p.object);
   CHECK(p.object->code() == Errc::no_such_key);
   CHECK(p.prefix_exists);
+  REQUIRE(p.parent_exists);
+  CHECK_FALSE(*p.parent_exists);  // "file" is a file, nothing is under "file/"
   CHECK_FALSE(p.usage);
+
+  // A write's target and its parent collection (WebDAV PUT, MKCOL, LOCK).
+  q.key = "dir/new.txt";
+  q.prefix = "dir/new.txt/";
+  q.parent_prefix = "dir/";
+  p = probe(q);
+  CHECK(p.object->code() == Errc::no_such_key);
+  CHECK_FALSE(p.prefix_exists);
+  REQUIRE(p.parent_exists);
+  CHECK(*p.parent_exists);
+  q.parent_prefix.reset();
 
   // Credentials that no longer hold, a missing bucket, another user's bucket.
   q.credentials_version = f.user.credentials_version + 1;
@@ -686,6 +701,7 @@ TEST_CASE("engine: probes waiting for a connection together go as one statement,
     q.bucket = b.name;
     q.key = i % 3 == 0 ? "file" : i % 3 == 1 ? "it's \"quoted\" \\ {a,b}" : "missing";
     q.prefix = i % 2 ? "dir/" : "nodir/";
+    if (i >= 8) q.parent_prefix = i % 2 ? "nodir/" : "dir/";  // a third shape
     q.usage = true;
     q.prefetch = i < 6;  // two shapes: with the inline bytes (GET) and without
     q.lock_roots = {"/", root, root + (i % 2 ? kLocked : "free")};
@@ -700,6 +716,12 @@ TEST_CASE("engine: probes waiting for a connection together go as one statement,
                          CHECK((*p.object)->size == (i % 3 == 0 ? 10 : 1));
                        }
                        CHECK(p.prefix_exists == (i % 2 == 1));
+                       if (i >= 8) {
+                         REQUIRE(p.parent_exists);
+                         CHECK(*p.parent_exists == (i % 2 == 0));
+                       } else {
+                         CHECK_FALSE(p.parent_exists);
+                       }
                        REQUIRE(p.usage);
                        CHECK(p.usage->objects_used == 3);
                        CHECK(p.locks_possible == (i % 2 == 1));
@@ -754,7 +776,7 @@ TEST_CASE("engine: probes waiting for a connection together go as one statement,
   CHECK(stats.probes == cases.size());
   // While the first probe opens the one connection, every other probe joins the open batch of
   // its shape: one statement per shape.
-  CHECK(stats.statements == 3);
+  CHECK(stats.statements == 4);
 
   // A batch PostgreSQL refuses because of one probe's parameters (a key that is not UTF-8):
   // each probe runs alone, and only that one fails. The connection is open now, so the first
@@ -768,7 +790,7 @@ TEST_CASE("engine: probes waiting for a connection together go as one statement,
   CHECK(stats.probes == cases.size() + more.size() - 1);
   // The first alone; then the batch of six failed, and its five good probes ran one by one
   // (statements that fail are not counted).
-  CHECK(stats.statements == 3 + 1 + 5);
+  CHECK(stats.statements == 4 + 1 + 5);
 }
 
 TEST_CASE("engine: a commit batch that waits for a key's lock does not hold up other writes", "[db]") {

@@ -76,6 +76,7 @@ asio::awaitable<Result<Resource>> resolve(Ctx& c, const DavPath& p) {
   }
   r.bucket = std::move(pr.bucket.value());
   r.lock_free = !pr.locks_possible;
+  r.parent_known = pr.parent_exists;
   if (p.kind == DavPath::Kind::bucket) {
     r.type = Resource::Type::bucket;
     co_return r;
@@ -111,6 +112,7 @@ asio::awaitable<Result<bool>> parent_exists(Ctx& c, const Resource& r) {
   if (!r.bucket) co_return false;
   auto parent = r.path.parent_prefix();
   if (parent.empty()) co_return true;
+  if (r.parent_known) co_return *r.parent_known;
   co_return co_await c.app.engine.prefix_exists(*r.bucket, parent);
 }
 

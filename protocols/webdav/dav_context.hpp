@@ -30,6 +30,9 @@ struct Resource {
   // Read with the resource: no unexpired lock is rooted at or above its path (check_write then
   // needs no lock query). False when unknown.
   bool lock_free = false;
+  // Read with the resource when the request was going to ask (a PUT, MKCOL or LOCK of its own
+  // path): whether the parent collection exists. parent_exists() then needs no query.
+  std::optional<bool> parent_known;
 
   bool exists() const { return type != Type::missing; }
   bool is_collection() const { return type == Type::root || type == Type::bucket || type == Type::collection; }

@@ -100,8 +100,14 @@ class WebdavHandler final : public http::Handler {
     if (!p) return {};
     c.probe_path = *p;
     auto q = probe_query(*p);
-    q.usage = c.ex.request().method() == bhttp::verb::put;
-    q.prefetch = c.ex.request().method() == bhttp::verb::get;
+    const auto method = c.ex.request().method();
+    q.usage = method == bhttp::verb::put;
+    q.prefetch = method == bhttp::verb::get;
+    // The methods that need the parent collection (PUT and MKCOL of their own path; LOCK when
+    // the path is unmapped) read it here rather than in a query of their own.
+    if (method == bhttp::verb::put || method == bhttp::verb::mkcol || method == bhttp::verb::lock) {
+      if (p->kind == DavPath::Kind::member && !p->parent_prefix().empty()) q.parent_prefix = p->parent_prefix();
+    }
     return q;
   }
 
