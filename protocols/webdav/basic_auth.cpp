@@ -58,7 +58,17 @@ void CredentialCache::insert(const BasicCredentials& c, Entry e, Clock::time_poi
       it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
     if (entries_.size() >= max_entries_) entries_.clear();
   }
-  entries_[k] = Slot{std::move(e), now + ttl_};
+  entries_[k] = Slot{std::move(e), now + ttl_, now + ttl_ / 2, false};
+}
+
+bool CredentialCache::claim_refresh(const BasicCredentials& c, Clock::time_point now) {
+  auto k = key(c);
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(k);
+  if (it == entries_.end() || it->second.refreshing || now < it->second.refresh_at || it->second.expires <= now)
+    return false;
+  it->second.refreshing = true;
+  return true;
 }
 
 void CredentialCache::erase(const BasicCredentials& c) {

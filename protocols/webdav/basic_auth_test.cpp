@@ -46,6 +46,27 @@ TEST_CASE("credential cache: keyed by password and version, expires", "[webdav][
   CHECK_FALSE(cache.find(good, t0));
 }
 
+TEST_CASE("credential cache: one caller renews an entry in the second half of its life", "[webdav][auth]") {
+  CredentialCache cache(60s);
+  auto t0 = CredentialCache::Clock::now();
+  BasicCredentials good{"alice", "pw"};
+  CHECK_FALSE(cache.claim_refresh(good, t0));  // nothing cached
+  cache.insert(good, {7, "alice", 1}, t0);
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 29s));
+  CHECK_FALSE(cache.claim_refresh(BasicCredentials{"alice", "pw2"}, t0 + 31s));
+  CHECK(cache.claim_refresh(good, t0 + 31s));
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 32s));  // once: the first caller renews it
+  CHECK(cache.find(good, t0 + 59s));                  // and it counts meanwhile
+  // Renewed: a new life, a new half-way point.
+  cache.insert(good, {7, "alice", 1}, t0 + 40s);
+  CHECK(cache.find(good, t0 + 90s));
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 60s));
+  CHECK(cache.claim_refresh(good, t0 + 71s));
+  // A renewal that never came: the entry still expires.
+  CHECK_FALSE(cache.find(good, t0 + 101s));
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 101s));
+}
+
 namespace {
 
 // One request of the single-check test: waits for another's check or checks (for `check_time`,

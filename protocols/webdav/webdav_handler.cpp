@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -121,8 +123,20 @@ class WebdavHandler final : public http::Handler {
   // bucket and object (Engine::probe); others read the account row and check the hash.
   // Failures count in the shared PostgreSQL throttle (per address and per account), which is
   // consulted whenever a password is about to be checked for real: a ban stops guessing, while
-  // credentials verified in the cache's lifetime (30 s) keep working that long, so an attacker
-  // cannot lock a working client out at once.
+  // credentials verified in the cache's lifetime (30 s, renewed in the background while in use)
+  // keep working, so an attacker cannot lock a working client out.
+  // Checks the password of cached credentials again, off the request's path, and renews their
+  // entry (CredentialCache::claim_refresh). A failure leaves the entry to expire; the request
+  // after that checks for itself, with the throttle.
+  asio::awaitable<void> renew(BasicCredentials creds) {
+    try {
+      auto verified = co_await app_.users.verify_webdav_password(creds.name, creds.password);
+      if (verified) cache_.insert(creds, {verified->id, verified->name, verified->credentials_version});
+    } catch (const std::exception& e) {
+      spdlog::warn("renewing cached WebDAV credentials: {}", e.what());
+    }
+  }
+
   asio::awaitable<bool> authenticate(Ctx& c, const DavPath* path) {
     const std::string addr = c.ex.info().remote_addr;
     auto creds = parse_basic_authorization(c.ex.header(bhttp::field::authorization));
@@ -154,6 +168,7 @@ class WebdavHandler final : public http::Handler {
       auto pr = co_await app_.engine.probe(std::move(q));
       if (pr.usage) usage_hints_.note(known->user, *pr.usage);
       if (pr.credentials_valid) {
+        if (cache_.claim_refresh(*creds)) asio::co_spawn(co_await asio::this_coro::executor, renew(*creds), asio::detached);
         c.user.id = known->user;
         c.user.name = known->name;
         c.ex.info().user = c.user.name;
