@@ -1,6 +1,7 @@
 // depot serve: wires the parts together and runs until SIGINT/SIGTERM.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -124,7 +125,21 @@ int serve(const std::vector<std::string>& args) {
   }
 
   int threads = c.threads > 0 ? c.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  IoContext ioc(threads);
+  // One io_context per I/O thread, each run by that thread alone: connections are dealt to
+  // them in turn (http::Server), and contexts[0] also runs the acceptors, the signals and the
+  // startup and sweeper tasks. On this 2-core VM, one io_context shared by two threads spent
+  // much of its CPU in futex calls on the scheduler's lock: S3 GET of 4 KiB, 32 connections,
+  // CPU per request 0.089 ms with the shared context and 0.058 ms with one thread.
+  std::vector<std::unique_ptr<IoContext>> contexts;
+  std::vector<asio::io_context*> workers;
+  for (int i = 0; i < threads; ++i) {
+    contexts.push_back(std::make_unique<IoContext>(1));
+    workers.push_back(contexts.back().get());
+  }
+  IoContext& ioc = *contexts[0];
+  auto stop_all = [&] {
+    for (auto& x : contexts) x->stop();
+  };
   asio::thread_pool blocking(4);
   int db_conns = c.db_pool > 0 ? c.db_pool : std::max(4, 2 * int(std::max(1u, std::thread::hardware_concurrency())));
   storage::Database db(c.database_url, std::size_t(db_conns));
@@ -159,7 +174,7 @@ int serve(const std::vector<std::string>& args) {
 
   App app{c, db, *blobs, quota, engine, users, keys, metrics, sweeper, blocking};
   http::Router router(app);
-  http::Server server(ioc, c, router, metrics);
+  http::Server server(ioc, c, router, metrics, workers);
   server.listen(c.listen);
   spdlog::info("listening on http://{}", c.listen);
   std::optional<asio::ssl::context> tls;
@@ -214,17 +229,21 @@ int serve(const std::vector<std::string>& args) {
             t.expires_after(std::chrono::milliseconds(50));
             co_await t.async_wait(asio::use_awaitable);
           }
-          ioc.stop();
+          stop_all();
         },
         asio::detached);
   });
   ::signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
+  // Workers wait for connections until stop_all(), even while they have none.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& x : contexts) guards.push_back(asio::make_work_guard(*x));
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&, i] { contexts[std::size_t(i)]->run(); });
   ioc.run();
+  stop_all();
   for (auto& t : pool) t.join();
-  ioc.destroy_pending();
+  for (auto& x : contexts) x->destroy_pending();
   blocking.join();
   spdlog::info("server stopped");
   if (embedded) {

@@ -6,6 +6,7 @@
 // rate is cut off.
 #pragma once
 #include <boost/asio/io_context.hpp>
+#include <vector>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <atomic>
@@ -23,7 +24,10 @@ namespace depot::http {
 
 class Server {
  public:
-  Server(asio::io_context& ioc, const Config& cfg, Handler& root, Metrics& metrics);
+  // Acceptors run on `ioc`; each accepted connection is placed on one of `workers` in turn, each
+  // an io_context run by one thread (none: on a strand of `ioc`).
+  Server(asio::io_context& ioc, const Config& cfg, Handler& root, Metrics& metrics,
+         std::vector<asio::io_context*> workers = {});
   ~Server();
 
   // Throws on a bad address or a port in use.
