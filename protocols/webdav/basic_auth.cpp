@@ -58,7 +58,7 @@ void CredentialCache::insert(const BasicCredentials& c, Entry e, Clock::time_poi
       it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
     if (entries_.size() >= max_entries_) entries_.clear();
   }
-  entries_[k] = Slot{std::move(e), now + ttl_, now + ttl_ / 2, false};
+  entries_[k] = Slot{std::move(e), now + ttl_, now + ttl_ - ttl_ / 6, false};
 }
 
 bool CredentialCache::claim_refresh(const BasicCredentials& c, Clock::time_point now) {

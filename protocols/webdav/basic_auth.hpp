@@ -48,7 +48,8 @@ class CredentialCache {
   }
   void insert(const BasicCredentials& c, Entry e, Clock::time_point now = Clock::now());
   void erase(const BasicCredentials& c);
-  // True once per entry, for the first caller after the first half of its life: that caller
+  // True once per entry, for the first caller in the last sixth of its life (the last 5 s of
+  // 30: far more than a check takes, and no more checks than when entries simply expired): that caller
   // checks the password again in the background and insert()s it anew, so credentials in steady
   // use are renewed before they expire and no request waits for the hash (argon2id took 0.6 s
   // here, and every request of the account waited for it each time its entry expired). The entry
@@ -80,7 +81,7 @@ class CredentialCache {
   struct Slot {
     Entry entry;
     Clock::time_point expires;
-    Clock::time_point refresh_at;  // half-way through its life
+    Clock::time_point refresh_at;  // five sixths through its life
     bool refreshing = false;       // claim_refresh() has answered true
   };
   std::string secret_;

@@ -46,25 +46,25 @@ TEST_CASE("credential cache: keyed by password and version, expires", "[webdav][
   CHECK_FALSE(cache.find(good, t0));
 }
 
-TEST_CASE("credential cache: one caller renews an entry in the second half of its life", "[webdav][auth]") {
+TEST_CASE("credential cache: one caller renews an entry in the last sixth of its life", "[webdav][auth]") {
   CredentialCache cache(60s);
   auto t0 = CredentialCache::Clock::now();
   BasicCredentials good{"alice", "pw"};
   CHECK_FALSE(cache.claim_refresh(good, t0));  // nothing cached
   cache.insert(good, {7, "alice", 1}, t0);
-  CHECK_FALSE(cache.claim_refresh(good, t0 + 29s));
-  CHECK_FALSE(cache.claim_refresh(BasicCredentials{"alice", "pw2"}, t0 + 31s));
-  CHECK(cache.claim_refresh(good, t0 + 31s));
-  CHECK_FALSE(cache.claim_refresh(good, t0 + 32s));  // once: the first caller renews it
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 49s));
+  CHECK_FALSE(cache.claim_refresh(BasicCredentials{"alice", "pw2"}, t0 + 51s));
+  CHECK(cache.claim_refresh(good, t0 + 51s));
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 52s));  // once: the first caller renews it
   CHECK(cache.find(good, t0 + 59s));                  // and it counts meanwhile
-  // Renewed: a new life, a new half-way point.
-  cache.insert(good, {7, "alice", 1}, t0 + 40s);
-  CHECK(cache.find(good, t0 + 90s));
-  CHECK_FALSE(cache.claim_refresh(good, t0 + 60s));
-  CHECK(cache.claim_refresh(good, t0 + 71s));
+  // Renewed: a new life, a new point to renew at.
+  cache.insert(good, {7, "alice", 1}, t0 + 55s);
+  CHECK(cache.find(good, t0 + 105s));
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 100s));
+  CHECK(cache.claim_refresh(good, t0 + 106s));
   // A renewal that never came: the entry still expires.
-  CHECK_FALSE(cache.find(good, t0 + 101s));
-  CHECK_FALSE(cache.claim_refresh(good, t0 + 101s));
+  CHECK_FALSE(cache.find(good, t0 + 116s));
+  CHECK_FALSE(cache.claim_refresh(good, t0 + 116s));
 }
 
 namespace {
