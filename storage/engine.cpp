@@ -655,6 +655,12 @@ std::string probe_sql(unsigned parts, Ref ref) {
     sql += "false";
   }
   std::string from = " FROM (SELECT 1) one";
+  // A column: whether the user's bucket has any key in [lo, hi) (a collection prefix).
+  auto any_under = [&](ProbeSlot lo, ProbeSlot hi) {
+    return ", b.owner_id = " + ref(ProbeSlot::user) +
+           " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " + ref(lo) +
+           " AND px.key < " + ref(hi) + ")";
+  };
   if (parts & kProbeBucket) {
     // The owner's name is not read: a bucket is only returned to its owner, whose name the
     // caller knows (one join less per request).
@@ -672,13 +678,9 @@ std::string probe_sql(unsigned parts, Ref ref) {
     }
   }
   if (parts & kProbePrefix) {
-    sql += ", b.owner_id = " + ref(ProbeSlot::user) + " AND EXISTS (SELECT 1 FROM objects px WHERE px.bucket_id = b.id AND px.key >= " +
-           ref(ProbeSlot::prefix) + " AND px.key < " + ref(ProbeSlot::prefix_upper) + ")";
+    sql += any_under(ProbeSlot::prefix, ProbeSlot::prefix_upper);
   }
-  if (parts & kProbeParent) {
-    sql += ", b.owner_id = " + ref(ProbeSlot::user) + " AND EXISTS (SELECT 1 FROM objects py WHERE py.bucket_id = b.id AND py.key >= " +
-           ref(ProbeSlot::parent) + " AND py.key < " + ref(ProbeSlot::parent_upper) + ")";
-  }
+  if (parts & kProbeParent) sql += any_under(ProbeSlot::parent, ProbeSlot::parent_upper);
   if (parts & kProbeUsage) {
     sql += ", " + QuotaEngine::usage_columns();
     from += " " + QuotaEngine::usage_join("true", ref(ProbeSlot::user));

@@ -108,9 +108,21 @@ class WebdavHandler final : public http::Handler {
     // The methods that need the parent collection (PUT and MKCOL of their own path; LOCK when
     // the path is unmapped) read it here rather than in a query of their own.
     if (method == bhttp::verb::put || method == bhttp::verb::mkcol || method == bhttp::verb::lock) {
-      if (p->kind == DavPath::Kind::member && !p->parent_prefix().empty()) q.parent_prefix = p->parent_prefix();
+      if (auto parent = p->parent_prefix(); !parent.empty()) q.parent_prefix = std::move(parent);
     }
     return q;
+  }
+
+  // Checks the password of cached credentials again, off the request's path, and renews their
+  // entry (CredentialCache::claim_refresh). A failure leaves the entry to expire; the request
+  // after that checks for itself, with the throttle.
+  asio::awaitable<void> renew(BasicCredentials creds) {
+    try {
+      auto verified = co_await app_.users.verify_webdav_password(creds.name, creds.password);
+      if (verified) cache_.insert(creds, {verified->id, verified->name, verified->credentials_version});
+    } catch (const std::exception& e) {
+      spdlog::warn("renewing cached WebDAV credentials: {}", e.what());
+    }
   }
 
   // HTTP Basic with the account password or an app password. Answers 401/429 itself and
@@ -125,18 +137,6 @@ class WebdavHandler final : public http::Handler {
   // consulted whenever a password is about to be checked for real: a ban stops guessing, while
   // credentials verified in the cache's lifetime (30 s, renewed in the background while in use)
   // keep working, so an attacker cannot lock a working client out.
-  // Checks the password of cached credentials again, off the request's path, and renews their
-  // entry (CredentialCache::claim_refresh). A failure leaves the entry to expire; the request
-  // after that checks for itself, with the throttle.
-  asio::awaitable<void> renew(BasicCredentials creds) {
-    try {
-      auto verified = co_await app_.users.verify_webdav_password(creds.name, creds.password);
-      if (verified) cache_.insert(creds, {verified->id, verified->name, verified->credentials_version});
-    } catch (const std::exception& e) {
-      spdlog::warn("renewing cached WebDAV credentials: {}", e.what());
-    }
-  }
-
   asio::awaitable<bool> authenticate(Ctx& c, const DavPath* path) {
     const std::string addr = c.ex.info().remote_addr;
     auto creds = parse_basic_authorization(c.ex.header(bhttp::field::authorization));

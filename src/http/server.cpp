@@ -496,8 +496,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, std::share
     // moved between workers: one io_context per thread has no scheduler lock for the threads to
     // fight over (on this 2-core VM one shared io_context run by two threads spent more CPU per
     // request in futex calls than in parsing it).
-    asio::any_io_executor target = asio::make_strand(acc->get_executor());
-    if (!sh->workers.empty()) target = sh->workers[sh->next_worker++ % sh->workers.size()]->get_executor();
+    asio::any_io_executor target =
+        sh->workers.empty() ? asio::any_io_executor(asio::make_strand(acc->get_executor()))
+                            : asio::any_io_executor(sh->workers[sh->next_worker++ % sh->workers.size()]->get_executor());
     auto [ec, sock] = co_await acc->async_accept(target, kUse);
     if (ec) {
       if (ec == asio::error::operation_aborted || sh->stopping) co_return;
