@@ -169,10 +169,12 @@ struct PutCommit {
   Reservation* reservation = nullptr;
   std::int64_t checked_bytes = 0;
   const std::optional<std::string>* verify_access_key = nullptr;  // PutOptions::verify_access_key
+  const std::optional<PutOptions::DavChecks>* dav_checks = nullptr;  // PutOptions::dav_checks
   // Out: the outcome (or the exception to rethrow), and blob files to unlink after it.
   std::optional<Result<ObjectInfo>> result;
   std::exception_ptr failure;
   std::vector<std::string> unlink;
+  bool replaced = false;  // the write replaced an object
   std::unique_ptr<Resumer<>> wake;  // the waiting finish_put
 };
 
@@ -186,6 +188,10 @@ Result<Released> released_or_error(const std::string& status, const WriteConditi
   if (status == "access_denied")
     return make_error(Errc::access_denied, "the access key was revoked or its account is no longer active");
   if (status == "no_such_bucket") return make_error(Errc::no_such_bucket, "the bucket does not exist");
+  if (status == "unauthenticated")
+    return make_error(Errc::unauthenticated, "the account's credentials changed or it is no longer active");
+  if (status == "dav_recheck")
+    return make_error(Errc::conflict, "recheck: the path's parent, collection or locks are not as assumed");
   if (status == "no_such_key") return make_error(Errc::no_such_key, "the object does not exist (If-Match)");
   if (status == "precondition_failed")
     return cond.if_none_match_any
@@ -196,6 +202,17 @@ Result<Released> released_or_error(const std::string& status, const WriteConditi
   rel.bytes = bytes;
   if (unlink) rel.unlink.push_back(std::move(*unlink));
   return rel;
+}
+
+// dav_put_checks' fields of a write with PutOptions::dav_checks (migration 202_put_dav_checks): b, k, u and dv.
+boost::json::object dav_item(const PutCommit& c) {
+  const auto& d = **c.dav_checks;
+  boost::json::array roots(d.lock_roots.begin(), d.lock_roots.end());
+  return boost::json::object{
+      {"b", c.info.bucket},
+      {"k", c.info.key},
+      {"u", c.user},
+      {"dv", boost::json::object{{"cv", d.credentials_version}, {"pp", d.parent_prefix}, {"lr", std::move(roots)}}}};
 }
 
 // The object rows of one write, without the quota, in one statement (put_object_rows, migration
@@ -211,6 +228,14 @@ Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
                            **c.verify_access_key, c.user, c.info.bucket);
     if (!v[0][0].as<bool>()) return released_or_error("access_denied", *c.conditions, 0, 0, std::nullopt);
     if (!v[0][1].as<bool>()) return released_or_error("no_such_bucket", *c.conditions, 0, 0, std::nullopt);
+  }
+  if (c.dav_checks && *c.dav_checks) {
+    boost::json::object it = dav_item(c);
+    it["i"] = 1;
+    auto v = exec_prepared(w, "engine_put_dav_checks", "SELECT status FROM dav_put_checks($1::jsonb)",
+                           boost::json::serialize(boost::json::array{std::move(it)}));
+    auto st = v[0][0].as<std::string>();
+    if (st != "ok") return released_or_error(st, *c.conditions, 0, 0, std::nullopt);
   }
   static const char* const sql =
       "SELECT status, freed_objects, freed_bytes, unlink_blob FROM put_object_rows($1::bigint, $2::text, $3::text, "
@@ -264,6 +289,7 @@ std::string batch_items(const std::vector<PutCommit*>& batch, std::string& data)
     // For commit_objects_batch's usage update (QuotaEngine::commit_batch's rules).
     it["u"] = c.user;
     if (c.verify_access_key && *c.verify_access_key) it["ak"] = **c.verify_access_key;
+    if (c.dav_checks && *c.dav_checks) it["dv"] = dav_item(c)["dv"];
     if (c.reservation && !c.reservation->done()) it["r"] = c.reservation->id();
     it["ck"] = !c.reservation && c.checked_bytes > 0;
     items.push_back(std::move(it));
@@ -427,6 +453,7 @@ class PutCommitter {
       }
       if (c.reservation) QuotaEngine::consumed(*c.reservation);
       c.result = c.info;
+      c.replaced = rels[i]->objects > 0;
       c.unlink = std::move(rels[i]->unlink);
     }
     return true;
@@ -463,6 +490,7 @@ class PutCommitter {
         if (c.reservation) u.reservations.push_back(c.reservation);
         else if (c.checked_bytes > 0) u.unreserved += delta;
         results[i] = c.info;
+        c.replaced = rel->objects > 0;
         unlinks[i] = std::move(rel->unlink);
       }
       for (auto& [user, u] : users) {
@@ -505,6 +533,7 @@ class PutCommitter {
         }
         w.commit();
         c.result = c.info;
+        c.replaced = rel->objects > 0;
         c.unlink = std::move(rel->unlink);
         return;
       } catch (const pqxx::serialization_failure&) {
@@ -1161,12 +1190,14 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   job.reservation = t.reservation.get();
   job.checked_bytes = t.checked_bytes;
   job.verify_access_key = &t.options.verify_access_key;
+  job.dav_checks = &t.options.dav_checks;
   co_await committer_->commit(job);
   if (job.failure) {
     if (!inline_blob) blobs_.remove(blob_id);
     std::rethrow_exception(job.failure);
   }
   auto res = std::move(*job.result);
+  if (t.options.replaced) *t.options.replaced = res && job.replaced;
   auto unlink = std::move(job.unlink);
   if (!res && !inline_blob) blobs_.remove(blob_id);
   co_await blobs_.remove_all(std::move(unlink));

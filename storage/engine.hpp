@@ -69,6 +69,20 @@ struct PutOptions {
   // writes the rows, that this key of the user is unrevoked, the user active and the bucket still
   // theirs, and otherwise writes nothing (access_denied, no_such_bucket).
   std::optional<std::string> verify_access_key;
+  // Set when this request did not probe its own path (WebDAV's PUT of a small file into a bucket
+  // it probed a moment ago): the commit writes the object only if, in the statement that writes
+  // the rows, the user is active at credentials_version (otherwise unauthenticated), and the
+  // bucket is still theirs, a key is under parent_prefix (unless empty: the bucket's root), no
+  // key is under key + "/" (a collection) and no unexpired lock is rooted at one of lock_roots
+  // (otherwise conflict, "recheck": the caller then decides with a probe, as for any write).
+  struct DavChecks {
+    std::int64_t credentials_version = 0;
+    std::string parent_prefix;
+    std::vector<std::string> lock_roots;
+  };
+  std::optional<DavChecks> dav_checks;
+  // When set, finish_put stores here whether the write replaced an object (WebDAV: 204, not 201).
+  bool* replaced = nullptr;
   // Runs in the transaction that commits the object, after its row is written (WebDAV: the
   // dead properties of a collection copied at Depth 0). Throwing fails the write.
   TxHook in_tx;

@@ -871,6 +871,83 @@ TEST_CASE("engine: a write that did not probe confirms its access key and bucket
   }
 }
 
+TEST_CASE("engine: a WebDAV write that did not probe confirms the account, bucket, parent, path and locks at its commit",
+          "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  auto b = f.bucket();
+  REQUIRE(f.put(b, "dir/", "").ok());  // a collection marker
+  auto exists = [&](const std::string& key) { return depot::testing::run(f.engine->head_object(b, key)).ok(); };
+  auto lock = [&](const std::string& root) {
+    f.db.tx_sync([&](pqxx::work& w) {
+      w.exec_params("INSERT INTO dav_locks (token, user_id, root, depth_infinity, exclusive, timeout_s, expires_at) "
+                    "VALUES ($1, $2, $3, true, true, 60, now() + interval '60 seconds')",
+                    depot::testing::unique_name("opaquelocktoken:"), f.user.id, root);
+    });
+  };
+  auto unlock = [&] { f.db.tx_sync([&](pqxx::work& w) { w.exec_params("DELETE FROM dav_locks WHERE user_id = $1", f.user.id); }); };
+  // A write alone in its batch commits as one statement (commit_objects_batch); one with a hook
+  // commits in a transaction of its own (write_object_rows): both paths check.
+  for (bool alone : {false, true}) {
+    CAPTURE(alone);
+    const std::string k = alone ? "dir/alone-" : "dir/batch-";
+    auto put = [&](const std::string& key, std::int64_t version, std::string parent, std::vector<std::string> roots,
+                   bool* replaced = nullptr, const std::string& data = "data") {
+      PutOptions o;
+      o.dav_checks = PutOptions::DavChecks{version, std::move(parent), std::move(roots)};
+      o.replaced = replaced;
+      if (alone) o.in_tx = [](pqxx::transaction_base&) {};
+      return f.put(b, key, data, o);
+    };
+    const auto v = f.user.credentials_version;
+    const std::vector<std::string> roots{"/", "/" + b.name + "/", "/" + b.name + "/dir/"};
+    bool replaced = true;
+    REQUIRE(put(k + "new", v, "dir/", roots, &replaced).ok());
+    CHECK_FALSE(replaced);
+    REQUIRE(put(k + "new", v, "dir/", roots, &replaced, "other bytes").ok());  // on disk, over 16 bytes
+    CHECK(replaced);
+    const auto before = f.usage();
+
+    // The credentials changed since the login was cached.
+    auto r = put(k + "stale-login", v + 1, "dir/", roots);
+    CHECK(r.code() == Errc::unauthenticated);
+    CHECK_FALSE(exists(k + "stale-login"));
+    // No parent collection: nothing under "nodir/".
+    r = put("nodir/" + k, v, "nodir/", roots);
+    CHECK(r.code() == Errc::conflict);
+    CHECK_FALSE(exists("nodir/" + k));
+    // A collection at the path: a key under "<key>/".
+    REQUIRE(f.put(b, k + "coll/inner", "x").ok());
+    r = put(k + "coll", v, "dir/", roots);
+    CHECK(r.code() == Errc::conflict);
+    CHECK_FALSE(exists(k + "coll"));
+    // A lock rooted at one of the roots (an expired one does not count).
+    lock("/" + b.name + "/dir/");
+    r = put(k + "locked", v, "dir/", roots);
+    CHECK(r.code() == Errc::conflict);
+    CHECK_FALSE(exists(k + "locked"));
+    unlock();
+    f.db.tx_sync([&](pqxx::work& w) {
+      w.exec_params("INSERT INTO dav_locks (token, user_id, root, depth_infinity, exclusive, timeout_s, expires_at) "
+                    "VALUES ($1, $2, $3, true, true, 60, now() - interval '1 second')",
+                    depot::testing::unique_name("opaquelocktoken:"), f.user.id, "/" + b.name + "/dir/");
+    });
+    CHECK(put(k + "after-expiry", v, "dir/", roots).ok());
+    unlock();
+    // At the bucket's root: no parent to check.
+    CHECK(put(k.substr(4) + "top", v, "", {"/", "/" + b.name + "/"}).ok());
+    auto after = f.usage();
+    CHECK(after.objects_used == before.objects_used + 3);  // coll/inner, after-expiry, top
+    CHECK(after.bytes_reserved == 0);
+  }
+  // A bucket that is no longer the user's.
+  auto gone = f.bucket();
+  REQUIRE(depot::testing::run(f.engine->delete_bucket(f.user.id, gone.name, false, {})).ok());
+  PutOptions o;
+  o.dav_checks = PutOptions::DavChecks{f.user.credentials_version, "", {}};
+  CHECK(f.put(gone, "f", "data", o).code() == Errc::conflict);
+}
+
 TEST_CASE("engine: a usage that may be stale is read again before it refuses a write", "[db]") {
   DEPOT_REQUIRE_DB();
   Fixture f;

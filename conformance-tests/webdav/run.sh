@@ -530,7 +530,46 @@ if run_group auth; then
     au_psql "DELETE FROM auth_throttle WHERE scope LIKE 'ip:%' OR scope = 'user:$u'" >/dev/null
     au_want 207 "$u:$pw" "after the ban was lifted"
   }
+  # A small PUT into a bucket whose PUT was probed in the last second goes without a probe of its
+  # own: its commit confirms the login, the parent collection, that no collection is at the path
+  # and that no lock is rooted above it, and when one does not hold the PUT goes the probed way.
+  # Each answer must be the probed one.
+  au_unprobed() {
+    au_ready || return 1
+    local u="davup$RUN_ID" pw='Dav-auth-pass-123!' f="$WORK/unprobed.txt" c p0 p1 tok
+    au_add "$u" "$pw" || return 1
+    c="$EP/dav/up-$RUN_ID"
+    up() { curl -sS -u "$u:$pw" -o /dev/null -w '%{http_code}' "$@"; }
+    want() { local w="$1"; shift; local got; got="$(up "$@")"; [[ "$got" == "$w" ]] || { echo "$* -> $got, want $w"; return 1; }; }
+    probes() { curl -sS "$EP/metrics" | sed -nE 's/^depot_probes_total ([0-9]+).*/\1/p'; }
+    echo "written without a probe" > "$f"
+    want 201 -X MKCOL "$c/" && want 201 -X MKCOL "$c/sub/" || return 1
+    want 201 -T "$f" "$c/p0" || return 1  # probed: its bucket is kept a second
+    p0="$(probes)"
+    want 201 -T "$f" "$c/f1" && want 204 -T "$f" "$c/f1" && want 201 -T "$f" "$c/sub/f2" || return 1
+    p1="$(probes)"
+    [[ $((p1 - p0)) -lt 3 ]] || { echo "3 PUTs took $((p1 - p0)) probes"; return 1; }
+    want 409 -T "$f" "$c/nodir/f" || return 1  # no parent collection
+    want 405 -T "$f" "$c/sub" || return 1      # a collection is at the path
+    tok="$(curl -sS -u "$u:$pw" -D - -o /dev/null -X LOCK -H 'Depth: infinity' -H 'Content-Type: application/xml' \
+      --data '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>' \
+      "$c/sub/" | sed -nE 's/^[Ll]ock-[Tt]oken: <([^>]+)>.*/\1/p' | tr -d '\r')"
+    [[ -n "$tok" ]] || { echo "LOCK gave no token"; return 1; }
+    want 201 -T "$f" "$c/p1" && want 423 -T "$f" "$c/sub/f3" || return 1     # locked, no token sent
+    want 201 -T "$f" -H "If: (<$tok>)" "$c/sub/f3" || return 1
+    want 204 -X UNLOCK -H "Lock-Token: <$tok>" "$c/sub/" || return 1
+    want 201 -T "$f" "$c/p2" && want 201 -T "$f" "$c/sub/f4" || return 1
+    curl -sS -u "$u:$pw" -o "$WORK/unprobed.get" "$c/sub/f4" && same "$f" "$WORK/unprobed.get" || return 1
+    # The login changed (a password change or revocation bumps credentials_version): refused at once.
+    want 201 -T "$f" "$c/p3" || return 1
+    au_psql "UPDATE users SET credentials_version = credentials_version + 1 WHERE name = '$u'" >/dev/null || return 1
+    want 401 -T "$f" "$c/after-change" || return 1
+    want 201 -T "$f" "$c/after-check" || return 1  # the password itself did not change: checked again, let in
+    au_psql "SELECT count(*) FROM objects o JOIN buckets b ON b.id = o.bucket_id WHERE b.name = 'up-$RUN_ID' AND o.key IN ('nodir/f', 'sub', 'after-change')" |
+      drain_grep -qx 0 || { echo "a refused PUT was written"; return 1; }
+  }
   scenario auth-revocation-password-suspension-immediate au_revoke
+  scenario put-without-probe-rechecks au_unprobed
   scenario auth-failures-shared-throttle au_throttle
 fi
 

@@ -2,6 +2,7 @@
 // bounded body reading, and the write check (If header + locks).
 #pragma once
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "src/http/exchange.hpp"
 #include "storage/dav_store.hpp"
 #include "storage/engine.hpp"
+#include "storage/put_probe_cache.hpp"
 
 namespace depot::webdav {
 
@@ -60,6 +62,13 @@ struct Ctx {
   std::optional<storage::Engine::Probe> probe;
   DavPath probe_path;
   std::optional<storage::Usage> probe_usage;  // read by the probe of a PUT, for begin_put
+  // A small PUT into a bucket this user's PUT probed a moment ago (WebdavHandler::authenticate)
+  // goes without a probe: handle_put commits it with PutOptions::dav_checks.
+  std::optional<storage::PutProbeCache::Entry> unprobed_put;
+  std::int64_t credentials_version = 0;  // of the cached login, with unprobed_put
+  // Its commit found the cached entry stale: drop it (and, when the login no longer holds, the
+  // cached login too).
+  std::function<void(bool login)> forget_unprobed;
 
   const http::RequestHeader& req() const { return ex.request(); }
 };

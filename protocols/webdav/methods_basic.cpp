@@ -163,11 +163,43 @@ asio::awaitable<Result<storage::ObjectInfo>> put_empty(Ctx& c, const storage::Bu
   co_return co_await c.app.engine.finish_put(std::move(t.value()), body);
 }
 
-asio::awaitable<void> handle_put(Ctx& c) {
-  if (c.path.kind != DavPath::Kind::member || c.path.trailing_slash)
-    co_return co_await respond_status(c, 405, "PUT on a collection");
-  if (!c.ex.header(bhttp::field::content_range).empty())
-    co_return co_await respond_status(c, 400, "partial PUT (Content-Range) is not supported");
+namespace {
+
+// A PUT's options from its headers, but for its conditions: Content-Type, the size (Content-Length
+// or macOS's X-Expected-Entity-Length) and X-OC-Mtime (rclone's owncloud vendor), which the
+// answer then acknowledges.
+struct PutHeaders {
+  storage::PutOptions opts;
+  bool oc_mtime = false;
+};
+PutHeaders put_headers(Ctx& c) {
+  PutHeaders h;
+  h.opts.content_type = std::string(c.ex.header(bhttp::field::content_type));
+  if (auto len = c.ex.content_length()) {
+    h.opts.declared_size = *len;
+  } else if (auto x = c.ex.header("X-Expected-Entity-Length"); !x.empty()) {
+    h.opts.declared_size = parse_u64(x);
+  }
+  if (auto m = c.ex.header("X-OC-Mtime"); !m.empty()) {
+    auto dot = m.find('.');
+    if (auto secs = parse_u64(m.substr(0, dot))) {
+      h.opts.modified = storage::TimePoint(std::chrono::seconds(*secs));
+      h.oc_mtime = true;
+    }
+  }
+  return h;
+}
+
+asio::awaitable<void> respond_put(Ctx& c, bool replaced, const storage::ObjectInfo& info, bool oc_mtime) {
+  auto res = make(c, replaced ? 204 : 201);
+  res.set(bhttp::field::etag, quote_etag(info.etag));
+  if (oc_mtime) res.set("X-OC-Mtime", "accepted");
+  co_await c.ex.respond(std::move(res));
+}
+
+// A PUT of the request's path with the body from `body`, after the checks of its resource (parent,
+// collection, locks and the If header, conditions).
+asio::awaitable<void> put_probed(Ctx& c, storage::BodySource& body) {
   auto r = co_await resolve(c, c.path);
   if (!r) co_return co_await respond_error(c, r.error());
   if (!r->bucket) co_return co_await respond_status(c, 409, "the parent collection does not exist");
@@ -177,22 +209,8 @@ asio::awaitable<void> handle_put(Ctx& c) {
   if (!*parent) co_return co_await respond_status(c, 409, "the parent collection does not exist");
   if (co_await check_write(c, *r)) co_return;
 
-  storage::PutOptions opts;
+  auto [opts, oc_mtime] = put_headers(c);
   opts.known_usage = std::move(c.probe_usage);
-  opts.content_type = std::string(c.ex.header(bhttp::field::content_type));
-  if (auto len = c.ex.content_length()) {
-    opts.declared_size = *len;
-  } else if (auto x = c.ex.header("X-Expected-Entity-Length"); !x.empty()) {
-    opts.declared_size = parse_u64(x);
-  }
-  bool oc_mtime = false;
-  if (auto m = c.ex.header("X-OC-Mtime"); !m.empty()) {
-    auto dot = m.find('.');
-    if (auto secs = parse_u64(m.substr(0, dot))) {
-      opts.modified = storage::TimePoint(std::chrono::seconds(*secs));
-      oc_mtime = true;
-    }
-  }
   if (auto inm = c.ex.header(bhttp::field::if_none_match); inm == "*") opts.conditions.if_none_match_any = true;
   if (auto im = c.ex.header(bhttp::field::if_match); !im.empty()) {
     if (im == "*") {
@@ -204,13 +222,58 @@ asio::awaitable<void> handle_put(Ctx& c) {
   bool existed = r->exists();
   auto ticket = co_await c.app.engine.begin_put(c.user.id, *r->bucket, c.path.key, std::move(opts));
   if (!ticket) co_return co_await respond_error(c, ticket.error());
-  ExchangeBody body(c.ex);
   auto info = co_await c.app.engine.finish_put(std::move(ticket.value()), body);
   if (!info) co_return co_await respond_error(c, info.error());
-  auto res = make(c, existed ? 204 : 201);
-  res.set(bhttp::field::etag, quote_etag(info->etag));
-  if (oc_mtime) res.set("X-OC-Mtime", "accepted");
-  co_await c.ex.respond(std::move(res));
+  co_await respond_put(c, existed, *info, oc_mtime);
+}
+
+// A small PUT without conditions into a bucket probed a moment ago (Ctx::unprobed_put): its body
+// is read into memory and committed with the checks the probe would have made made by the commit
+// (PutOptions::dav_checks). When they do not hold (a lock, no parent collection, a collection at
+// the path, the bucket gone), nothing was written, and the bytes read go the probed way, which
+// answers exactly as for any PUT. One query per PUT instead of two.
+asio::awaitable<void> put_unprobed(Ctx& c) {
+  auto cached = std::move(*c.unprobed_put);
+  c.unprobed_put.reset();
+  std::string data(*c.ex.content_length(), '\0');
+  {
+    ExchangeBody src(c.ex);
+    data.resize(co_await src.read_full(data.data(), data.size()));
+  }
+  auto [opts, oc_mtime] = put_headers(c);
+  opts.known_usage = cached.usage;
+  opts.known_usage_may_be_stale = true;
+  opts.dav_checks = storage::PutOptions::DavChecks{c.credentials_version, c.path.parent_prefix(),
+                                                   probe_query(c.path).lock_roots};
+  bool replaced = false;
+  opts.replaced = &replaced;
+  auto ticket = co_await c.app.engine.begin_put(c.user.id, cached.bucket, c.path.key, std::move(opts));
+  if (!ticket) co_return co_await respond_error(c, ticket.error());
+  http::MemoryBodySource body(data);
+  auto info = co_await c.app.engine.finish_put(std::move(ticket.value()), body);
+  if (!info && info.code() == Errc::unauthenticated) {
+    c.forget_unprobed(true);
+    co_return co_await respond_status(c, 401, "wrong user name or password");
+  }
+  if (!info && info.code() == Errc::conflict) {
+    c.forget_unprobed(false);
+    http::MemoryBodySource again(data);
+    co_return co_await put_probed(c, again);
+  }
+  if (!info) co_return co_await respond_error(c, info.error());
+  co_await respond_put(c, replaced, *info, oc_mtime);
+}
+
+}  // namespace
+
+asio::awaitable<void> handle_put(Ctx& c) {
+  if (c.path.kind != DavPath::Kind::member || c.path.trailing_slash)
+    co_return co_await respond_status(c, 405, "PUT on a collection");
+  if (!c.ex.header(bhttp::field::content_range).empty())
+    co_return co_await respond_status(c, 400, "partial PUT (Content-Range) is not supported");
+  if (c.unprobed_put) co_return co_await put_unprobed(c);
+  ExchangeBody body(c.ex);
+  co_await put_probed(c, body);
 }
 
 asio::awaitable<Result<void>> delete_resource(Ctx& c, const Resource& r) {

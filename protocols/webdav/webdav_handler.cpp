@@ -125,6 +125,28 @@ class WebdavHandler final : public http::Handler {
     }
   }
 
+  // The request acts as the cached login's user from here on.
+  void accept_cached(Ctx& c, const BasicCredentials& creds, const CredentialCache::Entry& known,
+                     const asio::any_io_executor& executor) {
+    if (cache_.claim_refresh(creds)) asio::co_spawn(executor, renew(creds), asio::detached);
+    c.user.id = known.user;
+    c.user.name = known.name;
+    c.ex.info().user = c.user.name;
+  }
+
+  // A PUT that may go without a probe of its own (handle_put) when its bucket was probed a
+  // moment ago: a small file (Content-Length up to kEarlyContinueMax: it is read into memory, so
+  // that it can still go the probed way) without conditions, while its user had ample room (so
+  // that 100 Continue may go at once, as below).
+  bool may_skip_probe(Ctx& c, const DavPath* p, storage::UserId user) const {
+    if (c.ex.request().method() != bhttp::verb::put || !p || p->kind != DavPath::Kind::member || p->trailing_slash)
+      return false;
+    for (auto f : {bhttp::field::if_, bhttp::field::if_match, bhttp::field::if_none_match, bhttp::field::content_range})
+      if (!c.ex.header(f).empty()) return false;
+    auto len = c.ex.content_length();
+    return len && *len <= kEarlyContinueMax && usage_hints_.ample(user, *len);
+  }
+
   // HTTP Basic with the account password or an app password. Answers 401/429 itself and
   // returns false on failure.
   //
@@ -152,6 +174,19 @@ class WebdavHandler final : public http::Handler {
       if (!waited) break;  // this request checks the password (below)
       known = cache_.find(*creds);
     }
+    if (known && may_skip_probe(c, path, known->user)) {
+      if (auto cached = put_probes_.get(std::to_string(known->user), path->bucket)) {
+        // Its commit confirms the account along with the path (handle_put).
+        accept_cached(c, *creds, *known, co_await asio::this_coro::executor);
+        c.unprobed_put = std::move(cached);
+        c.credentials_version = known->credentials_version;
+        c.forget_unprobed = [this, creds = *creds, user = known->user, bucket = path->bucket](bool login) {
+          put_probes_.drop(std::to_string(user), bucket);
+          if (login) cache_.erase(creds);
+        };
+        co_return true;
+      }
+    }
     if (known) {
       // Verified in the last 30 s: confirm the account (active, same credentials_version) in the
       // query that also reads what the request's path names.
@@ -165,13 +200,12 @@ class WebdavHandler final : public http::Handler {
         auto len = c.ex.content_length();
         if (len && *len <= kEarlyContinueMax && usage_hints_.ample(known->user, *len)) co_await c.ex.send_continue();
       }
+      const bool put = q.usage;
       auto pr = co_await app_.engine.probe(std::move(q));
       if (pr.usage) usage_hints_.note(known->user, *pr.usage);
       if (pr.credentials_valid) {
-        if (cache_.claim_refresh(*creds)) asio::co_spawn(co_await asio::this_coro::executor, renew(*creds), asio::detached);
-        c.user.id = known->user;
-        c.user.name = known->name;
-        c.ex.info().user = c.user.name;
+        accept_cached(c, *creds, *known, co_await asio::this_coro::executor);
+        if (put && pr.bucket && pr.usage) put_probes_.put(std::to_string(known->user), path->bucket, *pr.bucket, *pr.usage);
         c.probe_usage = std::move(pr.usage);
         c.probe = std::move(pr);
         co_return true;
@@ -222,6 +256,7 @@ class WebdavHandler final : public http::Handler {
   CredentialCache cache_;
   auth::Throttle throttle_;
   storage::UsageHints usage_hints_;
+  storage::PutProbeCache put_probes_;  // by user id and bucket name
 };
 }  // namespace
 

@@ -3,6 +3,9 @@
 // read_body throw; the engine then drops the upload (its reservation and temporary blob go too).
 // S3 has its own (protocols/s3/body.hpp): it decodes aws-chunked and verifies signatures.
 #pragma once
+#include <algorithm>
+#include <string_view>
+
 #include "src/http/exchange.hpp"
 #include "storage/engine.hpp"
 
@@ -21,6 +24,21 @@ class ExchangeBodySource final : public storage::BodySource {
 class EmptyBodySource final : public storage::BodySource {
  public:
   asio::awaitable<std::size_t> read(char*, std::size_t) override { co_return 0; }
+};
+
+// Bytes already read (a small body kept so that it can be written a second way).
+class MemoryBodySource final : public storage::BodySource {
+ public:
+  explicit MemoryBodySource(std::string_view data) : data_(data) {}
+  asio::awaitable<std::size_t> read(char* buf, std::size_t n) override {
+    n = std::min(n, data_.size());
+    std::copy_n(data_.data(), n, buf);
+    data_.remove_prefix(n);
+    co_return n;
+  }
+
+ private:
+  std::string_view data_;
 };
 
 }  // namespace depot::http
