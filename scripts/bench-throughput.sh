@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of the request path (issues 3 and 4), with the CPU it costs.
 #   scripts/bench-throughput.sh [BUILD_DIR]        (default ./build)
-# Env: PORT (19680), WORK (a fresh /tmp dir), DURATION (10 s per figure), CONNS (32),
+# Env: PORT (19680), WORK (default: a fresh /tmp dir, removed at the end), DURATION (10 s per figure), CONNS (32),
 #      WEBDAV=1 also runs conformance-tests/webdav/bench.sh against depot and a private Apache
 #      httpd mod_dav on PORT+1 (BENCH_FILES: PROPFIND collection size), S3=0 skips the S3
 #      figures, LIST=1 adds ListObjectsV2 pages of a bucket of 1,000,000 keys (rows inserted by SQL
@@ -18,7 +18,8 @@ BENCH_BIN="${BENCH_BIN:-$DEPOT}"   # the load generator (any depot build)
 PORT="${PORT:-19680}"
 DURATION="${DURATION:-10}"
 CONNS="${CONNS:-32}"
-WORK="${WORK:-$(mktemp -d /tmp/depot-tput.XXXXXX)}"
+OWN_WORK=0
+[[ -z "${WORK:-}" ]] && { WORK="$(mktemp -d /tmp/depot-tput.XXXXXX)"; OWN_WORK=1; }
 mkdir -p "$WORK"
 chmod 755 "$WORK"
 SRV=""
@@ -29,6 +30,8 @@ cleanup() {
   [[ -n "$APACHE_PID" ]] && kill "$APACHE_PID" 2>/dev/null
   sleep 1
   "$DEPOT" db stop --data-dir "$WORK/pg" >/dev/null 2>&1
+  # A run leaves gigabytes of blobs and WAL behind: a directory made here goes with it.
+  [[ "$OWN_WORK" == 1 ]] && rm -rf "$WORK"
 }
 trap cleanup EXIT
 
