@@ -228,8 +228,8 @@ asio::awaitable<void> put_probed(Ctx& c, storage::BodySource& body) {
 }
 
 // A small PUT without conditions into a bucket probed a moment ago (Ctx::unprobed_put): its body
-// is read into memory and committed with the checks the probe would have made made by the commit
-// (PutOptions::dav_checks). When they do not hold (a lock, no parent collection, a collection at
+// is read into memory, and its commit makes the checks its probe would have made
+// (PutOptions::dav_checks). When one does not hold (a lock, no parent collection, a collection at
 // the path, the bucket gone), nothing was written, and the bytes read go the probed way, which
 // answers exactly as for any PUT. One query per PUT instead of two.
 asio::awaitable<void> put_unprobed(Ctx& c) {
