@@ -204,15 +204,11 @@ Result<Released> released_or_error(const std::string& status, const WriteConditi
   return rel;
 }
 
-// dav_put_checks' fields of a write with PutOptions::dav_checks (migration 202_put_dav_checks): b, k, u and dv.
-boost::json::object dav_item(const PutCommit& c) {
-  const auto& d = **c.dav_checks;
-  boost::json::array roots(d.lock_roots.begin(), d.lock_roots.end());
-  return boost::json::object{
-      {"b", c.info.bucket},
-      {"k", c.info.key},
-      {"u", c.user},
-      {"dv", boost::json::object{{"cv", d.credentials_version}, {"pp", d.parent_prefix}, {"lr", std::move(roots)}}}};
+// An item's dv (PutOptions::dav_checks) for dav_put_checks (migration 202_put_dav_checks).
+boost::json::object dav_checks_json(const PutOptions::DavChecks& d) {
+  return boost::json::object{{"cv", d.credentials_version},
+                             {"pp", d.parent_prefix},
+                             {"lr", boost::json::array(d.lock_roots.begin(), d.lock_roots.end())}};
 }
 
 // The object rows of one write, without the quota, in one statement (put_object_rows, migration
@@ -230,8 +226,8 @@ Result<Released> write_object_rows(pqxx::work& w, const PutCommit& c) {
     if (!v[0][1].as<bool>()) return released_or_error("no_such_bucket", *c.conditions, 0, 0, std::nullopt);
   }
   if (c.dav_checks && *c.dav_checks) {
-    boost::json::object it = dav_item(c);
-    it["i"] = 1;
+    boost::json::object it{{"i", 1}, {"b", c.info.bucket}, {"k", c.info.key}, {"u", c.user},
+                           {"dv", dav_checks_json(**c.dav_checks)}};
     auto v = exec_prepared(w, "engine_put_dav_checks", "SELECT status FROM dav_put_checks($1::jsonb)",
                            boost::json::serialize(boost::json::array{std::move(it)}));
     auto st = v[0][0].as<std::string>();
@@ -289,7 +285,7 @@ std::string batch_items(const std::vector<PutCommit*>& batch, std::string& data)
     // For commit_objects_batch's usage update (QuotaEngine::commit_batch's rules).
     it["u"] = c.user;
     if (c.verify_access_key && *c.verify_access_key) it["ak"] = **c.verify_access_key;
-    if (c.dav_checks && *c.dav_checks) it["dv"] = dav_item(c)["dv"];
+    if (c.dav_checks && *c.dav_checks) it["dv"] = dav_checks_json(**c.dav_checks);
     if (c.reservation && !c.reservation->done()) it["r"] = c.reservation->id();
     it["ck"] = !c.reservation && c.checked_bytes > 0;
     items.push_back(std::move(it));

@@ -38,11 +38,15 @@ storage::Engine::ProbeQuery probe_query(const DavPath& p) {
     q.key = p.key;
     q.prefix = p.collection_prefix();
   }
-  // Roots of every lock that could cover the path, as a file or as a collection: when none
-  // exists, check_write needs no lock query.
-  q.lock_roots = storage::DavStore::ancestors_and_self(p.lock_path(true));
-  if (p.kind == DavPath::Kind::member) q.lock_roots.push_back(p.lock_path(false));
+  // When no lock has one of these roots, check_write needs no lock query.
+  q.lock_roots = lock_roots(p);
   return q;
+}
+
+std::vector<std::string> lock_roots(const DavPath& p) {
+  auto roots = storage::DavStore::ancestors_and_self(p.lock_path(true));
+  if (p.kind == DavPath::Kind::member) roots.push_back(p.lock_path(false));
+  return roots;
 }
 
 namespace {

@@ -75,6 +75,8 @@ struct Ctx {
 
 // What resolve needs of PostgreSQL for a path, as one Engine::probe (user and credentials unset).
 storage::Engine::ProbeQuery probe_query(const DavPath& p);
+// The roots of every lock that could cover the path, as a file or as a collection.
+std::vector<std::string> lock_roots(const DavPath& p);
 
 // Resolves a path: the bucket must be the user's (access_denied otherwise, no_such_bucket when
 // it does not exist); a missing member is Type::missing with bucket set.

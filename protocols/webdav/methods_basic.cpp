@@ -243,8 +243,7 @@ asio::awaitable<void> put_unprobed(Ctx& c) {
   auto [opts, oc_mtime] = put_headers(c);
   opts.known_usage = cached.usage;
   opts.known_usage_may_be_stale = true;
-  opts.dav_checks = storage::PutOptions::DavChecks{c.credentials_version, c.path.parent_prefix(),
-                                                   probe_query(c.path).lock_roots};
+  opts.dav_checks = storage::PutOptions::DavChecks{c.credentials_version, c.path.parent_prefix(), lock_roots(c.path)};
   bool replaced = false;
   opts.replaced = &replaced;
   auto ticket = co_await c.app.engine.begin_put(c.user.id, cached.bucket, c.path.key, std::move(opts));

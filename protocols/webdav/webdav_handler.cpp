@@ -134,17 +134,22 @@ class WebdavHandler final : public http::Handler {
     c.ex.info().user = c.user.name;
   }
 
+  // A body of known size up to kEarlyContinueMax whose user had ample room a moment ago: it may
+  // have 100 Continue before any query answers (a refusal over the quota cannot be owed to it).
+  bool small_with_room(Ctx& c, storage::UserId user) const {
+    auto len = c.ex.content_length();
+    return len && *len <= kEarlyContinueMax && usage_hints_.ample(user, *len);
+  }
+
   // A PUT that may go without a probe of its own (handle_put) when its bucket was probed a
-  // moment ago: a small file (Content-Length up to kEarlyContinueMax: it is read into memory, so
-  // that it can still go the probed way) without conditions, while its user had ample room (so
-  // that 100 Continue may go at once, as below).
+  // moment ago: a small file with room (read into memory, so that it can still go the probed
+  // way) and without conditions.
   bool may_skip_probe(Ctx& c, const DavPath* p, storage::UserId user) const {
     if (c.ex.request().method() != bhttp::verb::put || !p || p->kind != DavPath::Kind::member || p->trailing_slash)
       return false;
     for (auto f : {bhttp::field::if_, bhttp::field::if_match, bhttp::field::if_none_match, bhttp::field::content_range})
       if (!c.ex.header(f).empty()) return false;
-    auto len = c.ex.content_length();
-    return len && *len <= kEarlyContinueMax && usage_hints_.ample(user, *len);
+    return small_with_room(c, user);
   }
 
   // HTTP Basic with the account password or an app password. Answers 401/429 itself and
@@ -196,10 +201,7 @@ class WebdavHandler final : public http::Handler {
       q.credentials_version = known->credentials_version;
       // A small PUT that waits for 100 Continue (curl, for one) gets it now when its user had
       // ample room a moment ago: its body travels while the probe runs, instead of after it.
-      if (q.usage) {
-        auto len = c.ex.content_length();
-        if (len && *len <= kEarlyContinueMax && usage_hints_.ample(known->user, *len)) co_await c.ex.send_continue();
-      }
+      if (q.usage && small_with_room(c, known->user)) co_await c.ex.send_continue();
       const bool put = q.usage;
       auto pr = co_await app_.engine.probe(std::move(q));
       if (pr.usage) usage_hints_.note(known->user, *pr.usage);
