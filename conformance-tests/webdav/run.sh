@@ -537,18 +537,25 @@ if run_group auth; then
   au_unprobed() {
     au_ready || return 1
     local u="davup$RUN_ID" pw='Dav-auth-pass-123!' f="$WORK/unprobed.txt" c p0 p1 tok
-    au_add "$u" "$pw" || return 1
+    au_add "$u" "$pw" && au_add "${u}b" 'Dav-auth-pass-456!' || return 1
     c="$EP/dav/up-$RUN_ID"
     up() { curl -sS -u "$u:$pw" -o /dev/null -w '%{http_code}' "$@"; }
     want() { local w="$1"; shift; local got; got="$(up "$@")"; [[ "$got" == "$w" ]] || { echo "$* -> $got, want $w"; return 1; }; }
     probes() { curl -sS "$EP/metrics" | sed -nE 's/^depot_probes_total ([0-9]+).*/\1/p'; }
     echo "written without a probe" > "$f"
     want 201 -X MKCOL "$c/" && want 201 -X MKCOL "$c/sub/" || return 1
-    want 201 -T "$f" "$c/p0" || return 1  # probed: its bucket is kept a second
-    p0="$(probes)"
-    want 201 -T "$f" "$c/f1" && want 204 -T "$f" "$c/f1" && want 201 -T "$f" "$c/sub/f2" || return 1
-    p1="$(probes)"
-    [[ $((p1 - p0)) -lt 3 ]] || { echo "3 PUTs took $((p1 - p0)) probes"; return 1; }
+    # Three PUTs right after a probed one take fewer than three probes. (Up to three tries: on a
+    # loaded machine the second may pass before the three are done, and they are then probed.)
+    local try
+    for try in 1 2 3; do
+      want 201 -T "$f" "$c/p0-$try" || return 1  # probed: its bucket is kept a second
+      p0="$(probes)"
+      want 201 -T "$f" "$c/f1-$try" && want 204 -T "$f" "$c/f1-$try" && want 201 -T "$f" "$c/sub/f2-$try" || return 1
+      p1="$(probes)"
+      [[ $((p1 - p0)) -lt 3 ]] && break
+      echo "try $try: 3 PUTs took $((p1 - p0)) probes"
+      [[ $try == 3 ]] && return 1
+    done
     want 409 -T "$f" "$c/nodir/f" || return 1  # no parent collection
     want 405 -T "$f" "$c/sub" || return 1      # a collection is at the path
     tok="$(curl -sS -u "$u:$pw" -D - -o /dev/null -X LOCK -H 'Depth: infinity' -H 'Content-Type: application/xml' \
@@ -562,9 +569,14 @@ if run_group auth; then
     curl -sS -u "$u:$pw" -o "$WORK/unprobed.get" "$c/sub/f4" && same "$f" "$WORK/unprobed.get" || return 1
     # The login changed (a password change or revocation bumps credentials_version): refused at once.
     want 201 -T "$f" "$c/p3" || return 1
-    au_psql "UPDATE users SET credentials_version = credentials_version + 1 WHERE name = '$u'" >/dev/null || return 1
+    # (The new password's hash comes from a second account, davup...b, set with the version bump
+    # in one statement: quicker than `depot user set-password`, so the PUT below still finds the
+    # bucket's probe kept; and the old password is wrong whichever way the PUT goes.)
+    au_psql "UPDATE users SET credentials_version = credentials_version + 1,
+               password_hash = (SELECT password_hash FROM users WHERE name = '${u}b') WHERE name = '$u'" >/dev/null || return 1
     want 401 -T "$f" "$c/after-change" || return 1
-    want 201 -T "$f" "$c/after-check" || return 1  # the password itself did not change: checked again, let in
+    pw='Dav-auth-pass-456!'
+    want 201 -T "$f" "$c/after-check" || return 1  # the new password: checked, let in
     au_psql "SELECT count(*) FROM objects o JOIN buckets b ON b.id = o.bucket_id WHERE b.name = 'up-$RUN_ID' AND o.key IN ('nodir/f', 'sub', 'after-change')" |
       drain_grep -qx 0 || { echo "a refused PUT was written"; return 1; }
   }
