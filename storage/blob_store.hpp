@@ -81,7 +81,10 @@ std::unique_ptr<BlobReader> make_memory_reader(std::string data, std::uint64_t o
 
 std::unique_ptr<BlobStore> make_local_blob_store(std::filesystem::path root, boost::asio::thread_pool& blocking);
 
-// A new random blob id: 32 hex digits.
+// A new blob id: 't', then 32 hex digits, time-ordered (local_blob_store.cpp says why). Ids of
+// older versions are 32 random hex digits; both kinds are valid.
 std::string new_blob_id();
+// Where the local blob store keeps blob `id` under `root`.
+std::filesystem::path blob_path(const std::filesystem::path& root, const std::string& id);
 
 }  // namespace depot::storage

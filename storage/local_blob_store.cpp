@@ -15,6 +15,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <openssl/rand.h>
@@ -27,24 +28,45 @@ namespace depot::storage {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 
+// 't', 12 hex digits of the time in milliseconds, 20 random hex digits. Time first, so a new
+// id sorts after the ones before it: the indexes on blob ids (blobs_pkey, objects_blob_idx) grow
+// at their right edge instead of taking each insert on a random leaf page. With random ids,
+// once those indexes held 600,000 ids, 4 KiB PUTs wrote 0.46 full-page images each in the
+// seconds after a checkpoint, and their rate had fallen by a third since the first 100,000.
 std::string new_blob_id() {
-  unsigned char raw[16];
+  unsigned char raw[10];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
   static const char* kHex = "0123456789abcdef";
-  std::string id(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    id[2 * i] = kHex[raw[i] >> 4];
-    id[2 * i + 1] = kHex[raw[i] & 15];
+  auto ms = std::uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+  std::string id(33, '0');
+  id[0] = 't';
+  for (int i = 0; i < 12; ++i) id[1 + i] = kHex[(ms >> (4 * (11 - i))) & 15];
+  for (int i = 0; i < 10; ++i) {
+    id[13 + 2 * i] = kHex[raw[i] >> 4];
+    id[14 + 2 * i] = kHex[raw[i] & 15];
   }
   return id;
+}
+
+std::filesystem::path blob_path(const std::filesystem::path& root, const std::string& id) {
+  // Two levels of 256 directories from random digits: the first four of an older id (32 random
+  // hex digits), the last four of a time-ordered one.
+  if (id.size() == 33) return root / "blobs" / id.substr(31, 2) / id.substr(29, 2) / id;
+  return root / "blobs" / id.substr(0, 2) / id.substr(2, 2) / id;
 }
 
 namespace {
 
 bool valid_id(const std::string& id) {
-  if (id.size() != 32) return false;
-  for (char c : id)
+  std::size_t from = 0;
+  if (id.size() == 33 && id[0] == 't') from = 1;  // time-ordered (new_blob_id)
+  else if (id.size() != 32) return false;           // random, from older versions
+  for (std::size_t i = from; i < id.size(); ++i) {
+    char c = id[i];
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
   return true;
 }
 
@@ -256,7 +278,7 @@ class LocalStore final : public BlobStore {
       sync_dir_ = !(fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC);
   }
 
-  fs::path path_of(const std::string& id) const { return root_ / "blobs" / id.substr(0, 2) / id.substr(2, 2) / id; }
+  fs::path path_of(const std::string& id) const { return blob_path(root_, id); }
 
   std::unique_ptr<BlobWriter> create() override {
     auto id = new_blob_id();

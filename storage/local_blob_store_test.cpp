@@ -3,6 +3,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
 
 #include "storage/blob_store.hpp"
 #include "tests/test_support.hpp"
@@ -69,7 +72,7 @@ TEST_CASE("local blob store: sizes around block and staging boundaries read back
         auto fin = depot::testing::run(w->finish());
         REQUIRE(fin.ok());
         auto id = w->id();
-        REQUIRE(std::filesystem::file_size(dir / "blobs" / id.substr(0, 2) / id.substr(2, 2) / id) == size);
+        REQUIRE(std::filesystem::file_size(blob_path(dir, id)) == size);
         CHECK(read_all(*store, id, 0, size) == data);
         if (size > 10) CHECK(read_all(*store, id, 3, size - 5) == data.substr(3, size - 5));
       }
@@ -88,4 +91,47 @@ TEST_CASE("local blob store: sizes around block and staging boundaries read back
     blocking.join();
     std::filesystem::remove_all(dir);
   }
+}
+
+TEST_CASE("local blob store: new ids sort by time, and blobs under older random ids still read", "[blobs]") {
+  // Time-ordered: an id made a few milliseconds later sorts after (the indexes on blob ids grow
+  // at their right edge); the directories come from the random tail.
+  auto a = new_blob_id();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  auto b = new_blob_id();
+  REQUIRE(a.size() == 33);
+  CHECK(a[0] == 't');
+  CHECK(a < b);
+  CHECK(a.substr(13) != b.substr(13));
+  auto p = blob_path("/r", b);
+  CHECK(p == std::filesystem::path("/r/blobs") / b.substr(31, 2) / b.substr(29, 2) / b);
+
+  asio::thread_pool blocking{2};
+  auto dir = std::filesystem::temp_directory_path() / depot::testing::unique_name("depot-blobs-");
+  {
+    auto store = make_local_blob_store(dir, blocking);
+    // A blob an older version wrote: 32 random hex digits, directories from its first four.
+    const std::string legacy = "0123456789abcdef0123456789abcdef";
+    REQUIRE(blob_path(dir, legacy) == dir / "blobs" / "01" / "23" / legacy);
+    std::filesystem::create_directories(blob_path(dir, legacy).parent_path());
+    {
+      std::ofstream f(blob_path(dir, legacy), std::ios::binary);
+      f << "older bytes";
+    }
+    CHECK(read_all(*store, legacy, 0, 11) == "older bytes");
+    // Anything else is no blob id: refused before it becomes a path.
+    for (const std::string bad : {"t0123456789abcdef0123456789abcdeg", "x0123456789abcdef0123456789abcdef",
+                                  "../../../../etc/passwd", "0123456789abcdef0123456789abcde"})
+      CHECK(store->open(bad, 0, 1).code() == Errc::not_found);
+    // And the sweeper's walk sees both kinds.
+    auto w = store->create();
+    depot::testing::run(w->write("new", 3));
+    REQUIRE(depot::testing::run(w->finish()).ok());
+    std::set<std::string> seen;
+    store->for_each_blob([&](const std::string& id, std::chrono::seconds) { seen.insert(id); });
+    CHECK(seen == std::set<std::string>{legacy, w->id()});
+    CHECK(read_all(*store, w->id(), 0, 3) == "new");
+  }
+  blocking.join();
+  std::filesystem::remove_all(dir);
 }
