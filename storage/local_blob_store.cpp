@@ -1,5 +1,6 @@
-// The local-disk blob store: <root>/blobs/ab/cd/<id>. A blob is written in place under its
-// final name: its id is new and random, and no row names it until the upload's commit, which
+// The local-disk blob store: <root>/blobs/xx/yy/<id>, xx and yy from random digits of the id
+// (blob_path). A blob is written in place under its final name: its id is new (time and random
+// digits), and no row names it until the upload's commit, which
 // comes after the blob is durable; a writer that fails or is dropped unlinks its file, and one
 // lost in a crash is an orphan the sweeper removes once it is older than the grace period (it
 // asks the database which ids no row names). Writing in place spares a rename, whose directory
