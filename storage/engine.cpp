@@ -560,20 +560,36 @@ class PutCommitter {
   std::atomic<std::uint64_t> statements_{0}, transactions_{0}, alone_{0};
 };
 
-// A bounded LRU of inline blob bytes by blob id. Thread-safe.
+// A bounded LRU of inline blob bytes by blob id. Thread-safe. It also remembers under which
+// name (bucket and key) each blob was last read, so that a GET's probe need not fetch bytes this
+// server already holds: a blob id's bytes never change, and the probe still returns the
+// object's current blob id, so a replaced object simply misses (open_object then reads it).
 class InlineBlobCache {
  public:
   explicit InlineBlobCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  void put(const std::string& id, std::string data) {
+  static std::string name_of(const std::string& bucket, const std::string& key) { return bucket + '\0' + key; }
+
+  // `name`: where the bytes were read ("" when unknown).
+  void put(const std::string& id, std::string data, std::string name = {}) {
     std::lock_guard lock(mu_);
-    if (data.size() > max_bytes_ / 16 || map_.count(id)) return;
-    bytes_ += data.size();
-    lru_.emplace_front(id, std::move(data));
+    if (data.size() > max_bytes_ / 16) return;
+    if (auto it = map_.find(id); it != map_.end()) {
+      if (!name.empty() && it->second->name != name) name_to(it->second, std::move(name));
+      return;
+    }
+    lru_.push_front(Entry{id, std::move(data), {}});
+    bytes_ += cost(lru_.front());
     map_.emplace(id, lru_.begin());
+    if (!name.empty()) name_to(lru_.begin(), std::move(name));
     while (bytes_ > max_bytes_ && !lru_.empty()) {
-      bytes_ -= lru_.back().second.size();
-      map_.erase(lru_.back().first);
+      auto& last = lru_.back();
+      bytes_ -= cost(last);
+      if (!last.name.empty()) {
+        auto n = names_.find(last.name);
+        if (n != names_.end() && n->second == std::prev(lru_.end())) names_.erase(n);
+      }
+      map_.erase(last.id);
       lru_.pop_back();
     }
   }
@@ -583,15 +599,52 @@ class InlineBlobCache {
     auto it = map_.find(id);
     if (it == map_.end()) return std::nullopt;
     lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->second;
+    return it->second->data;
+  }
+
+  // The id of the blob last read under `name`, if its bytes are held.
+  std::optional<std::string> held_under(const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto n = names_.find(name);
+    if (n == names_.end()) return std::nullopt;
+    return n->second->id;
+  }
+
+  // The object under `name` is another blob now.
+  void forget_name(const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto n = names_.find(name);
+    if (n == names_.end()) return;
+    bytes_ -= cost(*n->second);
+    n->second->name.clear();
+    bytes_ += cost(*n->second);
+    names_.erase(n);
   }
 
  private:
+  struct Entry {
+    std::string id, data, name;
+  };
+  using Iter = std::list<Entry>::iterator;
+  static std::size_t cost(const Entry& e) { return e.id.size() + e.data.size() + e.name.size() + 96; }
+
+  void name_to(Iter it, std::string name) {
+    if (!it->name.empty()) {
+      auto n = names_.find(it->name);
+      if (n != names_.end() && n->second == it) names_.erase(n);
+    }
+    bytes_ -= cost(*it);
+    it->name = std::move(name);
+    bytes_ += cost(*it);
+    names_[it->name] = it;
+  }
+
   std::mutex mu_;
   std::size_t max_bytes_;
   std::size_t bytes_ = 0;
-  std::list<std::pair<std::string, std::string>> lru_;
-  std::unordered_map<std::string, std::list<std::pair<std::string, std::string>>::iterator> map_;
+  std::list<Entry> lru_;
+  std::unordered_map<std::string, Iter> map_;
+  std::unordered_map<std::string, Iter> names_;  // a name's newest entry
 };
 
 Engine::Engine(Database& db, BlobStore& blobs, QuotaEngine& quota, EngineOptions opts)
@@ -892,7 +945,9 @@ class ProbeBatcher {
   std::atomic<std::uint64_t> probes_{0}, statements_{0};
 };
 
-Engine::ProbeStats Engine::probe_stats() const { return {probes_->probes_.load(), probes_->statements_.load()}; }
+Engine::ProbeStats Engine::probe_stats() const {
+  return {probes_->probes_.load(), probes_->statements_.load(), prefetch_skipped_.load()};
+}
 
 Engine::CommitStats Engine::commit_stats() const {
   return {committer_->statements_.load(), committer_->transactions_.load(), committer_->alone_.load()};
@@ -909,7 +964,14 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   else if (q.credentials_version >= 0) parts |= kProbeVersion;
   if (bucket) parts |= kProbeBucket;
   if (obj) parts |= kProbeObject;
-  if (obj && q.prefetch) parts |= kProbePrefetch;
+  // No bytes for a GET of an object whose bytes this server read before under the same name
+  // (when it was replaced since, open_object reads the new ones).
+  std::optional<std::string> held;
+  if (obj && q.prefetch) {
+    held = inline_cache_->held_under(InlineBlobCache::name_of(q.bucket, *q.key));
+    if (!held) parts |= kProbePrefetch;
+    else prefetch_skipped_.fetch_add(1, std::memory_order_relaxed);
+  }
   if (pfx) parts |= kProbePrefix;
   if (parent) parts |= kProbeParent;
   if (q.usage) parts |= kProbeUsage;
@@ -967,7 +1029,9 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   if (parent) p.parent_exists = !r[parent_col].is_null() && r[parent_col].as<bool>();
   if (obj) {
     if (r[obj_col].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
-    else p.object = object_with_prefetch(r, obj_col);
+    else p.object = object_with_prefetch(r, obj_col, InlineBlobCache::name_of(q.bucket, *q.key));
+    if (held && (!p.object->ok() || p.object->value().blob_id != *held))
+      inline_cache_->forget_name(InlineBlobCache::name_of(q.bucket, *q.key));
   }
   co_return p;
 }
@@ -1007,18 +1071,19 @@ asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string nam
 
 // ---------------------------------------------------------------- objects
 
-ObjectInfo Engine::object_with_prefetch(const pqxx::row& r, int first) {
+ObjectInfo Engine::object_with_prefetch(const pqxx::row& r, int first, std::string name) {
   auto o = object_from_row(r, first);
   if (!r[first + kObjectColumnCount].is_null()) {
     pqxx::binarystring bs(r[first + kObjectColumnCount]);
-    inline_cache_->put(o.blob_id, bs.str());
+    inline_cache_->put(o.blob_id, bs.str(), std::move(name));
   }
   return o;
 }
 
-ObjectInfo Engine::object_with_prefetch(const PgRow& r, int first) {
+ObjectInfo Engine::object_with_prefetch(const PgRow& r, int first, std::string name) {
   auto o = object_from_row(r, first);
-  if (!r[first + kObjectColumnCount].is_null()) inline_cache_->put(o.blob_id, r[first + kObjectColumnCount].bytea());
+  if (!r[first + kObjectColumnCount].is_null())
+    inline_cache_->put(o.blob_id, r[first + kObjectColumnCount].bytea(), std::move(name));
   return o;
 }
 
@@ -1026,7 +1091,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::head_object(const Bucket& b, std::st
   co_return co_await db_.read([&](pqxx::transaction_base& w) -> Result<ObjectInfo> {
     auto r = exec_prepared(w, "engine_head_object", kHeadObjectSql.c_str(), b.id, key, kPrefetch);
     if (r.empty()) return make_error(Errc::no_such_key, "the object does not exist");
-    return object_with_prefetch(r[0], 0);
+    return object_with_prefetch(r[0], 0, InlineBlobCache::name_of(b.name, key));
   });
 }
 

@@ -6,6 +6,7 @@
 // is reported as access_denied (S3 shows AccessDenied) and never read or changed.
 // Thread-safety: one Engine serves all threads; all methods may be called concurrently.
 #pragma once
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
@@ -186,8 +187,9 @@ class Engine {
   boost::asio::awaitable<Probe> probe(ProbeQuery q);
   // Probes run, and the statements they took: probes that wait for a database connection
   // together are sent as one statement (engine.cpp, ProbeBatcher).
+  // prefetch_skipped: GET probes that left out the object's bytes, held by this server already.
   struct ProbeStats {
-    std::uint64_t probes = 0, statements = 0;
+    std::uint64_t probes = 0, statements = 0, prefetch_skipped = 0;
   };
   ProbeStats probe_stats() const;
   // Group-commit batches (engine.cpp, PutCommitter): committed as one statement, as one
@@ -270,12 +272,15 @@ class Engine {
   boost::asio::awaitable<Result<Usage>> usage_for_put(UserId user, const PutOptions& opts,
                                                       bool (*refuses)(const Usage&, std::uint64_t), std::uint64_t size);
   // An object's columns at `first` followed by its prefetched inline bytes (kept in the cache).
-  ObjectInfo object_with_prefetch(const pqxx::row& r, int first);
-  ObjectInfo object_with_prefetch(const PgRow& r, int first);
+  // `name` (InlineBlobCache::name_of): where it was read, so that a later GET's probe can skip
+  // bytes the cache holds.
+  ObjectInfo object_with_prefetch(const pqxx::row& r, int first, std::string name = {});
+  ObjectInfo object_with_prefetch(const PgRow& r, int first, std::string name = {});
   // Group commit of finish_put's transactions (see engine.cpp).
   std::unique_ptr<PutCommitter> committer_;
   // probe()'s statements that waited for a database connection together, sent as one (engine.cpp).
   std::unique_ptr<ProbeBatcher> probes_;
+  std::atomic<std::uint64_t> prefetch_skipped_{0};
 };
 
 }  // namespace depot::storage

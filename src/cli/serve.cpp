@@ -159,6 +159,9 @@ int serve(const std::vector<std::string>& args) {
   metrics.add_counter("depot_probe_statements_total",
                       "Statements those took: probes waiting for a connection together go as one.",
                       [&] { return double(engine.probe_stats().statements); });
+  metrics.add_counter("depot_probe_prefetch_skipped_total",
+                      "GET probes that left out a small object's bytes this server held already.",
+                      [&] { return double(engine.probe_stats().prefetch_skipped); });
   metrics.add_counter("depot_commit_statements_total", "Group-commit batches written as one statement.",
                       [&] { return double(engine.commit_stats().statements); });
   metrics.add_counter("depot_commit_transactions_total",
