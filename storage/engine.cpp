@@ -966,9 +966,11 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   if (obj) parts |= kProbeObject;
   // No bytes for a GET of an object whose bytes this server read before under the same name
   // (when it was replaced since, open_object reads the new ones).
+  // The name is only made for a GET: other probes neither fetch bytes nor skip them.
+  const std::string name = obj && q.prefetch ? InlineBlobCache::name_of(q.bucket, *q.key) : std::string();
   std::optional<std::string> held;
-  if (obj && q.prefetch) {
-    held = inline_cache_->held_under(InlineBlobCache::name_of(q.bucket, *q.key));
+  if (!name.empty()) {
+    held = inline_cache_->held_under(name);
     if (!held) parts |= kProbePrefetch;
     else prefetch_skipped_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -1029,9 +1031,8 @@ asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
   if (parent) p.parent_exists = !r[parent_col].is_null() && r[parent_col].as<bool>();
   if (obj) {
     if (r[obj_col].is_null()) p.object = make_error(Errc::no_such_key, "the object does not exist");
-    else p.object = object_with_prefetch(r, obj_col, InlineBlobCache::name_of(q.bucket, *q.key));
-    if (held && (!p.object->ok() || p.object->value().blob_id != *held))
-      inline_cache_->forget_name(InlineBlobCache::name_of(q.bucket, *q.key));
+    else p.object = held ? object_from_row(r, obj_col) : object_with_prefetch(r, obj_col, name);
+    if (held && (!p.object->ok() || p.object->value().blob_id != *held)) inline_cache_->forget_name(name);
   }
   co_return p;
 }

@@ -32,7 +32,7 @@ namespace asio = boost::asio;
 // 't', 12 hex digits of the time in milliseconds, 20 random hex digits. Time first, so a new
 // id sorts after the ones before it: the indexes on blob ids (blobs_pkey, objects_blob_idx) grow
 // at their right edge instead of taking each insert on a random leaf page. With random ids,
-// once those indexes held 600,000 ids, 4 KiB PUTs wrote 0.46 full-page images each in the
+// once those indexes held 600,000 ids, 4 KiB PUTs wrote 0.46-0.52 full-page images each in the
 // seconds after a checkpoint, and their rate had fallen by a third since the first 100,000.
 std::string new_blob_id() {
   unsigned char raw[10];
