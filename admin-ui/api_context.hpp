@@ -69,6 +69,12 @@ struct ApiContext {
   asio::awaitable<void> fail(status st, std::string code, std::string message) {
     return fail(api_error(st, std::move(code), std::move(message)));
   }
+  // 400 invalid_argument with `problem`, or `missing` when no field had a wrong type. (Not
+  // `problem.empty() ? "..." : problem` inside a co_await: GCC 12 destroys the std::string that
+  // ?: makes there twice, which corrupted the heap on every such request.)
+  asio::awaitable<void> fail_invalid(const char* missing) {
+    return fail(status::bad_request, "invalid_argument", problem.empty() ? std::string(missing) : problem);
+  }
 
   // Body fields. The std::optional ones are nullopt when absent; wrong types are reported by
   // `problem` (the handler answers 400 with it).

@@ -54,7 +54,7 @@ asio::awaitable<std::optional<auth::User>> check_credentials(ApiContext& c) {
   auto password = c.str("password");
   auto totp = c.str("totp");
   if (!c.problem.empty() || !name || !password) {
-    co_await c.fail(status::bad_request, "invalid_argument", c.problem.empty() ? "name and password are required" : c.problem);
+    co_await c.fail_invalid("name and password are required");
     co_return std::nullopt;
   }
   auto addr = c.ex.info().remote_addr;
@@ -142,8 +142,7 @@ asio::awaitable<void> signup(ApiContext& c) {
     co_return co_await c.fail(status::forbidden, "signup_closed", "sign-up is closed; ask an administrator for an account");
   auto name = c.str("name"), email = c.str("email"), password = c.str("password"), invite = c.str("invite");
   if (!c.problem.empty() || !name || !email || !password)
-    co_return co_await c.fail(status::bad_request, "invalid_argument",
-                              c.problem.empty() ? "name, email and password are required" : c.problem);
+    co_return co_await c.fail_invalid("name, email and password are required");
   std::string invite_hash;
   if (mode == "invite") {
     if (!invite) co_return co_await c.fail(status::forbidden, "invite_required", "sign-up needs an invite code");

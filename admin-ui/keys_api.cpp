@@ -75,7 +75,7 @@ asio::awaitable<void> app_passwords(ApiContext& c) {
   if (c.endpoint.op == Op::app_passwords_create) {
     auto name = c.str("name");
     if (!c.problem.empty() || !name)
-      co_return co_await c.fail(status::bad_request, "invalid_argument", c.problem.empty() ? "name is required" : c.problem);
+      co_return co_await c.fail_invalid("name is required");
     auto a = co_await c.svc.app_passwords.create(u->id, *name);
     if (!a) co_return co_await c.fail(a.error());
     auto o = app_password_json(*a);
@@ -84,7 +84,7 @@ asio::awaitable<void> app_passwords(ApiContext& c) {
   }
   if (c.endpoint.op == Op::webdav_password) {
     auto enabled = c.boolean("enabled");
-    if (!enabled) co_return co_await c.fail(status::bad_request, "invalid_argument", c.problem.empty() ? "enabled is required" : c.problem);
+    if (!enabled) co_return co_await c.fail_invalid("enabled is required");
     if (auto r = co_await c.app.users.set_dav_password_disabled(u->id, !*enabled); !r) co_return co_await c.fail(r.error());
     co_return co_await c.reply(status::ok, [&] { return json::object{{"webdav_account_password", *enabled}}; }());
   }

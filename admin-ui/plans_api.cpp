@@ -17,8 +17,7 @@ asio::awaitable<void> plans_op(ApiContext& c) {
       auto bytes = c.integer("bytes_limit"), objects = c.integer("objects_limit");
       auto pub = c.boolean("public");
       if (!c.problem.empty() || !name || !bytes)
-        co_return co_await c.fail(status::bad_request, "invalid_argument",
-                                  c.problem.empty() ? "name and bytes_limit are required" : c.problem);
+        co_return co_await c.fail_invalid("name and bytes_limit are required");
       p.name = *name;
       p.bytes_limit = *bytes;
       p.objects_limit = objects;

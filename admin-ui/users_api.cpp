@@ -43,8 +43,7 @@ asio::awaitable<void> create(ApiContext& c) {
   auto name = c.str("name"), email = c.str("email"), password = c.str("password"), plan = c.str("plan");
   auto admin = c.boolean("is_admin");
   if (!c.problem.empty() || !name || !email || !password)
-    co_return co_await c.fail(status::bad_request, "invalid_argument",
-                              c.problem.empty() ? "name, email and password are required" : c.problem);
+    co_return co_await c.fail_invalid("name, email and password are required");
   nu.name = *name;
   nu.email = *email;
   nu.password = *password;
@@ -133,7 +132,7 @@ asio::awaitable<void> password(ApiContext& c) {
   if (!u) co_return;
   auto current = c.str("current_password"), next = c.str("new_password");
   if (!c.problem.empty() || !next)
-    co_return co_await c.fail(status::bad_request, "invalid_argument", c.problem.empty() ? "new_password is required" : c.problem);
+    co_return co_await c.fail_invalid("new_password is required");
   if (!c.is_admin() || u->id == c.caller->id) {
     if (!current) co_return co_await c.fail(status::bad_request, "invalid_argument", "current_password is required");
     if (!co_await c.app.users.verify_login(u->name, *current))

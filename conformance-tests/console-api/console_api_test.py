@@ -297,9 +297,9 @@ def t_user_detail_extras():
     expect(st, 404, js)
 
 
-def raw_call(client, method, path, data):
+def raw_call(client, method, path, data, content_type="application/octet-stream"):
     req = urllib.request.Request(API + path, data=data, method=method)
-    req.add_header("Content-Type", "application/octet-stream")
+    req.add_header("Content-Type", content_type)
     if client.csrf:
         req.add_header("X-CSRF-Token", client.csrf)
     try:
@@ -388,6 +388,43 @@ def t_audit_log():
     assert js2["items"][0]["id"] < js["items"][-1]["id"], (js, js2)
 
 
+def t_missing_fields_refused_server_stays_up():
+    """Bodies without the fields a route needs ({} or nothing at all) are a 400 JSON error every
+    time, and the server lives on (it used to die after two: heap corruption)."""
+    def json_error(st, text, want, what):
+        expect(st, want, text[:200], what)
+        js = json.loads(text)
+        assert isinstance(js, dict) and js.get("error", {}).get("code"), f"{what}: not a JSON error: {text[:200]}"
+
+    def ready(what):
+        with urllib.request.urlopen(BASE + "/readyz", timeout=10) as r:
+            assert r.status == 200, f"/readyz after {what}: {r.status}"
+
+    anon = Client()
+    try:
+        for i in range(10):
+            for path in ("/auth/token", "/auth/login"):
+                for data in (b"{}", b""):
+                    st, text = raw_call(anon, "POST", path, data, "application/json")
+                    json_error(st, text, 400, f"#{i + 1} POST {path} {data!r}")
+        ready("the anonymous requests")
+    finally:
+        psql("DELETE FROM auth_throttle WHERE scope = 'ip:127.0.0.1'")
+    user, me = S["user_client"], S["user_name"]
+    st, js, _ = user.call("GET", f"/users/{me}/app-passwords")
+    expect(st, 200, js, "list app passwords")
+    before = json.dumps(js, sort_keys=True)
+    for i in range(5):
+        for method, path in (("POST", f"/users/{me}/password"), ("POST", f"/users/{me}/app-passwords"),
+                             ("PUT", f"/users/{me}/webdav-password")):
+            st, text = raw_call(user, method, path, b"{}", "application/json")
+            json_error(st, text, 400, f"#{i + 1} {method} {path} {{}}")
+    ready("the signed-in requests")
+    st, js, _ = user.call("GET", f"/users/{me}/app-passwords")
+    expect(st, 200, js, "the session still works")
+    assert json.dumps(js, sort_keys=True) == before, f"app passwords changed: {before} -> {js}"
+
+
 def setup():
     S["admin_name"] = "cqadmin" + RUN
     pw = "admin password " + RUN
@@ -435,7 +472,8 @@ def main():
                          ("console-users-search-sort-page", t_users_search_sort_page),
                          ("console-overview-usage-history", t_overview_and_history),
                          ("console-user-detail-extras", t_user_detail_extras), ("console-billing-events", t_billing_events),
-                         ("console-audit-log", t_audit_log), ("console-admin-reads-user-files", t_admin_reads_user_files)]:
+                         ("console-audit-log", t_audit_log), ("console-admin-reads-user-files", t_admin_reads_user_files),
+                         ("console-missing-fields-400-server-stays-up", t_missing_fields_refused_server_stays_up)]:
             try:
                 fn()
                 print(f"PASS {name}", flush=True)
