@@ -175,6 +175,9 @@ struct PutCommit {
   std::exception_ptr failure;
   std::vector<std::string> unlink;
   bool replaced = false;  // the write replaced an object
+  // With `failure`: the rows may have been committed (the connection broke during or after the
+  // commit), so the new blob must stay for the sweeper to judge, not be removed at once.
+  bool outcome_unknown = false;
   std::unique_ptr<Resumer<>> wake;  // the waiting finish_put
 };
 
@@ -319,16 +322,26 @@ std::vector<Result<Released>> write_batch_rows(pqxx::work& w, const std::vector<
 
 // The whole batch, rows and usage, as one statement outside a transaction block (its own
 // transaction: one round trip instead of four). Throws when PostgreSQL refuses it, a quota limit
-// among the reasons; nothing of it is then written.
+// among the reasons; nothing of it is then written. Its commit does not wait for the WAL flush
+// (commit_objects_batch_async, migration 009): the batch is durable only after a flush_barrier.
 std::vector<Result<Released>> commit_batch_statement(pqxx::connection& conn, const std::vector<PutCommit*>& batch) {
   std::string data;
   auto items = batch_items(batch, data);
   pqxx::nontransaction n(conn);
-  auto rows = exec_prepared(n, "engine_commit_objects_batch",
+  auto rows = exec_prepared(n, "engine_commit_objects_batch_async",
                             "SELECT i, status, freed_objects, freed_bytes, unlink_blob "
-                            "FROM commit_objects_batch($1::jsonb, $2::bytea) ORDER BY i",
+                            "FROM commit_objects_batch_async($1::jsonb, $2::bytea) ORDER BY i",
                             items, pqxx::binarystring(data));
   return batch_outcomes(rows, batch);
+}
+
+// Returns once every transaction this server committed before the call is on disk: a
+// transaction with a transaction id commits with synchronous_commit on (the connections'
+// setting), so its commit waits for the WAL to be flushed up to its commit record, and the WAL
+// is flushed in order.
+void flush_barrier(pqxx::connection& conn) {
+  pqxx::nontransaction n(conn);
+  n.exec("SELECT pg_current_xact_id()");
 }
 
 }  // namespace
@@ -393,21 +406,103 @@ class PutCommitter {
         }
         progress_ = std::chrono::steady_clock::now();
       }
+      bool durable = true;
       try {
-        run(db_.pool_connection(), batch);
+        durable = run(db_.pool_connection(), batch);
       } catch (...) {
-        for (auto* c : batch)
-          if (!c->result && !c->failure) c->failure = std::current_exception();
+        fail(batch, std::current_exception());
       }
-      // A job may be destroyed as soon as its waiter resumes: take the wakeup out first.
-      for (auto* c : batch) {
-        auto wake = std::move(c->wake);
-        wake->resume();
+      if (durable) {
+        wake(batch);
+      } else {
+        flush_later(std::move(batch));
       }
     }
   }
 
-  void run(pqxx::connection& conn, std::vector<PutCommit*> batch) {
+  // A batch whose outcome is known but not yet on disk waits for the flusher's next barrier,
+  // while the leader sends the next batch: a batch's WAL flush overlaps the next one's execution.
+  // (A single leader otherwise spent each batch's flush idle: 4 KiB PUTs, batches of about 16,
+  // 2.7 ms executing and 0.6 ms flushing.) A barrier serves every batch that finished before it.
+  void flush_later(std::vector<PutCommit*> batch) {
+    bool spawn = false;
+    {
+      std::lock_guard lock(flush_mu_);
+      unflushed_.insert(unflushed_.end(), batch.begin(), batch.end());
+      if (!flushing_) flushing_ = spawn = true;
+    }
+    if (spawn) db_.post_task([this] { flush(); });
+  }
+
+  void flush() {
+    for (;;) {
+      std::vector<PutCommit*> done;
+      {
+        std::lock_guard lock(flush_mu_);
+        if (unflushed_.empty()) {
+          flushing_ = false;
+          return;
+        }
+        done.swap(unflushed_);
+      }
+      std::exception_ptr err;
+      for (int attempt = 0; attempt < 3; ++attempt) {  // a broken connection is reopened
+        try {
+          flush_barrier(db_.pool_connection());
+          err = nullptr;
+          break;
+        } catch (...) {
+          err = std::current_exception();
+        }
+      }
+      flushes_++;
+      if (err) {
+        // Committed, visible, perhaps not durable: the writes are answered with the error, and
+        // their blobs (new and replaced) are left to the sweeper, which judges by the rows.
+        for (auto* c : done) {
+          c->result.reset();
+          c->unlink.clear();
+          c->failure = err;
+          c->outcome_unknown = true;
+        }
+      }
+      wake(done);
+    }
+  }
+
+  // The connection broke: the commit may or may not have happened.
+  static bool maybe_committed(std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const pqxx::broken_connection&) {
+      return true;
+    } catch (const pqxx::in_doubt_error&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  static void fail(const std::vector<PutCommit*>& batch, std::exception_ptr e) {
+    const bool unknown = maybe_committed(e);
+    for (auto* c : batch) {
+      if (c->result || c->failure) continue;
+      c->failure = e;
+      c->outcome_unknown = unknown;
+    }
+  }
+
+  static void wake(const std::vector<PutCommit*>& batch) {
+    // A job may be destroyed as soon as its waiter resumes: take the wakeup out first.
+    for (auto* c : batch) {
+      auto w = std::move(c->wake);
+      w->resume();
+    }
+  }
+
+  // Writes the batch's rows. True when every outcome is final and on disk; false when the batch
+  // was committed without waiting for its flush (flush_later).
+  bool run(pqxx::connection& conn, std::vector<PutCommit*> batch) {
     // One lock order for every batch (keys, then users' usage rows): batches never deadlock.
     std::stable_sort(batch.begin(), batch.end(), [](const PutCommit* a, const PutCommit* b) {
       return std::tie(a->info.bucket, a->info.key) < std::tie(b->info.bucket, b->info.key);
@@ -419,14 +514,15 @@ class PutCommitter {
     const bool hooks = std::any_of(batch.begin(), batch.end(), [](const PutCommit* c) { return c->in_tx && *c->in_tx; });
     if (distinct && !hooks && run_as_statement(conn, batch)) {
       statements_++;
-      return;
+      return false;
     }
     if (batch.size() > 1 && run_together(conn, batch, distinct)) {
       transactions_++;
-      return;
+      return true;
     }
     alone_ += batch.size();
     for (auto* c : batch) run_alone(conn, *c);
+    return true;
   }
 
   // Keys written once each and no hooks to run in the transaction: the whole batch is one
@@ -544,6 +640,7 @@ class PutCommitter {
         }
       } catch (...) {
         c.failure = std::current_exception();
+        c.outcome_unknown = maybe_committed(c.failure);
         return;
       }
     }
@@ -555,9 +652,12 @@ class PutCommitter {
   std::deque<PutCommit*> queue_;
   int leaders_ = 0;
   std::chrono::steady_clock::time_point progress_;  // when a leader last took a batch
+  std::mutex flush_mu_;
+  std::vector<PutCommit*> unflushed_;  // committed, waiting for a barrier
+  bool flushing_ = false;              // a flush() task runs
 
  public:
-  std::atomic<std::uint64_t> statements_{0}, transactions_{0}, alone_{0};
+  std::atomic<std::uint64_t> statements_{0}, transactions_{0}, alone_{0}, flushes_{0};
 };
 
 // A bounded LRU of inline blob bytes by blob id. Thread-safe. It also remembers under which
@@ -950,7 +1050,8 @@ Engine::ProbeStats Engine::probe_stats() const {
 }
 
 Engine::CommitStats Engine::commit_stats() const {
-  return {committer_->statements_.load(), committer_->transactions_.load(), committer_->alone_.load()};
+  return {committer_->statements_.load(), committer_->transactions_.load(), committer_->alone_.load(),
+          committer_->flushes_.load()};
 }
 
 asio::awaitable<Engine::Probe> Engine::probe(ProbeQuery q) {
@@ -1255,7 +1356,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   job.dav_checks = &t.options.dav_checks;
   co_await committer_->commit(job);
   if (job.failure) {
-    if (!inline_blob) blobs_.remove(blob_id);
+    if (!inline_blob && !job.outcome_unknown) blobs_.remove(blob_id);
     std::rethrow_exception(job.failure);
   }
   auto res = std::move(*job.result);

@@ -196,6 +196,7 @@ class Engine {
   // transaction of several statements, and writes committed one at a time.
   struct CommitStats {
     std::uint64_t statements = 0, transactions = 0, alone = 0;
+    std::uint64_t flushes = 0;  // barriers that made batches written as one statement durable
   };
   CommitStats commit_stats() const;
 

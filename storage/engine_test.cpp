@@ -573,6 +573,34 @@ TEST_CASE("engine: concurrent writes commit in batches, each with its own outcom
   CHECK(f.usage().objects_used == before.objects_used + 6);
   CHECK(f.usage().bytes_reserved == 0);
   CHECK(f.engine->commit_stats().statements > stats0.statements);  // batches of distinct keys: one statement
+  // Those batches committed without waiting for their flush; each was answered after a barrier.
+  const auto stats1 = f.engine->commit_stats();
+  CHECK(stats1.flushes > stats0.flushes);
+  CHECK(stats1.flushes - stats0.flushes <= stats1.statements - stats0.statements);
+}
+
+TEST_CASE("commit_objects_batch_async: only its own transaction skips the wait for the flush", "[db]") {
+  DEPOT_REQUIRE_DB();
+  Fixture f;
+  pqxx::connection c(depot::testing::database_url());
+  auto setting = [&] {
+    pqxx::nontransaction n(c);
+    return n.exec("SHOW synchronous_commit")[0][0].as<std::string>();
+  };
+  CHECK(setting() == "on");
+  {
+    pqxx::nontransaction n(c);
+    CHECK(n.exec("SELECT count(*) FROM commit_objects_batch_async('[]'::jsonb, ''::bytea)")[0][0].as<int>() == 0);
+  }
+  // The next statements of the connection (another write's commit, say) wait for their flush again.
+  CHECK(setting() == "on");
+  {
+    pqxx::work w(c);
+    w.exec("SELECT count(*) FROM commit_objects_batch_async('[]'::jsonb, ''::bytea)");
+    CHECK(w.exec("SHOW synchronous_commit")[0][0].as<std::string>() == "off");  // within its transaction
+    w.commit();
+  }
+  CHECK(setting() == "on");
 }
 
 TEST_CASE("engine: probe reads credentials, bucket, object, prefix and usage in one query", "[db]") {

@@ -167,6 +167,9 @@ int serve(const std::vector<std::string>& args) {
   metrics.add_counter("depot_commit_transactions_total",
                       "Group-commit batches written as a transaction of several statements (hooks, repeated keys).",
                       [&] { return double(engine.commit_stats().transactions); });
+  metrics.add_counter("depot_commit_flushes_total",
+                      "Flush barriers: waits for the WAL flush that acknowledge the batches written as one statement before them.",
+                      [&] { return double(engine.commit_stats().flushes); });
   metrics.add_counter("depot_commit_alone_total", "Writes committed one at a time after their batch failed as a whole.",
                       [&] { return double(engine.commit_stats().alone); });
   metrics.add_counter("depot_sweeper_runs_total", "Sweeper runs.", [&] { return double(sweeper.stats().runs); });
