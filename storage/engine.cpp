@@ -770,6 +770,10 @@ bool Engine::valid_bucket_name(std::string_view n) {
   if (all_ip && dots == 3) return false;  // looks like an IP address
   if (n.starts_with("xn--") || n.starts_with("sthree-") || n.ends_with("-s3alias") || n.ends_with("--ol-s3"))
     return false;
+  // The server's own first path segments (src/http/router.cpp): a bucket of that name would be
+  // out of reach of path-style requests.
+  for (std::string_view own : {"api", "dav", "healthz", "readyz", "metrics"})
+    if (n == own) return false;
   return true;
 }
 

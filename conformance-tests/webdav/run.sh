@@ -6,9 +6,10 @@
 # Prints "PASS name" / "FAIL name: why" per scenario; exits non-zero if any failed.
 # Also: collection ETags, dead properties and locks following DELETE/MOVE/COPY, a real davfs2
 # kernel mount, the largefile scenario (litmus' largefile suite is not in Debian's build), and
-# Basic authentication (immediate revocation, the shared brute-force throttle).
+# Basic authentication (immediate revocation, the shared brute-force throttle), and malformed
+# bodies and names a fuzzer found accepted.
 # WEBDAV_ONLY=litmus (or cadaver, rclone, cross, quirks, etag, propsfollow, davfs2, largefile,
-# auth) runs one group.
+# auth, malformed) runs one group.
 set -uo pipefail
 # `producer | grep -q` under pipefail fails when grep exits at the first match and the producer
 # is still writing (SIGPIPE, curl error 23): read the rest of the input before returning.
@@ -583,6 +584,81 @@ if run_group auth; then
   scenario auth-revocation-password-suspension-immediate au_revoke
   scenario put-without-probe-rechecks au_unprobed
   scenario auth-failures-shared-throttle au_throttle
+fi
+
+# ---------------------------------------------------------------- malformed input
+if run_group malformed; then
+  # Regressions from a fuzzing session: control characters and invalid UTF-8 in PROPPATCH, LOCK
+  # and PROPFIND bodies are refused with 400 (never stored and echoed later into XML that is not
+  # well-formed, never a 500); an empty <D:prop/> still gives every response a propstat or a
+  # status; bucket names that are the server's own routes cannot be made.
+  mf_wellformed() { /usr/bin/python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parseString(open(sys.argv[1], "rb").read())' "$1"; }
+  mf_reserved() {
+    local n code
+    for n in dav api readyz healthz metrics ui; do
+      code="$(dav -X MKCOL "$EP/dav/$n/")"
+      [[ $code == 201 ]] && dav -X DELETE "$EP/dav/$n/" >/dev/null   # the bug: do not leave it behind
+      [[ $code == 403 ]] || { echo "MKCOL /dav/$n/ -> $code, want 403"; return 1; }
+    done
+  }
+  mf_proppatch() {
+    expect 201 -X MKCOL "$DAV/mf/" && expect 201 -X PUT --data-binary hello "$DAV/mf/f.txt" || return 1
+    local pre='<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:depot-fuzz"><D:set><D:prop>'
+    local post='</D:prop></D:set></D:propertyupdate>' i
+    printf '%s<Z:ctl>a&#1;b</Z:ctl>%s' "$pre" "$post" > "$WORK/mf-pp1.xml"
+    printf '%s<Z:color>\xff\xfe</Z:color>%s' "$pre" "$post" > "$WORK/mf-pp2.xml"
+    printf '%s<Z:\xff>x</Z:\xff>%s' "$pre" "$post" > "$WORK/mf-pp3.xml"
+    printf '%s<Q:a xmlns:Q="urn:\xff">x</Q:a>%s' "$pre" "$post" > "$WORK/mf-pp4.xml"
+    for i in 1 2 3 4; do
+      expect 400 -X PROPPATCH -H 'Content-Type: application/xml' --data-binary @"$WORK/mf-pp$i.xml" "$DAV/mf/f.txt" ||
+        { echo "body: $(cat -v "$WORK/mf-pp$i.xml")"; return 1; }
+    done
+    # Nothing was stored: the folder's listing (allprop, dead properties included) is XML.
+    curl -sS -u "$U:$P" -o "$WORK/mf-list.xml" -X PROPFIND -H 'Depth: 1' "$DAV/mf/" || return 1
+    mf_wellformed "$WORK/mf-list.xml" || { echo "PROPFIND Depth 1 is not well-formed: $(head -c 600 "$WORK/mf-list.xml" | cat -v)"; return 1; }
+    grep -q 'f.txt' "$WORK/mf-list.xml" || { echo "the listing misses f.txt"; return 1; }
+  }
+  mf_lock_owner() {
+    expect 201 -X PUT --data-binary l "$DAV/mf-lock.txt" || return 1
+    local owner code tok
+    for owner in 'a&#1;b' $'\xff' 'fine owner'; do
+      code="$(curl -sS -u "$U:$P" -D "$WORK/mf-lock.h" -o "$WORK/mf-lock.xml" -w '%{http_code}' -X LOCK -H 'Content-Type: application/xml' \
+        -H 'Timeout: Second-60' --data-binary "<?xml version=\"1.0\"?><D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>$owner</D:owner></D:lockinfo>" \
+        "$DAV/mf-lock.txt")"
+      tok="$(sed -nE 's/^[Ll]ock-[Tt]oken: <([^>]+)>.*/\1/p' "$WORK/mf-lock.h" | tr -d '\r')"
+      [[ -n "$tok" ]] && dav -X UNLOCK -H "Lock-Token: <$tok>" "$DAV/mf-lock.txt" >/dev/null
+      if [[ $owner == 'fine owner' ]]; then
+        [[ $code == 200 ]] && mf_wellformed "$WORK/mf-lock.xml" || { echo "LOCK with a plain owner: $code"; return 1; }
+      else
+        [[ $code == 400 ]] || { echo "LOCK with owner $(cat -v <<<"$owner"): $code, want 400"; return 1; }
+      fi
+    done
+  }
+  mf_propfind() {
+    expect 201 -X MKCOL "$DAV/mfp/" && expect 201 -X PUT --data-binary p "$DAV/mfp/f.txt" || return 1
+    printf '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:\xff/></D:prop></D:propfind>' > "$WORK/mf-pf1.xml"
+    printf '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><Z:a xmlns:Z="urn:\xff"/></D:prop></D:propfind>' > "$WORK/mf-pf2.xml"
+    expect 400 -X PROPFIND -H 'Depth: 0' --data-binary @"$WORK/mf-pf1.xml" "$DAV/mfp/f.txt" || return 1
+    expect 400 -X PROPFIND -H 'Depth: 0' --data-binary @"$WORK/mf-pf2.xml" "$DAV/mfp/f.txt" || return 1
+    # An empty <D:prop/>: RFC 4918's DTD wants a propstat or a status in every response.
+    local code
+    code="$(curl -sS -u "$U:$P" -o "$WORK/mf-empty.xml" -w '%{http_code}' -X PROPFIND -H 'Depth: 1' \
+      --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop/></D:propfind>' "$DAV/mfp/")"
+    [[ $code == 207 ]] || { echo "PROPFIND with an empty prop: $code, want 207"; return 1; }
+    /usr/bin/python3 - "$WORK/mf-empty.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+D = "{DAV:}"
+responses = list(ET.parse(sys.argv[1]).getroot().iter(D + "response"))
+assert len(responses) == 2, f"{len(responses)} responses, want 2 (the folder and f.txt)"
+for r in responses:
+    assert r.find(D + "propstat") is not None or r.find(D + "status") is not None, \
+        "a response with neither propstat nor status: " + ET.tostring(r).decode()
+PY
+  }
+  scenario malformed-mkcol-reserved-bucket-names mf_reserved
+  scenario malformed-proppatch-control-char-invalid-utf8 mf_proppatch
+  scenario malformed-lock-owner-control-char-invalid-utf8 mf_lock_owner
+  scenario malformed-propfind-invalid-utf8-and-empty-prop mf_propfind
 fi
 
 # Clean up the scenario bucket (and everything in it).

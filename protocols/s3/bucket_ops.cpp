@@ -48,7 +48,7 @@ asio::awaitable<void> create_bucket(Ctx& c) {
     auto body = co_await read_small_body(c, 64 * 1024);
     if (!body) co_return;
     if (!body->empty()) {
-      auto doc = parse_xml(*body);
+      auto doc = parse_xml(*body, "CreateBucketConfiguration");
       if (!doc) co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."));
       std::string loc = child_text(doc->document_element(), "LocationConstraint");
       if (!loc.empty() && loc != region)
@@ -119,7 +119,7 @@ asio::awaitable<void> put_versioning(Ctx& c) {
   if (!b) co_return;
   auto body = co_await read_small_body(c, 64 * 1024);
   if (!body) co_return;
-  auto doc = parse_xml(*body);
+  auto doc = parse_xml(*body, "VersioningConfiguration");
   if (!doc) co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."));
   std::string status = child_text(doc->document_element(), "Status");
   if (status == "Enabled")
@@ -153,6 +153,22 @@ asio::awaitable<void> handle_acl_op(Ctx& c) {
   }
   if (c.op.op == Op::PutBucketAcl || c.op.op == Op::PutObjectAcl) {
     if (auto e = check_canned_acl(c)) co_return co_await respond_error(c, *e);
+    if (c.ex.has_body()) {
+      auto body = co_await read_small_body(c, 64 * 1024);
+      if (!body) co_return;
+      if (!body->empty()) {
+        // An access control policy in the body: only the one every object has (the owner's full
+        // control) can be kept.
+        auto doc = parse_xml(*body, "AccessControlPolicy");
+        if (!doc)
+          co_return co_await respond_error(c, s3_error(400, "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema."));
+        for (auto g : child(doc->document_element(), "AccessControlList").children()) {
+          if (g.type() != pugi::node_element) continue;
+          if (child_text(g, "Permission") != "FULL_CONTROL" || child_text(child(g, "Grantee"), "ID") != c.user_name)
+            co_return co_await respond_error(c, s3_error(501, "NotImplemented", "Only the owner's FULL_CONTROL is supported: objects and buckets are private."));
+        }
+      }
+    }
     co_return co_await respond_empty(c, bhttp::status::ok);
   }
   XmlDoc doc("AccessControlPolicy");

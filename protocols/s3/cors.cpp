@@ -1,5 +1,7 @@
 #include "protocols/s3/cors.hpp"
 
+#include <algorithm>
+
 #include "protocols/s3/body.hpp"
 #include "protocols/s3/xml.hpp"
 #include "storage/engine.hpp"
@@ -49,16 +51,20 @@ S3Error malformed() {
 }  // namespace
 
 std::variant<std::vector<CorsRule>, S3Error> parse_cors(const std::string& xml) {
-  auto doc = parse_xml(xml);
+  auto doc = parse_xml(xml, "CORSConfiguration");
   if (!doc) return malformed();
   std::vector<CorsRule> rules;
   for (auto r : doc->document_element().children()) {
     if (r.type() != pugi::node_element) continue;
+    if (std::string_view rn = r.name(); rn.substr(rn.find(':') + 1) != "CORSRule") return malformed();
     CorsRule rule;
     for (auto f : r.children()) {
       std::string_view n = f.name();
       if (auto colon = n.find(':'); colon != std::string_view::npos) n.remove_prefix(colon + 1);
       std::string v = f.child_value();
+      // Origins and header names go back out in response headers: no line breaks or controls.
+      if (std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; }))
+        return s3_error(400, "InvalidRequest", "A CORS rule's " + std::string(n) + " has a control character.");
       if (n == "AllowedOrigin") rule.origins.push_back(v);
       else if (n == "AllowedMethod") {
         if (v != "GET" && v != "PUT" && v != "POST" && v != "DELETE" && v != "HEAD")

@@ -29,7 +29,7 @@ asio::awaitable<void> delete_objects(Ctx& c, const storage::Bucket& b) {
   if (!body) co_return;
   if (auto& want = std::get<std::optional<std::string>>(md5); want && *want != crypto::to_hex(crypto::md5(*body)))
     co_return co_await respond_error(c, s3_error(400, "BadDigest", "The Content-MD5 you specified did not match what we received."));
-  auto doc = parse_xml(*body);
+  auto doc = parse_xml(*body, "Delete");
   if (!doc) co_return co_await respond_error(c, malformed());
   auto root = doc->document_element();
   bool quiet = child_text(root, "Quiet") == "true";

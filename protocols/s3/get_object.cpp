@@ -1,5 +1,6 @@
 // GetObject and HeadObject (Range, partNumber, conditional requests, response-* overrides,
 // checksum mode) and GetObjectAttributes.
+#include <algorithm>
 #include <charconv>
 
 #include "protocols/s3/context.hpp"
@@ -63,6 +64,16 @@ asio::awaitable<void> attributes(Ctx& c, const storage::ObjectInfo& o) {
 }  // namespace
 
 asio::awaitable<void> handle_get_object(Ctx& c) {
+  // Buckets are unversioned: their one version is "null".
+  if (c.op.has("versionId") && c.op.get("versionId") != "null")
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid version id specified"));
+  for (auto& [q, name] : kOverrides) {
+    if (!c.op.has(q)) continue;
+    auto v = c.op.get(q);
+    // The value becomes a response header: a line break in it would start a header of the caller's choosing.
+    if (std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; }))
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Header value cannot be represented using ISO-8859-1."));
+  }
   auto b = co_await require_bucket(c);
   if (!b) co_return;
   Result<storage::ObjectInfo> found = make_error(Errc::no_such_key, "unset");

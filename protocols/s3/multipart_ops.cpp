@@ -286,7 +286,7 @@ asio::awaitable<void> complete_upload(Ctx& c, const storage::Bucket& b) {
   auto body = co_await read_small_body(c, 4 * 1024 * 1024);
   if (!body) co_return;
   auto malformed = s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
-  auto doc = parse_xml(*body);
+  auto doc = parse_xml(*body, "CompleteMultipartUpload");
   if (!doc) co_return co_await respond_error(c, malformed);
   std::vector<storage::CompletePart> parts;
   for (auto p : doc->document_element().children()) {

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "src/xml_valid.hpp"
+
 namespace depot::s3 {
 
 XmlNode XmlNode::add(std::string_view name) {
@@ -38,8 +40,9 @@ std::string XmlDoc::str() const {
 
 std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body) {
   auto doc = std::make_unique<pugi::xml_document>();
+  if (!xml_char_refs_valid(body)) return nullptr;
   auto r = doc->load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype, pugi::encoding_utf8);
-  if (!r || !doc->document_element()) return nullptr;
+  if (!r || !doc->document_element() || !xml_tree_valid(doc->document_element())) return nullptr;
   return doc;
 }
 
@@ -50,6 +53,12 @@ std::string_view local_name(const char* n) {
   return colon == std::string_view::npos ? s : s.substr(colon + 1);
 }
 }  // namespace
+
+std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body, std::string_view root) {
+  auto doc = parse_xml(body);
+  if (!doc || local_name(doc->document_element().name()) != root) return nullptr;
+  return doc;
+}
 
 pugi::xml_node child(pugi::xml_node n, std::string_view name) {
   for (auto c : n.children())

@@ -41,6 +41,8 @@ class XmlDoc {
 // Parses a request body (already size-limited by the caller); nullopt when not well-formed.
 // Element names are compared without namespace prefix.
 std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body);
+// The same, and also null when the document element is not `root` (ignoring its prefix).
+std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body, std::string_view root);
 // The first child element named `name` (ignoring namespace prefixes).
 pugi::xml_node child(pugi::xml_node n, std::string_view name);
 std::string child_text(pugi::xml_node n, std::string_view name);

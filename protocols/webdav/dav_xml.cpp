@@ -4,6 +4,8 @@
 #include <optional>
 #include <pugixml.hpp>
 
+#include "src/xml_valid.hpp"
+
 namespace depot::webdav {
 
 namespace {
@@ -75,11 +77,13 @@ struct ParsedBody {
 };
 
 Result<void> load(ParsedBody& pb, std::string_view body) {
+  if (!xml_char_refs_valid(body)) return bad("XML body refers to a character XML does not allow");
   auto r = pb.doc.load_buffer(body.data(), body.size(), pugi::parse_default,
                               pugi::encoding_auto);
   if (!r) return bad(std::string("XML body is not well-formed: ") + r.description());
   pb.root = pb.doc.document_element();
   if (!pb.root) return bad("XML body has no document element");
+  if (!xml_tree_valid(pb.root)) return bad("XML body has invalid UTF-8 or a character XML does not allow");
   return check_namespaces(pb.root);
 }
 

@@ -107,3 +107,25 @@ TEST_CASE("LOCK bodies", "[webdav][xml]") {
 TEST_CASE("XML escaping", "[webdav][xml]") {
   CHECK(xml_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&apos;");
 }
+
+TEST_CASE("XML bodies with characters XML does not allow are refused", "[webdav][xml]") {
+  auto set = [](std::string value) {
+    return "<D:propertyupdate xmlns:D='DAV:' xmlns:Z='urn:z'><D:set><D:prop><Z:p>" + value +
+           "</Z:p></D:prop></D:set></D:propertyupdate>";
+  };
+  CHECK(parse_proppatch(set("caf\xC3\xA9 &#233; &#x1F600; tab&#9;")).ok());
+  CHECK_FALSE(parse_proppatch(set("a&#1;b")).ok());     // a control character: ill-formed in every later answer
+  CHECK_FALSE(parse_proppatch(set("a&#0;b")).ok());     // NUL would cut the value short
+  CHECK_FALSE(parse_proppatch(set("a&#x0;b")).ok());
+  CHECK_FALSE(parse_proppatch(set("a&#xFFFE;b")).ok());
+  CHECK_FALSE(parse_proppatch(set("a\xFF" "b")).ok());  // not UTF-8: PostgreSQL would refuse it later
+  CHECK_FALSE(parse_proppatch(set(std::string("a\x01" "b"))).ok());
+  CHECK_FALSE(parse_proppatch("<D:propertyupdate xmlns:D='DAV:' xmlns:Z='urn:\xFF'><D:set><D:prop><Z:p>v</Z:p>"
+                              "</D:prop></D:set></D:propertyupdate>")
+                  .ok());
+  CHECK_FALSE(parse_lockinfo("<D:lockinfo xmlns:D='DAV:'><D:lockscope><D:exclusive/></D:lockscope><D:locktype>"
+                             "<D:write/></D:locktype><D:owner>a&#1;b</D:owner></D:lockinfo>")
+                  .ok());
+  CHECK_FALSE(parse_propfind("<D:propfind xmlns:D='DAV:'><D:prop><x\xFF xmlns='urn:z'/></D:prop></D:propfind>").ok());
+  CHECK(parse_propfind("<D:propfind xmlns:D='DAV:'><D:prop><Z:x xmlns:Z='urn:z'>&amp;&#38;</Z:x></D:prop></D:propfind>").ok());
+}

@@ -244,6 +244,7 @@ void describe(MultistatusWriter& w, const Resource& r, const PropfindRequest& q,
   bool names = q.kind == PropfindRequest::Kind::propname;
   w.propstat(200, found, names);
   w.propstat(404, missing, names);
+  if (found.empty() && missing.empty()) w.empty_propstat();
   w.end_response();
 }
 

@@ -105,6 +105,12 @@ void MultistatusWriter::propstat(unsigned status, const std::vector<PropValue>& 
   buf_ += "</D:status></D:propstat>";
 }
 
+void MultistatusWriter::empty_propstat() {
+  buf_ += "<D:propstat><D:prop/><D:status>";
+  buf_ += status_line(200);
+  buf_ += "</D:status></D:propstat>";
+}
+
 void MultistatusWriter::end_response() { buf_ += "</D:response>\n"; }
 
 void MultistatusWriter::status_response(std::string_view href, unsigned status, std::string_view error_xml,

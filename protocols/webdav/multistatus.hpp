@@ -31,6 +31,9 @@ class MultistatusWriter {
   // A <D:propstat> with the given properties and status; names_only writes empty elements
   // (PROPFIND propname). An empty props list writes nothing.
   void propstat(unsigned status, const std::vector<PropValue>& props, bool names_only = false);
+  // A <D:propstat> with an empty <D:prop/> and 200: a response must hold a propstat or a status
+  // (RFC 4918's DTD), also when the request asked for no property (`<D:prop/>`).
+  void empty_propstat();
   void end_response();
 
   // A <D:response> holding only a status (COPY/MOVE/DELETE/LOCK failures on members), with an

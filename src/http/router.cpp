@@ -29,6 +29,14 @@ asio::awaitable<void> Router::handle(Exchange& ex) {
     ex.info().protocol = "s3";
     co_return co_await s3_->handle(ex);
   }
+  // A request signed for S3 is S3's, also where the server's own paths begin: CreateBucket
+  // "readyz" then gets S3's InvalidBucketName rather than the health check's 200.
+  const auto auth = ex.header(bhttp::field::authorization);
+  if (auth.starts_with("AWS4-HMAC-SHA256 ") || auth.starts_with("AWS ") ||
+      ex.request().target().find("X-Amz-Signature=") != std::string_view::npos) {
+    ex.info().protocol = "s3";
+    co_return co_await s3_->handle(ex);
+  }
   if (path == "/dav" || path.starts_with("/dav/") || (path == "/" && ex.request().method() == bhttp::verb::options &&
                                                        ex.header(bhttp::field::origin).empty())) {
     ex.info().protocol = "webdav";
