@@ -4,9 +4,11 @@ Environment (from scripts/test.sh): DEPOT_ENDPOINT, DEPOT_BIN, DEPOT_DATABASE_UR
 DEPOT_DATA_DIR, DEPOT_ACCESS_KEY, DEPOT_SECRET_KEY, DEPOT_WORK.
 Prints one "PASS name" or "FAIL name: why" line per scenario.
 """
+import base64
 import concurrent.futures
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -203,6 +205,78 @@ def http_slow_client_cut_off():
         srv.stop()
 
 
+def read_until_closed(s):
+    """Everything the server sends until it closes the connection; (data, closed) where closed is
+    False when the socket's timeout passed with the connection still open."""
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return data, False
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+
+
+def http_transfer_encoding_not_chunked_refused():
+    # RFC 9112 6.3: a request whose final transfer coding is not chunked has no length the server
+    # can know: 400 and the connection closed. The bytes after its header are never read as a
+    # request of their own (they used to be: request smuggling).
+    for te in (b"gzip", b"chunked, gzip", b"identity"):
+        s = socket.create_connection((HOST, PORT), timeout=1.5)
+        try:
+            s.sendall(b"POST /readyz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + b"\r\n\r\n"
+                      b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+            data, closed = read_until_closed(s)
+        finally:
+            s.close()
+        statuses = re.findall(rb"(?:^|\r\n)HTTP/1\.[01] (\d{3})", data)
+        assert statuses[:1] == [b"400"], (te, data[:300])
+        assert len(statuses) == 1, (te, "the body was answered as a request of its own", statuses, data[:600])
+        assert closed, (te, "the connection was left open after the 400")
+
+
+def http_host_header_required_once():
+    # RFC 9112 3.2: an HTTP/1.1 request without Host, or with more than one, is a 400.
+    assert status_of(raw(b"GET /readyz HTTP/1.1\r\n\r\n")) == 400, "no Host"
+    assert status_of(raw(b"GET /readyz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")) == 400, "two Host headers"
+    assert status_of(raw(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")) == 200
+
+
+def http_absolute_form_target():
+    # RFC 9112 3.2.2: a server must accept the absolute form of the request target.
+    req = f"GET http://{HOST}:{PORT}/readyz HTTP/1.1\r\nHost: {HOST}:{PORT}\r\n\r\n".encode()
+    resp = raw(req)
+    assert status_of(resp) == 200, resp[:300]
+
+
+def http10_response_not_chunked():
+    # RFC 9112 6.1/7.1: no chunked transfer coding in an answer to an HTTP/1.0 request; the body
+    # (here the WebDAV root's HTML listing) goes as it is, ended by Content-Length or the close.
+    name, akid, secret = new_user()
+    c = s3(ENDPOINT, akid, secret)
+    c.create_bucket(Bucket=name)
+    auth = base64.b64encode(f"{name}:a-long-test-password".encode()).decode()
+    s = socket.create_connection((HOST, PORT), timeout=5)
+    try:
+        s.sendall(f"GET /dav/ HTTP/1.0\r\nHost: {HOST}:{PORT}\r\nAuthorization: Basic {auth}\r\n\r\n".encode())
+        data, closed = read_until_closed(s)
+    finally:
+        s.close()
+        c.delete_bucket(Bucket=name)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert status_of(data) == 200, data[:300]
+    assert b"\r\ntransfer-encoding:" not in head.lower(), head
+    assert body.lstrip()[:1] == b"<" and body.rstrip().lower().endswith(b"</html>"), body[:300]
+    assert name.encode() in body, ("the listing misses the bucket", body[:300])
+    length = re.search(rb"\r\ncontent-length: *(\d+)", head.lower())
+    assert length is None or int(length.group(1)) == len(body), (length.group(1), len(body))
+    assert closed, "the HTTP/1.0 connection stayed open"
+
+
 def tls_listener():
     import ssl
     ctx = ssl.create_default_context()
@@ -391,9 +465,11 @@ def cli_errors_are_one_sentence():
     assert "free\t2147483648" in plans and "premium\t10737418240" in plans, plans
 
 
-for fn in (health_and_metrics, http_bad_input, http_keepalive_and_pipelining, tls_listener, http_slow_client_cut_off,
-           cli_errors_are_one_sentence, quota_race_two_servers, crash_during_upload, missing_database_at_start,
-           full_disk_refused_cleanly, usage_verify_clean):
+for fn in (health_and_metrics, http_bad_input, http_keepalive_and_pipelining,
+           http_transfer_encoding_not_chunked_refused, http_host_header_required_once, http_absolute_form_target,
+           http10_response_not_chunked, tls_listener, http_slow_client_cut_off, cli_errors_are_one_sentence,
+           quota_race_two_servers, crash_during_upload, missing_database_at_start, full_disk_refused_cleanly,
+           usage_verify_clean):
     scenario(fn)
 
 sys.exit(1 if failures else 0)

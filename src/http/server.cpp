@@ -2,6 +2,9 @@
 
 #include <sys/sendfile.h>
 
+#include <cctype>
+#include <optional>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -179,9 +182,11 @@ class SessionExchange final : public Exchange {
     prepare(hdr);
     settle_unread_body();
     stream_res_ = std::make_unique<bhttp::response<bhttp::buffer_body>>(std::move(hdr));
+    // HTTP/1.0 has no chunked coding (RFC 9112 6.1): a body of unknown length ends with the connection.
+    if (!length && parser_.get().version() < 11) close_ = true;
     stream_res_->keep_alive(keep_alive_after());
     if (length) stream_res_->content_length(*length);
-    else stream_res_->chunked(true);
+    else if (parser_.get().version() >= 11) stream_res_->chunked(true);
     stream_res_->body().data = nullptr;
     stream_res_->body().more = true;
     sr_ = std::make_unique<bhttp::response_serializer<bhttp::buffer_body>>(*stream_res_);
@@ -341,6 +346,42 @@ class SessionExchange final : public Exchange {
   std::unique_ptr<bhttp::response_serializer<bhttp::buffer_body>> sr_;
 };
 
+// RFC 9112's rules for a request's framing and Host that Beast leaves to us. A transfer coding
+// other than chunked last leaves the body's end unknown (6.3: 400, then close); another coding
+// before chunked is one we do not decode (501). HTTP/1.1 needs exactly one Host (3.2).
+std::optional<std::pair<unsigned, std::string>> framing_problem(const bhttp::request<bhttp::buffer_body>& req,
+                                                                bool chunked) {
+  if (req.count(bhttp::field::transfer_encoding)) {
+    if (!chunked) return std::pair{400u, std::string("Bad request: Transfer-Encoding must end with chunked\n")};
+    std::string te;
+    for (auto [it, end] = req.equal_range(bhttp::field::transfer_encoding); it != end; ++it) {
+      te += te.empty() ? "" : ",";
+      te += std::string(it->value());
+    }
+    std::erase_if(te, [](char ch) { return ch == ' ' || ch == '\t'; });
+    for (auto& ch : te) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    if (te != "chunked") return std::pair{501u, std::string("Only the chunked transfer coding is supported\n")};
+  }
+  const auto hosts = req.count(bhttp::field::host);
+  if (hosts > 1 || (hosts == 0 && req.version() >= 11))
+    return std::pair{400u, std::string("Bad request: a request needs exactly one Host header\n")};
+  return std::nullopt;
+}
+
+// An absolute-form target (http://host/path, RFC 9112 3.2.2) becomes the origin form the
+// handlers route on, and its authority the Host (3.2.3: it takes precedence).
+void origin_form(bhttp::request<bhttp::buffer_body>& req) {
+  std::string_view t = req.target();
+  std::size_t scheme = t.starts_with("http://") ? 7 : t.starts_with("https://") ? 8 : 0;
+  if (scheme == 0) return;
+  auto slash = t.find_first_of("/?", scheme);
+  std::string authority(t.substr(scheme, slash == std::string_view::npos ? std::string_view::npos : slash - scheme));
+  std::string rest = slash == std::string_view::npos ? "/" : std::string(t.substr(slash));
+  if (rest.front() == '?') rest.insert(0, "/");
+  if (!authority.empty()) req.set(bhttp::field::host, authority);
+  req.target(rest);
+}
+
 template <class Stream>
 asio::awaitable<void> send_simple(Stream& stream, unsigned status, std::string_view body) {
   bhttp::response<bhttp::string_body> res{bhttp::status(status), 11};
@@ -383,6 +424,11 @@ asio::awaitable<void> serve(Stream& stream, std::shared_ptr<Server::Shared> sh, 
       co_await send_simple(stream, 414, "URI too long\n");
       co_return;
     }
+    if (auto bad = framing_problem(parser.get(), parser.chunked())) {
+      co_await send_simple(stream, bad->first, bad->second);
+      co_return;  // what follows on the connection cannot be told apart from this body
+    }
+    origin_form(parser.get());
     RequestInfo info;
     info.request_id = new_request_id();
     info.remote_addr = remote;
