@@ -21,6 +21,22 @@
 
 namespace depot::console {
 
+// True when a string or member name anywhere in v holds a NUL (JSON's \u0000): PostgreSQL's
+// text and jsonb cannot hold one, so a stored value would be cut short or its statement fail.
+inline bool json_has_nul(const boost::json::value& v) {
+  auto has = [](std::string_view s) { return s.find('\0') != std::string_view::npos; };
+  if (v.is_string()) return has(v.get_string());
+  if (v.is_array()) {
+    for (const auto& e : v.get_array())
+      if (json_has_nul(e)) return true;
+  } else if (v.is_object()) {
+    for (const auto& kv : v.get_object())
+      if (has(kv.key()) || json_has_nul(kv.value())) return true;
+  }
+  return false;
+}
+
+
 namespace asio = boost::asio;
 namespace json = boost::json;
 using http::bhttp::status;
@@ -57,6 +73,7 @@ struct ApiContext {
   std::map<std::string, std::string> query;
   std::string set_cookie;   // sent with the response when not empty
   std::string retry_after;  // seconds, sent with an error when not empty
+  std::string allow;        // the Allow header of a 405
 
   bool is_admin() const { return caller && caller->is_admin; }
   const std::string& param(std::size_t i) const { return endpoint.params.at(i); }

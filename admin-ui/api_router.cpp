@@ -123,7 +123,11 @@ RouteResult route(http::bhttp::verb method, std::string_view path) {
     }
     if (!match) continue;
     res.path_known = true;
-    if (r.method != method && !(method == V::head && r.method == V::get)) continue;
+    if (r.method != method && !(method == V::head && r.method == V::get)) {
+      std::string m(http::bhttp::to_string(r.method));
+      if (res.allow.find(m) == std::string::npos) res.allow += (res.allow.empty() ? "" : ", ") + m;
+      continue;
+    }
     res.endpoint = Endpoint{r.op, r.access, r.name, std::move(params)};
     return res;
   }

@@ -52,6 +52,7 @@ struct Endpoint {
 struct RouteResult {
   std::optional<Endpoint> endpoint;
   bool path_known = false;  // the path exists with another method: 405
+  std::string allow;        // then the methods it has, for the Allow header
 };
 
 // path: the request path (percent-encoded), starting with /api/v1/.

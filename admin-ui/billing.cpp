@@ -137,6 +137,7 @@ asio::awaitable<void> stripe_webhook(ApiContext& c) {
   boost::system::error_code ec;
   auto v = json::parse(raw, ec);
   if (ec || !v.is_object()) co_return co_await c.fail(status::bad_request, "invalid_json", "the event is not a JSON object");
+  if (json_has_nul(v)) co_return co_await c.fail(status::bad_request, "invalid_json", "the event holds a NUL (\\u0000)");
   auto r = co_await c.svc.billing.apply(std::move(v.as_object()), c.svc.notice_sink());
   if (!r) co_return co_await c.fail(r.error());
   c.svc.mailer.kick(co_await asio::this_coro::executor);

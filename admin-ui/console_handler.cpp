@@ -41,7 +41,8 @@ std::string cookie_value(std::string_view header, std::string_view name) {
   return {};
 }
 
-std::map<std::string, std::string> parse_query(std::string_view q) {
+// nullopt when a name or value does not decode (bad escapes, %00).
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view q) {
   std::map<std::string, std::string> out;
   std::size_t i = 0;
   while (i < q.size()) {
@@ -53,7 +54,8 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     auto eq = item.find('=');
     auto k = http::percent_decode(item.substr(0, eq));
     auto v = eq == std::string::npos ? std::optional<std::string>("") : http::percent_decode(item.substr(eq + 1));
-    if (k && v) out[*k] = *v;
+    if (!k || !v) return std::nullopt;
+    out[*k] = *v;
     i = j + 1;
   }
   return out;
@@ -82,12 +84,24 @@ class ConsoleHandler final : public http::Handler {
   }
 
   asio::awaitable<void> handle(http::Exchange& ex) override {
-    bool failed = false;
+    bool failed = false, bad_data = false;
     try {
       co_await serve(ex);
+    } catch (const pqxx::data_exception& e) {
+      // PostgreSQL refused a value (SQLSTATE class 22: a cursor or number out of range, text it
+      // cannot hold) that came from the request: the caller's mistake, not ours.
+      spdlog::warn("console API {} {}: {}", std::string(ex.request().method_string()), std::string(ex.path()), e.what());
+      failed = bad_data = true;
     } catch (const std::exception& e) {
       spdlog::error("console API {} {}: {}", std::string(ex.request().method_string()), std::string(ex.path()), e.what());
       failed = true;
+    }
+    if (bad_data && !ex.responded()) {
+      auto res = http::make_response(ex, status::bad_request,
+                                     error_body(api_error(status::bad_request, "invalid_argument",
+                                                          "a value in the request is out of range or not valid")),
+                                     "application/json");
+      co_return co_await ex.respond(std::move(res));
     }
     if (failed && !ex.responded()) {
       auto res = http::make_response(ex, status::internal_server_error,
@@ -105,12 +119,20 @@ class ConsoleHandler final : public http::Handler {
       ex.info().operation = "unknown";
       Endpoint none{Op::openapi, Access::anyone, "unknown", {}};
       ApiContext c(svc_, ex, none);
-      if (rr.path_known) co_return co_await c.fail(status::method_not_allowed, "method_not_allowed", "this method is not allowed here");
+      if (rr.path_known) {
+        c.allow = rr.allow;
+        co_return co_await c.fail(status::method_not_allowed, "method_not_allowed", "this method is not allowed here");
+      }
       co_return co_await c.fail(status::not_found, "not_found", "there is no such page or API endpoint");
     }
     ApiContext c(svc_, ex, std::move(*rr.endpoint));
     ex.info().operation = c.endpoint.name;
-    c.query = parse_query(ex.query());
+    auto query = parse_query(ex.query());
+    if (!query) co_return co_await c.fail(status::bad_request, "invalid_argument", "a query parameter is not validly percent-encoded");
+    c.query = std::move(*query);
+    for (const auto& [k, v] : c.query)
+      if (!http::valid_utf8(k) || !http::valid_utf8(v) || v.find('\0') != std::string::npos || k.find('\0') != std::string::npos)
+        co_return co_await c.fail(status::bad_request, "invalid_argument", "a query parameter is not valid UTF-8 or holds a NUL");
     if (c.endpoint.op == Op::stripe_webhook) co_return co_await stripe_webhook(c);
 
     bool csrf_failed = false;
@@ -140,6 +162,7 @@ class ConsoleHandler final : public http::Handler {
         boost::system::error_code ec;
         auto v = json::parse(raw, ec);
         if (ec || !v.is_object()) co_return co_await c.fail(status::bad_request, "invalid_json", "the body must be a JSON object");
+        if (json_has_nul(v)) co_return co_await c.fail(status::bad_request, "invalid_argument", "a string in the body holds a NUL (\\u0000)");
         c.body = std::move(v.as_object());
       }
     }
@@ -154,7 +177,7 @@ class ConsoleHandler final : public http::Handler {
   // Who is asking: a JWT bearer, else the session cookie (with its CSRF token on writes).
   asio::awaitable<void> authenticate(ApiContext& c, bool& csrf_failed) {
     auto authz = c.ex.header(http::bhttp::field::authorization);
-    if (authz.starts_with("Bearer ")) {
+    if (authz.size() > 7 && boost::beast::iequals(authz.substr(0, 7), "Bearer ")) {  // scheme names are case-insensitive
       auto claims = auth::jwt_verify(authz.substr(7), svc_.jwt_key, std::time(nullptr));
       if (!claims) co_return;
       auto sub = claims->if_contains("sub");
@@ -281,6 +304,7 @@ asio::awaitable<void> ApiContext::fail(ApiError e) {
   auto res = http::make_response(ex, e.status, error_body(e), "application/json");
   res.set(http::bhttp::field::cache_control, "no-store");
   if (!retry_after.empty()) res.set(http::bhttp::field::retry_after, retry_after);
+  if (!allow.empty()) res.set(http::bhttp::field::allow, allow);
   if (!set_cookie.empty()) res.set(http::bhttp::field::set_cookie, set_cookie);
   co_await ex.respond(std::move(res));
 }

@@ -268,7 +268,7 @@ asio::awaitable<void> billing_events(ApiContext& c) {
   int limit = c.limit();
   auto page = co_await c.app.db.tx([&](pqxx::work& w) {
     auto rows = w.exec_params(std::string(kEventSelect) +
-                                  " FROM billing_events e LEFT JOIN users u ON u.id = e.user_id WHERE ($1 = 0 OR e.received_at "
+                                  " FROM billing_events e LEFT JOIN users u ON u.id = e.user_id WHERE ($1::bigint = 0 OR e.received_at "
                                   "< to_timestamp($1 / 1000000.0)) AND ($2 = '' OR e.type = $2) AND ($3 = '' OR (e.effect "
                                   "LIKE 'ignored%') = ($3 = 'ignored')) ORDER BY e.received_at DESC LIMIT $4",
                               before, type, outcome, limit);

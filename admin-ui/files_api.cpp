@@ -689,6 +689,8 @@ asio::awaitable<void> upload_complete(ApiContext& c) {
       auto* etag = o ? o->if_contains("etag") : nullptr;
       if (!num || !num->is_int64() || !etag || !etag->is_string())
         co_return co_await c.fail(status::bad_request, "invalid_argument", "'parts' must be a list of {number, etag}");
+      if (num->as_int64() < 1 || num->as_int64() > storage::MultipartStore::kMaxParts)
+        co_return co_await c.fail(status::bad_request, "invalid_argument", "part numbers are 1..10000");
       parts.push_back({static_cast<int>(num->as_int64()), std::string(http::unquote_etag(etag->as_string()))});
     }
   } else {

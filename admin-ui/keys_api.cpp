@@ -2,6 +2,8 @@
 // over WebDAV, console sessions, TOTP two-factor sign-in.
 #include <openssl/rand.h>
 
+#include <charconv>
+
 #include "admin-ui/api_context.hpp"
 #include "auth/access_keys.hpp"
 #include "auth/tokens.hpp"
@@ -21,14 +23,13 @@ asio::awaitable<std::optional<auth::User>> target(ApiContext& c) {
   co_return *u;
 }
 
+// Digits only (stoll would also take " +1" for 1).
 std::optional<std::int64_t> id_param(const ApiContext& c) {
-  try {
-    std::size_t used = 0;
-    auto v = std::stoll(c.param(1), &used);
-    if (used == c.param(1).size()) return v;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
+  const auto& p = c.param(1);
+  std::int64_t v = 0;
+  auto r = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (p.empty() || p[0] == '-' || r.ec != std::errc{} || r.ptr != p.data() + p.size()) return std::nullopt;
+  return v;
 }
 
 json::object key_json(const auth::AccessKey& k) {

@@ -83,6 +83,26 @@ asio::awaitable<void> update(ApiContext& c) {
     co_await send_email_change(c, *u, *email);
     co_return co_await c.reply(status::accepted, [&] { return json::object{{"user", user_json(*u)}, {"email_change_pending", *email}}; }());
   }
+  // Every field is checked before any is applied: a refusal changes nothing (and an answer
+  // other than 2xx writes no audit row, so a half-applied change would go unrecorded).
+  if (email) {
+    if (email->find('@') == std::string::npos || email->size() > 254)
+      co_return co_await c.fail(status::bad_request, "invalid_argument", "the email address is not valid");
+    auto other = co_await c.app.users.find_by_email(*email);
+    if (other && other->id != u->id) co_return co_await c.fail(status::conflict, "already_exists", "this email address is already in use");
+  }
+  if (plan) {
+    auto name = *plan;
+    bool exists = co_await c.app.db.tx(
+        [&](pqxx::work& w) { return !w.exec_params("SELECT 1 FROM plans WHERE name = $1", name).empty(); });
+    if (!exists) co_return co_await c.fail(status::not_found, "not_found", "there is no plan named '" + *plan + "'");
+  }
+  if (st && *st != "active" && *st != "suspended" && *st != "pending")
+    co_return co_await c.fail(status::bad_request, "invalid_argument", "status is active, suspended or pending");
+  if (quota && ((qb && *qb < 0) || (qo && *qo < 0)))
+    co_return co_await c.fail(status::bad_request, "invalid_argument", "quota overrides cannot be negative");
+  if (admin && !*admin && u->id == c.caller->id)
+    co_return co_await c.fail(status::conflict, "conflict", "administrators cannot remove their own administrator role");
   if (email)
     if (auto r = co_await c.app.users.set_email(u->id, *email, true); !r) co_return co_await c.fail(r.error());
   if (plan) {
@@ -100,8 +120,6 @@ asio::awaitable<void> update(ApiContext& c) {
   if (admin)
     if (auto r = co_await c.app.users.set_admin(u->id, *admin); !r) co_return co_await c.fail(r.error());
   if (quota) {
-    if ((qb && *qb < 0) || (qo && *qo < 0))
-      co_return co_await c.fail(status::bad_request, "invalid_argument", "quota overrides cannot be negative");
     auto cur_b = c.body.contains("quota_bytes_override") ? qb : u->quota_bytes_override;
     auto cur_o = c.body.contains("quota_objects_override") ? qo : u->quota_objects_override;
     if (auto r = co_await c.app.users.set_quota_override(u->id, cur_b, cur_o); !r) co_return co_await c.fail(r.error());

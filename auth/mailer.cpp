@@ -200,7 +200,7 @@ asio::awaitable<std::vector<Mailer::Queued>> Mailer::list(std::int64_t before, i
     auto rows = w.exec_params(std::string("SELECT id, to_addr, subject, COALESCE(last_error, ''), attempts, to_char(next_attempt_at AT "
                                           "TIME ZONE 'UTC', ") + kIso + "), to_char(created_at AT TIME ZONE 'UTC', " + kIso +
                                   "), COALESCE(to_char(sent_at AT TIME ZONE 'UTC', " + kIso +
-                                  "), '') FROM outbox WHERE ($1 = 0 OR id < $1) ORDER BY id DESC LIMIT $2",
+                                  "), '') FROM outbox WHERE ($1::bigint = 0 OR id < $1) ORDER BY id DESC LIMIT $2",
                               before, limit);
     for (const auto& r : rows)
       out.push_back(Queued{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),

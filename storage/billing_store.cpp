@@ -193,7 +193,7 @@ boost::asio::awaitable<std::vector<BillingEvent>> BillingStore::events(UserId us
     std::vector<BillingEvent> out;
     auto rows = w.exec_params(
         "SELECT id, type, created, user_id, effect, (extract(epoch from received_at) * 1000000)::bigint FROM billing_events "
-        "WHERE ($1 = 0 OR user_id = $1) AND ($2 = 0 OR received_at < to_timestamp($2 / 1000000.0)) "
+        "WHERE ($1::bigint = 0 OR user_id = $1) AND ($2::bigint = 0 OR received_at < to_timestamp($2 / 1000000.0)) "
         "ORDER BY received_at DESC LIMIT $3",
         user, before, limit);
     for (const auto& r : rows) {

@@ -57,7 +57,7 @@ boost::asio::awaitable<std::vector<AuditEntry>> ConsoleStore::audit_log(AuditFil
     std::vector<AuditEntry> out;
     auto rows = w.exec_params("SELECT id, " + iso_sql("at") +
                                   ", actor_id, actor, actor_addr, action, target, details::text FROM audit_log "
-                                  "WHERE ($1 = 0 OR id < $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR action = $3) "
+                                  "WHERE ($1::bigint = 0 OR id < $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR action = $3) "
                                   "ORDER BY id DESC LIMIT $4",
                               f.before, f.actor, f.action, f.limit);
     for (const auto& r : rows) {
