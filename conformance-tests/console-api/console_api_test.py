@@ -425,6 +425,204 @@ def t_missing_fields_refused_server_stays_up():
     assert json.dumps(js, sort_keys=True) == before, f"app passwords changed: {before} -> {js}"
 
 
+# ------------------------------------------------------------------ second fuzzing round (9ea5350)
+def plain_call(method, path, headers=None, data=None):
+    """A request without the cookie jar: status, headers, parsed JSON."""
+    req = urllib.request.Request(API + path, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=40) as r:
+            status, hdrs, text = r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, text = e.code, e.headers, e.read()
+    try:
+        js = json.loads(text) if text else None
+    except ValueError:
+        js = None
+    return status, hdrs, js
+
+
+def refused(st, js, what, want=400, code="invalid_argument"):
+    expect(st, want, js, what)
+    assert js and js["error"]["code"] == code, f"{what}: {js}"
+
+
+def t_before_past_int32():
+    """?before= past 2^31 was bound as int4 (500); the billing events' own next cursor (microseconds) always was."""
+    admin, user, me = S["admin"], S["user_client"], S["user_name"]
+    for path in ("/billing/events", "/audit", "/mail"):
+        st, js, _ = admin.call("GET", path + "?before=2147483648")
+        expect(st, 200, js, f"{path}?before=2^31")
+        assert isinstance(js["items"], list), js
+    st, js, _ = user.call("GET", f"/users/{me}/billing-events?before=2147483648")
+    expect(st, 200, js, "own billing events ?before=2^31")
+    uid = psql(f"SELECT id FROM users WHERE name = '{me}'")
+    ids = [f"evt_cqpage_{RUN}_{i}" for i in range(3)]
+    psql("INSERT INTO billing_events (id, type, created, user_id, payload, effect, received_at) VALUES " + ",".join(
+        f"('{e}', 'cq.page.{RUN}', {i}, {uid}, '{{}}', 'ignored: test', date_trunc('second', now()) - interval '{i} minutes')"
+        for i, e in enumerate(ids)))
+    try:
+        for what, client, path in (("admin", admin, f"/billing/events?type=cq.page.{RUN}&limit=1"),
+                                   ("user", user, f"/users/{me}/billing-events?limit=1")):
+            seen, before = [], None
+            for _ in range(5):
+                st, js, _ = client.call("GET", path + (f"&before={before}" if before else ""))
+                expect(st, 200, js, f"{what} billing events page {len(seen) + 1} (before={before})")
+                seen += [e["id"] for e in js["items"]]
+                before = js["next"]
+                if not before:
+                    break
+            assert seen == ids, f"{what}: following next gave {seen}"
+    finally:
+        psql("DELETE FROM billing_events WHERE id IN (%s)" % ",".join(f"'{e}'" for e in ids))
+
+
+def t_users_cursor_values_refused():
+    admin = S["admin"]
+    for sort, after in (("created", ["notadate", "x"]), ("used", ["9999999999999999999", "1"])):
+        st, js, _ = admin.call("GET", f"/users?sort={sort}&after=" + urllib.parse.quote(json.dumps(after)))
+        refused(st, js, f"sort={sort} after={after}")
+
+
+def t_query_params_utf8_no_nul():
+    admin, user = S["admin"], S["user_client"]
+    b = "cqutf" + RUN
+    st, js, _ = user.call("POST", "/files", {"name": b})
+    expect(st, 201, js, "create bucket")
+    try:
+        for path in (f"/files/{b}?prefix=%FF", f"/files/{b}?after=%FF", f"/files/{b}/search?q=%FF",
+                     f"/files/{b}/object?key=%FF", f"/files/{b}?prefix=a%00b"):
+            st, js, _ = user.call("GET", path)
+            refused(st, js, "user GET " + path)
+        for path in ("/users?q=%FF", "/users?q=b%00zzz", "/users?q=%ZZ", "/audit?actor=%FF",
+                     "/billing/events?type=%FF", "/files?user=%FF"):
+            st, js, _ = admin.call("GET", path)
+            refused(st, js, "admin GET " + path)
+        st, js, _ = admin.call("GET", "/users?q=%C3%A9" + RUN)  # valid UTF-8 still searches
+        expect(st, 200, js, "UTF-8 search")
+        st, js, _ = user.call("GET", f"/files/{b}?prefix=%C3%A9")
+        expect(st, 200, js, "UTF-8 prefix")
+    finally:
+        user.call("DELETE", f"/files/{b}?force=true")
+
+
+def t_json_nul_refused():
+    """\\u0000 in a JSON string: PostgreSQL cut the stored value at the NUL (an email without its @),
+    or the audit row failed after the change was applied."""
+    admin, user, me = S["admin"], S["user_client"], S["user_name"]
+    name = "cqnul" + RUN
+    st, js, _ = admin.call("POST", "/users", dict(name=name, email=f"{name}\u0000@y.z", password="user password " + RUN))
+    refused(st, js, "create user with NUL in email")
+    assert psql(f"SELECT count(*) FROM users WHERE name = '{name}'") == "0", "the user was created"
+    target = S["users"][1]
+    st, before, _ = admin.call("GET", f"/users/{target}")
+    expect(st, 200, before)
+    audit = psql(f"SELECT count(*) FROM audit_log WHERE target = '{target}'")
+    after = None
+    try:
+        st, js, _ = admin.call("PATCH", f"/users/{target}", {"quota_bytes_override": 12345, "note": "\u0000"})
+        refused(st, js, "PATCH with NUL in an unknown field")
+        st, after, _ = admin.call("GET", f"/users/{target}")
+        assert after["quota_bytes_override"] == before["quota_bytes_override"], (before, after)
+        assert psql(f"SELECT count(*) FROM audit_log WHERE target = '{target}'") == audit, "an audit row for a refused change"
+    finally:
+        if after is None or after["quota_bytes_override"] != before["quota_bytes_override"]:
+            admin.call("PATCH", f"/users/{target}", {"quota_bytes_override": before["quota_bytes_override"]})
+    for kind, body in (("keys", {"label": "abc\u0000def"}), ("app-passwords", {"name": "abc\u0000def"})):
+        st, listed, _ = user.call("GET", f"/users/{me}/{kind}")
+        st, js, _ = user.call("POST", f"/users/{me}/{kind}", body)
+        refused(st, js, f"new {kind} with NUL")
+        st, again, _ = user.call("GET", f"/users/{me}/{kind}")
+        assert again["items"] == listed["items"], f"{kind} changed: {listed} -> {again}"
+
+
+def t_admin_patch_all_or_nothing():
+    admin, me = S["admin"], S["admin_name"]
+    name = "cqpatch" + RUN
+    st, js, _ = admin.call("POST", "/users", dict(name=name, email=f"{name}@example.test", password="user password " + RUN,
+                                                  plan="free"))
+    expect(st, 201, js, "create user")
+    try:
+        st, js, _ = admin.call("PATCH", f"/users/{name}", {"plan": "premium", "is_admin": True, "quota_bytes_override": -1})
+        refused(st, js, "negative quota after plan and is_admin")
+        st, js, _ = admin.call("PATCH", f"/users/{name}", {"email": f"changed{RUN}@x.y", "status": "bogus"})
+        refused(st, js, "bad status after email")
+        st, js, _ = admin.call("GET", f"/users/{name}")
+        assert (js["plan"], js["is_admin"], js["email"], js["quota_bytes_override"]) == \
+            ("free", False, f"{name}@example.test", None), js
+        st, js, _ = admin.call("PATCH", f"/users/{me}", {"is_admin": False})
+        refused(st, js, "an admin removing their own admin role", 409, "conflict")
+        st, js, _ = admin.call("GET", "/me")
+        assert js["user"]["is_admin"] is True, js
+    finally:
+        psql(f"UPDATE users SET is_admin = true WHERE name = '{me}'")
+        admin.call("DELETE", f"/users/{name}")
+
+
+def t_part_numbers_in_range():
+    user = S["user_client"]
+    b = "cqpart" + RUN
+    st, js, _ = user.call("POST", "/files", {"name": b})
+    expect(st, 201, js, "create bucket")
+    try:
+        st, js, _ = user.call("POST", f"/files/{b}/uploads", {"key": "p.bin"})
+        expect(st, (200, 201), js, "start upload")
+        up = js["upload_id"]
+        st, text = raw_call(user, "PUT", f"/files/{b}/uploads/{up}/parts/1?key=p.bin", b"a" * 10)
+        expect(st, (200, 201), text, "part 1")
+        etag = json.loads(text)["etag"]
+        for number in (4294967297, 0):
+            st, js, _ = user.call("POST", f"/files/{b}/uploads/{up}/complete?key=p.bin", {"parts": [{"number": number, "etag": etag}]})
+            refused(st, js, f"complete with part number {number}")
+        st, _, _ = user.call("GET", f"/files/{b}/object?key=p.bin")
+        expect(st, 404, None, "no object after the refused completes")
+        st, js, _ = user.call("POST", f"/files/{b}/uploads/{up}/complete?key=p.bin", {"parts": [{"number": 1, "etag": etag}]})
+        expect(st, (200, 201), js, "complete with part 1")
+        st, _, got = user.call("GET", f"/files/{b}/object?key=p.bin")
+        assert st == 200 and got == b"a" * 10, f"download: {st} {got[:40]!r}"
+    finally:
+        user.call("DELETE", f"/files/{b}?force=true")
+
+
+def t_allow_header_bearer_case():
+    for method, path, allow in (("DELETE", "/auth/token", {"POST"}), ("PUT", "/plans", {"GET", "POST"}),
+                                ("POST", "/users/x/keys/1", {"DELETE"})):
+        st, hdrs, js = plain_call(method, path)
+        expect(st, 405, js, f"{method} {path}")
+        got = {m.strip() for m in (hdrs.get("Allow") or "").split(",") if m.strip()}
+        assert got == allow, f"{method} {path}: Allow {hdrs.get('Allow')!r}, wanted {allow}"
+    st, _, js = plain_call("POST", "/auth/token", {"Content-Type": "application/json"},
+                           json.dumps(dict(name=S["user_name"], password=S["user_password"])).encode())
+    expect(st, 200, js, "token")
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        st, _, me = plain_call("GET", "/me", {"Authorization": f"{scheme} {js['access_token']}"})
+        expect(st, 200, me, f"GET /me with {scheme}")
+        assert me["user"]["name"] == S["user_name"], me
+
+
+def t_path_ids_plain_digits():
+    user, me = S["user_client"], S["user_name"]
+    st, ap, _ = user.call("POST", f"/users/{me}/app-passwords", {"name": "cqdigits"})
+    expect(st, 201, ap, "new app password")
+    other = Client()
+    other.login(me, S["user_password"])
+    st, js, _ = other.call("GET", f"/users/{me}/sessions")
+    sid = [s["id"] for s in js["items"] if s["current"]][0]
+    try:
+        for kind, id_ in (("app-passwords", ap["id"]), ("sessions", sid)):
+            for bad in (f"%20%2B{id_}", f"%2B{id_}", f"%20{id_}"):
+                st, js, _ = user.call("DELETE", f"/users/{me}/{kind}/{bad}")
+                expect(st, (400, 404), js, f"DELETE {kind}/{bad}")
+        st, js, _ = user.call("GET", f"/users/{me}/app-passwords")
+        assert ap["id"] in [a["id"] for a in js["items"]], f"app password {ap['id']} was revoked: {js}"
+        st, js, _ = other.call("GET", "/me")
+        expect(st, 200, js, "the session was ended")
+        st, js, _ = user.call("DELETE", f"/users/{me}/app-passwords/{ap['id']}")
+        expect(st, (200, 204), js, "plain digits revoke")
+    finally:
+        user.call("DELETE", f"/users/{me}/app-passwords/{ap['id']}")
+        user.call("DELETE", f"/users/{me}/sessions/{sid}")
+
+
 def setup():
     S["admin_name"] = "cqadmin" + RUN
     pw = "admin password " + RUN
@@ -453,6 +651,7 @@ def setup():
     expect(st, 201, js)
     S["user_client"] = Client()
     S["user_client"].login(S["user_name"], upw)
+    S["user_password"] = upw
 
 
 def main():
@@ -473,7 +672,15 @@ def main():
                          ("console-overview-usage-history", t_overview_and_history),
                          ("console-user-detail-extras", t_user_detail_extras), ("console-billing-events", t_billing_events),
                          ("console-audit-log", t_audit_log), ("console-admin-reads-user-files", t_admin_reads_user_files),
-                         ("console-missing-fields-400-server-stays-up", t_missing_fields_refused_server_stays_up)]:
+                         ("console-missing-fields-400-server-stays-up", t_missing_fields_refused_server_stays_up),
+                         ("console-before-past-int32", t_before_past_int32),
+                         ("console-users-cursor-values-400", t_users_cursor_values_refused),
+                         ("console-query-utf8-no-nul", t_query_params_utf8_no_nul),
+                         ("console-json-nul-refused", t_json_nul_refused),
+                         ("console-admin-patch-all-or-nothing", t_admin_patch_all_or_nothing),
+                         ("console-part-numbers-in-range", t_part_numbers_in_range),
+                         ("console-405-allow-bearer-case", t_allow_header_bearer_case),
+                         ("console-path-ids-plain-digits", t_path_ids_plain_digits)]:
             try:
                 fn()
                 print(f"PASS {name}", flush=True)
