@@ -34,7 +34,8 @@ std::string cookie_value(std::string_view header, std::string_view name) {
     if (j == std::string_view::npos) j = header.size();
     auto item = header.substr(i, j - i);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=')
+    // The first non-empty one: a stale empty cookie of the same name does not sign the caller out.
+    if (item.size() > name.size() + 1 && item.starts_with(name) && item[name.size()] == '=')
       return std::string(item.substr(name.size() + 1));
     i = j + 1;
   }

@@ -623,6 +623,23 @@ def t_path_ids_plain_digits():
         user.call("DELETE", f"/users/{me}/sessions/{sid}")
 
 
+def t_invite_email_and_stale_cookie():
+    """An invite's email, when given, must be an address; a stale empty session cookie before the real one is skipped."""
+    admin = S["admin"]
+    for bad in ("no-at-sign", "x" * 300 + "@example.test"):
+        st, js, _ = admin.call("POST", "/invites", {"email": bad})
+        refused(st, js, f"invite for {bad[:20]}")
+    st, js, _ = admin.call("POST", "/invites", {"email": f"invitee{RUN}@example.test"})
+    expect(st, 201, js, "invite with an address")
+    st, js, _ = admin.call("POST", "/invites", {})
+    expect(st, 201, js, "invite for anyone")
+    jar = [h for h in admin.opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)][0].cookiejar
+    token = [c.value for c in jar if c.name == "depot_session"][0]
+    st, _, js = plain_call("GET", "/me", headers={"Cookie": f"depot_session=; depot_session={token}"})
+    expect(st, 200, js, "an empty cookie first")
+    assert js["user"]["name"] == S["admin_name"], js
+
+
 def setup():
     S["admin_name"] = "cqadmin" + RUN
     pw = "admin password " + RUN
@@ -680,7 +697,8 @@ def main():
                          ("console-admin-patch-all-or-nothing", t_admin_patch_all_or_nothing),
                          ("console-part-numbers-in-range", t_part_numbers_in_range),
                          ("console-405-allow-bearer-case", t_allow_header_bearer_case),
-                         ("console-path-ids-plain-digits", t_path_ids_plain_digits)]:
+                         ("console-path-ids-plain-digits", t_path_ids_plain_digits),
+                         ("console-invite-email-stale-cookie", t_invite_email_and_stale_cookie)]:
             try:
                 fn()
                 print(f"PASS {name}", flush=True)
