@@ -13,6 +13,7 @@
 #include "admin-ui/console_admin.hpp"
 #include "auth/access_keys.hpp"
 #include "src/metrics.hpp"
+#include "src/utf8.hpp"
 #include "storage/db.hpp"
 #include "storage/sweeper.hpp"
 
@@ -103,12 +104,6 @@ json::object settings_json(const Config& k, const storage::SettingMap& m) {
   return o;
 }
 
-bool has_control(const std::string& s) {
-  for (unsigned char ch : s)
-    if (ch < 0x20 || ch == 0x7f) return true;
-  return false;
-}
-
 // Checks one PATCH field; returns the value to store (nullopt: back to the configuration) or a
 // problem. Secrets are sealed here.
 struct Checked {
@@ -126,7 +121,7 @@ Checked check_setting(const Config& cfg, const std::string& key, const json::val
   if (!v.is_string()) return {std::nullopt, "'" + key + "' must be a string or null"};
   std::string s(v.as_string());
   std::size_t max = key == "logo_url" ? 60000 : 2048;  // a logo may be a data: URL
-  if (s.size() > max || has_control(s)) return {std::nullopt, "'" + key + "' is too long or has control characters"};
+  if (s.size() > max || has_control_chars(s)) return {std::nullopt, "'" + key + "' is too long or has control characters"};
   if (key == "signup_mode") {
     if (s != "open" && s != "invite" && s != "closed") return {std::nullopt, "signup_mode must be open, invite or closed"};
   } else if (key == "smtp_url") {
@@ -199,7 +194,7 @@ asio::awaitable<void> sleep_ms(int ms) {
 // Sends a mail through the outbox like any other and waits (up to 15 s) for the outcome.
 asio::awaitable<void> test_mail(ApiContext& c) {
   auto to = c.str("to");
-  if (!c.problem.empty() || !to || to->find('@') == std::string::npos || to->size() > 254 || has_control(*to) ||
+  if (!c.problem.empty() || !to || to->find('@') == std::string::npos || to->size() > 254 || has_control_chars(*to) ||
       to->find_first_of("<> ,\"") != std::string::npos)
     co_return co_await c.fail(status::bad_request, "invalid_argument", "'to' must be an email address");
   storage::ConsoleStore store(c.app.db);

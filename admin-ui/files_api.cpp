@@ -55,8 +55,7 @@ std::string key_problem(std::string_view key, bool folder) {
   if (key.empty() || key == "/") return "the name is empty";
   if (key.size() > storage::Engine::max_key_bytes) return "the path is longer than 1024 bytes";
   if (!valid_utf8(key)) return "the name is not valid UTF-8";
-  for (char ch : key)
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return "names cannot contain control characters";
+  if (has_control_chars(key)) return "names cannot contain control characters";
   if (key.front() == '/') return "the path must not start with '/'";
   if (folder != (key.back() == '/')) return folder ? "a folder path ends with '/'" : "a file name cannot end with '/'";
   std::string_view rest = folder ? key.substr(0, key.size() - 1) : key;

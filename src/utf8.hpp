@@ -34,4 +34,12 @@ inline bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// True when s holds an ASCII control character (U+0000..U+001F, U+007F): text that goes into a
+// header, a name or a setting, where a line break or a NUL would change its meaning.
+inline bool has_control_chars(std::string_view s) {
+  for (char ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return true;
+  return false;
+}
+
 }  // namespace depot

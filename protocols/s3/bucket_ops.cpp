@@ -49,7 +49,7 @@ asio::awaitable<void> create_bucket(Ctx& c) {
     if (!body) co_return;
     if (!body->empty()) {
       auto doc = parse_xml(*body, "CreateBucketConfiguration");
-      if (!doc) co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."));
+      if (!doc) co_return co_await respond_error(c, malformed_xml());
       std::string loc = child_text(doc->document_element(), "LocationConstraint");
       if (!loc.empty() && loc != region)
         co_return co_await respond_error(
@@ -120,7 +120,7 @@ asio::awaitable<void> put_versioning(Ctx& c) {
   auto body = co_await read_small_body(c, 64 * 1024);
   if (!body) co_return;
   auto doc = parse_xml(*body, "VersioningConfiguration");
-  if (!doc) co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."));
+  if (!doc) co_return co_await respond_error(c, malformed_xml());
   std::string status = child_text(doc->document_element(), "Status");
   if (status == "Enabled")
     co_return co_await respond_error(c, s3_error(501, "NotImplemented", "Bucket versioning is not supported yet: buckets stay unversioned."));

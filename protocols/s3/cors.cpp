@@ -1,9 +1,8 @@
 #include "protocols/s3/cors.hpp"
 
-#include <algorithm>
-
 #include "protocols/s3/body.hpp"
 #include "protocols/s3/xml.hpp"
+#include "src/utf8.hpp"
 #include "storage/engine.hpp"
 #include "storage/s3_config_store.hpp"
 
@@ -44,26 +43,23 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-S3Error malformed() {
-  return s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
-}
 
 }  // namespace
 
 std::variant<std::vector<CorsRule>, S3Error> parse_cors(const std::string& xml) {
   auto doc = parse_xml(xml, "CORSConfiguration");
-  if (!doc) return malformed();
+  if (!doc) return malformed_xml();
   std::vector<CorsRule> rules;
   for (auto r : doc->document_element().children()) {
     if (r.type() != pugi::node_element) continue;
-    if (std::string_view rn = r.name(); rn.substr(rn.find(':') + 1) != "CORSRule") return malformed();
+    if (std::string_view rn = r.name(); rn.substr(rn.find(':') + 1) != "CORSRule") return malformed_xml();
     CorsRule rule;
     for (auto f : r.children()) {
       std::string_view n = f.name();
       if (auto colon = n.find(':'); colon != std::string_view::npos) n.remove_prefix(colon + 1);
       std::string v = f.child_value();
       // Origins and header names go back out in response headers: no line breaks or controls.
-      if (std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; }))
+      if (has_control_chars(v))
         return s3_error(400, "InvalidRequest", "A CORS rule's " + std::string(n) + " has a control character.");
       if (n == "AllowedOrigin") rule.origins.push_back(v);
       else if (n == "AllowedMethod") {
@@ -76,14 +72,14 @@ std::variant<std::vector<CorsRule>, S3Error> parse_cors(const std::string& xml) 
         try {
           rule.max_age = std::stoi(v);
         } catch (...) {
-          return malformed();
+          return malformed_xml();
         }
       }
     }
-    if (rule.origins.empty() || rule.methods.empty()) return malformed();
+    if (rule.origins.empty() || rule.methods.empty()) return malformed_xml();
     rules.push_back(std::move(rule));
   }
-  if (rules.empty() || rules.size() > 100) return malformed();
+  if (rules.empty() || rules.size() > 100) return malformed_xml();
   return rules;
 }
 

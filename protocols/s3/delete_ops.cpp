@@ -17,11 +17,6 @@ asio::awaitable<void> delete_object(Ctx& c, const storage::Bucket& b) {
   co_await respond_empty(c, bhttp::status::no_content);
 }
 
-S3Error malformed() {
-  return s3_error(400, "MalformedXML",
-                  "The XML you provided was not well-formed or did not validate against our published schema");
-}
-
 asio::awaitable<void> delete_objects(Ctx& c, const storage::Bucket& b) {
   auto md5 = content_md5_hex(c);
   if (auto* e = std::get_if<S3Error>(&md5)) co_return co_await respond_error(c, *e);
@@ -30,7 +25,7 @@ asio::awaitable<void> delete_objects(Ctx& c, const storage::Bucket& b) {
   if (auto& want = std::get<std::optional<std::string>>(md5); want && *want != crypto::to_hex(crypto::md5(*body)))
     co_return co_await respond_error(c, s3_error(400, "BadDigest", "The Content-MD5 you specified did not match what we received."));
   auto doc = parse_xml(*body, "Delete");
-  if (!doc) co_return co_await respond_error(c, malformed());
+  if (!doc) co_return co_await respond_error(c, malformed_xml());
   auto root = doc->document_element();
   bool quiet = child_text(root, "Quiet") == "true";
   std::vector<std::string> keys;
@@ -39,10 +34,10 @@ asio::awaitable<void> delete_objects(Ctx& c, const storage::Bucket& b) {
     if (auto colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
     if (name != "Object") continue;
     auto k = child(n, "Key");
-    if (!k) co_return co_await respond_error(c, malformed());
+    if (!k) co_return co_await respond_error(c, malformed_xml());
     keys.emplace_back(k.child_value());
   }
-  if (keys.empty() || keys.size() > 1000) co_return co_await respond_error(c, malformed());
+  if (keys.empty() || keys.size() > 1000) co_return co_await respond_error(c, malformed_xml());
   auto res = co_await c.app.engine.delete_objects(b, keys);
   if (!res) co_return co_await respond_error(c, from_engine(res.error()));
   XmlDoc out("DeleteResult");

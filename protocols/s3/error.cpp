@@ -6,6 +6,11 @@
 
 namespace depot::s3 {
 
+S3Error malformed_xml() {
+  return s3_error(400, "MalformedXML",
+                  "The XML you provided was not well-formed or did not validate against our published schema");
+}
+
 S3Error s3_error(unsigned status, std::string code, std::string message) {
   return S3Error{status, std::move(code), std::move(message), {}};
 }

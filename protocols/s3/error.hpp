@@ -25,6 +25,8 @@ enum class Subject { none, bucket, object, upload };
 S3Error from_engine(const Error& e, Subject subject = Subject::none);
 S3Error from_auth(const auth::sigv4::AuthError& e);
 S3Error s3_error(unsigned status, std::string code, std::string message);
+// 400 MalformedXML, AWS's answer to a request body that is not the XML the operation takes.
+S3Error malformed_xml();
 
 // The XML error body.
 std::string error_xml(const S3Error& e, std::string_view resource, std::string_view request_id);

@@ -1,6 +1,5 @@
 // GetObject and HeadObject (Range, partNumber, conditional requests, response-* overrides,
 // checksum mode) and GetObjectAttributes.
-#include <algorithm>
 #include <charconv>
 
 #include "protocols/s3/context.hpp"
@@ -71,7 +70,7 @@ asio::awaitable<void> handle_get_object(Ctx& c) {
     if (!c.op.has(q)) continue;
     auto v = c.op.get(q);
     // The value becomes a response header: a line break in it would start a header of the caller's choosing.
-    if (std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; }))
+    if (has_control_chars(v))
       co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Header value cannot be represented using ISO-8859-1."));
   }
   auto b = co_await require_bucket(c);

@@ -285,7 +285,7 @@ asio::awaitable<void> complete_upload(Ctx& c, const storage::Bucket& b) {
   if (auto* e = std::get_if<S3Error>(&cond)) co_return co_await respond_error(c, *e);
   auto body = co_await read_small_body(c, 4 * 1024 * 1024);
   if (!body) co_return;
-  auto malformed = s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
+  auto malformed = malformed_xml();
   auto doc = parse_xml(*body, "CompleteMultipartUpload");
   if (!doc) co_return co_await respond_error(c, malformed);
   std::vector<storage::CompletePart> parts;
@@ -298,7 +298,7 @@ asio::awaitable<void> complete_upload(Ctx& c, const storage::Bucket& b) {
     parts.push_back({*num, std::string(http::unquote_etag(child_text(p, "ETag")))});
   }
   if (parts.empty())
-    co_return co_await respond_error(c, s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema"));
+    co_return co_await respond_error(c, malformed_xml());
   if (parts.size() > static_cast<std::size_t>(storage::MultipartStore::kMaxParts))
     co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"));
   auto done = co_await c.multipart->complete(b, *u, std::move(parts), std::get<storage::WriteConditions>(cond));

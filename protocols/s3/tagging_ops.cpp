@@ -61,16 +61,13 @@ namespace {
 // Parses <Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging>.
 std::variant<storage::TagMap, S3Error> parse_tagging(const std::string& body, std::size_t max_tags) {
   auto doc = parse_xml(body, "Tagging");
-  auto malformed = [] {
-    return s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
-  };
-  if (!doc) return malformed();
+  if (!doc) return malformed_xml();
   auto set = child(doc->document_element(), "TagSet");
-  if (!set) return malformed();
+  if (!set) return malformed_xml();
   storage::TagMap tags;
   for (auto t : set.children()) {
     if (t.type() != pugi::node_element) continue;
-    if (!child(t, "Key") || !child(t, "Value")) return malformed();
+    if (!child(t, "Key") || !child(t, "Value")) return malformed_xml();
     std::string k = child_text(t, "Key"), v = child_text(t, "Value");
     if (k.empty()) return invalid_tag("The TagKey you have provided is invalid");
     if (!tags.emplace(k, v).second) return invalid_tag("Cannot provide multiple Tags with the same key");
