@@ -522,6 +522,13 @@ def t_webhooks():
     st, js, _ = Client().call("POST", "/billing/stripe/webhook", raw=body + b" ",
                               headers={"Stripe-Signature": f"t={now},v1={sig}"})
     expect(st, 400, js, "body changed after signing")
+    # Correctly signed, but with a NUL that PostgreSQL's jsonb cannot hold: 400, not a 500 the
+    # provider would retry forever.
+    nul_ev = {"id": "evt_nul_" + RUN, "type": "checkout.session.completed", "created": now - 100,
+              "data": {"object": {"id": "cs_nul\u0000" + RUN, "client_reference_id": str(uid)}}}
+    st, js, _ = webhook(nul_ev)
+    expect(st, 400, js, "NUL in a signed event")
+    assert psql(f"SELECT count(*) FROM billing_events WHERE id = '{nul_ev['id']}'") == "0", "a NUL event was kept"
     assert psql(f"SELECT count(*) FROM billing_events WHERE id = '{ev['id']}'") == "0", "a refused event left a trace"
     assert "plan: free" in depot("user", "show", alice)[1]
     # Valid (with the old secret: rotation), then a replay.
