@@ -89,6 +89,16 @@ std::vector<std::string> split_signed_headers(std::string_view s) {
   return out;
 }
 
+// SigV4 binds a signature to its Host: a signature that leaves host out could be replayed
+// against another host name (another bucket, with virtual-hosted style). AWS refuses it.
+bool signs_host(const ParsedAuth& a) {
+  return std::find(a.signed_headers.begin(), a.signed_headers.end(), "host") != a.signed_headers.end();
+}
+
+AuthError host_not_signed() {
+  return error("AccessDenied", "There were headers present in the request which were not signed", 403);
+}
+
 std::string header_value(const http::RequestHeader& req, std::string_view name) {
   auto it = req.find(name);
   return it == req.end() ? std::string{} : std::string(it->value());
@@ -214,6 +224,17 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
                         400);
       return out;
     }
+    if (a.service != "s3") {
+      out.error = error("AuthorizationHeaderMalformed",
+                        "The authorization header is malformed; incorrect service \"" + a.service +
+                            "\". This endpoint belongs to \"s3\".",
+                        400);
+      return out;
+    }
+    if (!signs_host(a)) {
+      out.error = host_not_signed();
+      return out;
+    }
     a.amz_date = header_value(req, "x-amz-date");
     if (a.amz_date.empty()) {
       auto d = req.find(http::bhttp::field::date);
@@ -261,9 +282,28 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
     return qerr("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
   if (!parse_credential(credential, a))
     return qerr("Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+  if (a.service != "s3")
+    return qerr("Error parsing the X-Amz-Credential parameter; incorrect service \"" + a.service +
+                "\". This endpoint belongs to \"s3\".");
   a.signed_headers = split_signed_headers(signed_headers);
   if (a.signed_headers.empty() || a.signature.empty() || a.amz_date.empty() || expires.empty())
     return qerr("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.");
+  if (!signs_host(a)) {
+    out.error = host_not_signed();
+    return out;
+  }
+  // Whoever holds a presigned URL may send it with headers of their own: an x-amz-* header the
+  // signer did not sign (x-amz-copy-source would turn a presigned PUT into a copy of any of the
+  // signer's objects) is refused, as AWS does.
+  for (const auto& f : req) {
+    auto name = lower(f.name_string());
+    if (name.starts_with("x-amz-") && name != "x-amz-content-sha256" &&
+        std::find(a.signed_headers.begin(), a.signed_headers.end(), name) == a.signed_headers.end()) {
+      out.error = error("AccessDenied", "There were headers present in the request which were not signed", 403);
+      out.error->details.emplace_back("HeadersNotSigned", name);
+      return out;
+    }
+  }
   try {
     std::size_t used = 0;
     a.expires = std::stoll(expires, &used);

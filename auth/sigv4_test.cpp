@@ -146,6 +146,45 @@ TEST_CASE("SigV4 refusals", "[sigv4]") {
                   {{"Host", "h"}});
     CHECK(parse_request_auth(r).error->code == "AuthorizationQueryParametersError");
   }
+  SECTION("host not among the signed headers") {
+    auto h = make(http::bhttp::verb::get, "/x",
+                  {{"Host", "h"}, {"x-amz-content-sha256", std::string(kEmptySha256)},
+                   {"x-amz-date", "20130524T000000Z"}, {"Authorization", authz("x-amz-content-sha256;x-amz-date", "00")}});
+    auto e = parse_request_auth(h).error;
+    REQUIRE(e);
+    CHECK(e->code == "AccessDenied");
+    CHECK(e->status == 403);
+    auto q = make(http::bhttp::verb::get,
+                  "/t?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+                  "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=range&X-Amz-Signature=00",
+                  {{"Host", "h"}, {"Range", "bytes=0-1"}});
+    REQUIRE(parse_request_auth(q).error);
+    CHECK(parse_request_auth(q).error->code == "AccessDenied");
+  }
+  SECTION("presigned with an x-amz header it did not sign") {
+    auto q = make(http::bhttp::verb::put,
+                  "/t?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+                  "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+                  {{"Host", "h"}, {"X-Amz-Copy-Source", "/b/secret"}});
+    auto e = parse_request_auth(q).error;
+    REQUIRE(e);
+    CHECK(e->code == "AccessDenied");
+    REQUIRE(e->details.size() == 1);
+    CHECK(e->details[0].second == "x-amz-copy-source");
+  }
+  SECTION("a credential scope for another service") {
+    auto h = make(http::bhttp::verb::get, "/x",
+                  {{"Host", "h"}, {"x-amz-content-sha256", std::string(kEmptySha256)},
+                   {"x-amz-date", "20130524T000000Z"},
+                   {"Authorization", "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/ec2/aws4_request,"
+                                     "SignedHeaders=host;x-amz-date,Signature=00"}});
+    CHECK(parse_request_auth(h).error->code == "AuthorizationHeaderMalformed");
+    auto q = make(http::bhttp::verb::get,
+                  "/t?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fec2%2Faws4_request"
+                  "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+                  {{"Host", "h"}});
+    CHECK(parse_request_auth(q).error->code == "AuthorizationQueryParametersError");
+  }
 }
 
 TEST_CASE("canonical query and URI encoding edge cases", "[sigv4]") {

@@ -34,6 +34,14 @@ inline bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// The number of code points in well-formed UTF-8 s (limits such as S3's 128 characters of a tag
+// key count characters, not bytes).
+inline std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (char ch : s) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  return n;
+}
+
 // True when s holds an ASCII control character (U+0000..U+001F, U+007F): text that goes into a
 // header, a name or a setting, where a line break or a NUL would change its meaning.
 inline bool has_control_chars(std::string_view s) {

@@ -1167,6 +1167,14 @@ asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string nam
       QuotaEngine::credit(w, user, rel.bytes, rel.objects);
       unlink = std::move(rel.unlink);
     }
+    // The bucket's open uploads go with it (the cascade; their parts' trigger drops the blob
+    // references, the files become orphans for the sweeper), and their parts stop counting
+    // against their uploaders. Locked first, so an UploadPart in flight is counted or refused.
+    w.exec_params("SELECT 1 FROM multipart_uploads WHERE bucket_id = $1 FOR UPDATE", id);
+    for (const auto& p : w.exec_params("SELECT u.user_id, sum(p.size)::bigint FROM multipart_uploads u JOIN multipart_parts p "
+                                       "ON p.upload_id = u.id WHERE u.bucket_id = $1 GROUP BY u.user_id ORDER BY u.user_id",
+                                       id))
+      QuotaEngine::credit(w, p[0].as<UserId>(), p[1].as<std::int64_t>(), 0);
     if (in_tx) in_tx(w);
     w.exec_params("DELETE FROM buckets WHERE id = $1", id);
     return {};
@@ -1460,12 +1468,22 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<ObjectInfo> {
     unlink.clear();
     return catch_tx([&]() -> Result<ObjectInfo> {
-      auto source = fetch_object(w, src.id, src_key, false);
+      // Both keys' locks (in one order, so two crossed copies cannot deadlock), then the source
+      // row locked until the copy commits: a PUT or DELETE that replaces the source waits, so the
+      // blob counted below is the blob the new row points at and the size charged is its size.
+      bool self = src.id == dst.id && src_key == dst_key;
+      if (std::tie(src.id, src_key) < std::tie(dst.id, dst_key)) {
+        lock_key(w, src.id, src_key);
+        lock_key(w, dst.id, dst_key);
+      } else {
+        lock_key(w, dst.id, dst_key);
+        if (!self) lock_key(w, src.id, src_key);
+      }
+      auto source = fetch_object(w, src.id, src_key, true);
       if (!source) return make_error(Errc::no_such_key, "the source object does not exist");
       if (opts.source_etag && *opts.source_etag != source->etag)
         return make_error(Errc::precondition_failed, "the source object changed during the copy");
-      lock_key(w, dst.id, dst_key);
-      auto old = fetch_object(w, dst.id, dst_key, true);
+      auto old = self ? source : fetch_object(w, dst.id, dst_key, true);
       if (auto c = check_conditions(opts.dest_conditions, old); !c) return c.error();
       ObjectInfo info = *source;
       info.bucket = dst.id;
@@ -1479,7 +1497,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
         info.headers = opts.replacement.headers;
         if (opts.replacement.modified) info.modified = *opts.replacement.modified;
       }
-      if (src.id == dst.id && src_key == dst_key) {
+      if (self) {
         // Self-copy (S3 REPLACE): only the metadata changes; blob and usage stay as they are.
         w.exec_params("UPDATE objects SET content_type = $3, user_meta = $4::jsonb, headers = $5::jsonb, "
                       "modified_at = to_timestamp($6::double precision / 1000000) WHERE bucket_id = $1 AND key = $2",

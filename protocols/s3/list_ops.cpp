@@ -6,6 +6,7 @@
 #include "protocols/s3/xml.hpp"
 #include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
+#include "src/utf8.hpp"
 #include "storage/engine.hpp"
 
 namespace depot::s3 {
@@ -95,7 +96,7 @@ asio::awaitable<void> list_v2(Ctx& c, const storage::Bucket& b, ListParams p) {
   std::string start_after = c.op.get("start-after");
   if (c.op.has("continuation-token")) {
     auto raw = crypto::base64_decode(token);
-    if (!raw || raw->empty() || (*raw)[0] != 'k')
+    if (!raw || raw->empty() || (*raw)[0] != 'k' || !valid_utf8(std::string_view(*raw).substr(1)))
       co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "The continuation token provided is incorrect"));
     p.q.start_after = raw->substr(1);
   } else {

@@ -71,6 +71,12 @@ std::variant<storage::PutOptions, S3Error> put_options_from_request(const Ctx& c
     std::string value = h == "content-encoding" ? strip_aws_chunked(v) : std::string(v);
     if (!value.empty()) o.headers[std::string(h)] = value;
   }
+  // PostgreSQL text holds UTF-8 only: checked here for every write that takes these headers
+  // (PutObject, CreateMultipartUpload, CopyObject with REPLACE), before anything is stored.
+  bool utf8 = valid_utf8(o.content_type);
+  for (const auto* m : {&o.user_meta, &o.headers})
+    for (const auto& [k, v] : *m) utf8 = utf8 && valid_utf8(k) && valid_utf8(v);
+  if (!utf8) return s3_error(400, "InvalidArgument", "A metadata header or Content-Type is not valid UTF-8.");
   auto cond = write_conditions(c);
   if (auto* e = std::get_if<S3Error>(&cond)) return *e;
   o.conditions = std::get<storage::WriteConditions>(cond);

@@ -5,6 +5,7 @@
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/xml.hpp"
 #include "src/http/semantics.hpp"
+#include "src/utf8.hpp"
 #include "storage/s3_config_store.hpp"
 
 namespace depot::s3 {
@@ -23,9 +24,12 @@ std::optional<std::string> form_decode(std::string_view v) {
 
 std::optional<S3Error> check_tags(const storage::TagMap& tags, std::size_t max_tags) {
   for (auto& [k, v] : tags) {
-    if (k.empty()) return invalid_tag("The TagKey you have provided is invalid");
-    if (k.size() > 128) return invalid_tag("The TagKey you have provided is too long, max 128");
-    if (v.size() > 256) return invalid_tag("The TagValue you have provided is too long, max 256");
+    // Tags are UTF-8 text without control characters (the header's percent-decoding could give
+    // anything; GetObjectTagging must be able to return them in XML).
+    if (k.empty() || !valid_utf8(k) || has_control_chars(k)) return invalid_tag("The TagKey you have provided is invalid");
+    if (!valid_utf8(v) || has_control_chars(v)) return invalid_tag("The TagValue you have provided is invalid");
+    if (utf8_length(k) > 128) return invalid_tag("The TagKey you have provided is too long, max 128");
+    if (utf8_length(v) > 256) return invalid_tag("The TagValue you have provided is too long, max 256");
     if (k.starts_with("aws:")) return invalid_tag("System tags cannot be added/updated by requester");
   }
   if (tags.size() > max_tags)

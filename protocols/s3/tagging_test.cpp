@@ -31,4 +31,14 @@ TEST_CASE("x-amz-tagging header: URL query form and S3's limits", "[s3]") {
   CHECK(code_of(parse_tagging_header("=v")) == "InvalidTag");
   CHECK(code_of(parse_tagging_header("a=1&a=2")) == "InvalidArgument");
   CHECK(code_of(parse_tagging_header("a=%zz")) == "InvalidArgument");
+  // Text only: not UTF-8, or a control character, is not a tag (GetObjectTagging could not say it).
+  CHECK(code_of(parse_tagging_header("a=%FF")) == "InvalidTag");
+  CHECK(code_of(parse_tagging_header("%C3=v")) == "InvalidTag");
+  CHECK(code_of(parse_tagging_header("a=%01")) == "InvalidTag");
+  CHECK(code_of(parse_tagging_header("a%0D%0Ab=v")) == "InvalidTag");
+  // The limits count characters: 128 two-byte characters are a valid key, 129 are not.
+  std::string e128;
+  for (int i = 0; i < 128; ++i) e128 += "%C3%A9";
+  CHECK(code_of(parse_tagging_header(e128 + "=v")).empty());
+  CHECK(code_of(parse_tagging_header(e128 + "%C3%A9=v")) == "InvalidTag");
 }
