@@ -282,11 +282,18 @@ storage::NoticeSink Services::notice_sink() const {
   return [this](pqxx::work& w, const storage::BillingNotice& n) { notify(w, n); };
 }
 
-std::string Services::link(http::Exchange& ex, const std::string& path_and_query) const {
+// Links in mail never come from the request's Host header: anyone can send a password reset
+// for a victim with Host: attacker.example, and the genuine mail would carry the token there.
+// Without --public-url they point at the server's own listener (TLS first); a wildcard address
+// becomes localhost.
+std::string Services::link(http::Exchange&, const std::string& path_and_query) const {
   std::string base = app.config.public_url;
   if (base.empty()) {
-    auto host = ex.header(http::bhttp::field::host);
-    base = std::string(ex.info().tls ? "https://" : "http://") + std::string(host.empty() ? "localhost" : host);
+    bool tls = !app.config.tls_listen.empty();
+    std::string addr = tls ? app.config.tls_listen : app.config.listen;
+    for (std::string_view any : {"0.0.0.0:", "[::]:", ":"})
+      if (addr.starts_with(any)) addr = "localhost:" + addr.substr(any.size());
+    base = std::string(tls ? "https://" : "http://") + addr;
   }
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + path_and_query;

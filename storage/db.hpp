@@ -43,6 +43,16 @@ pqxx::result exec_prepared(pqxx::transaction_base& w, const char* name, const ch
   return w.exec_prepared(name, std::forward<Args>(args)...);
 }
 
+// Thrown from inside a tx() body: the transaction rolls back and tx() returns value. For a
+// refusal found after the body has written (a quota charge that fails after the rows went in):
+// returning the error instead would commit what was written.
+template <class R>
+struct RolledBack {
+  R value;
+};
+template <>
+struct RolledBack<void> {};
+
 class Database {
  public:
   Database(std::string url, std::size_t pool_size);
@@ -149,6 +159,10 @@ class Database {
           w.commit();
           return r;
         }
+      } catch (RolledBack<R>& rb) {
+        // The transaction (destroyed on the way here) rolled back.
+        if constexpr (std::is_void_v<R>) return;
+        else return std::move(rb.value);
       } catch (const pqxx::serialization_failure&) {
         if (attempt >= 5) throw;
       } catch (const pqxx::deadlock_detected&) {

@@ -125,12 +125,14 @@ std::string upper_or_max(const std::string& prefix) {
   return u ? *u : std::string("\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF\xF4\x8F\xBF\xBF");
 }
 
+// For bodies of db_.tx (which must return what f returns): a TxError thrown after writes rolls
+// them back, and db_.tx returns its error.
 template <class F>
 auto catch_tx(F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const TxError& e) {
-    return e.error;
+    throw RolledBack<decltype(f())>{e.error};
   }
 }
 

@@ -91,6 +91,7 @@ void add_object_headers(http::ResponseHeader& h, const storage::ObjectInfo& o) {
   for (auto& [k, v] : o.headers) h.set(k, v);
   for (auto& [k, v] : o.user_meta) h.set("x-amz-meta-" + k, v);
   if (o.parts > 0) h.set("x-amz-mp-parts-count", std::to_string(o.parts));
+  http::set_stored_content_guard(h);
 }
 
 }  // namespace depot::s3

@@ -137,6 +137,7 @@ asio::awaitable<void> handle_get(Ctx& c, bool head) {
   hdr.set(bhttp::field::last_modified, http::format_http_date(o.modified));
   hdr.set(bhttp::field::accept_ranges, "bytes");
   for (const auto& [k, v] : o.headers) hdr.set(k, v);
+  http::set_stored_content_guard(hdr);
   if (status == 206)
     hdr.set(bhttp::field::content_range,
             "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) + "/" + std::to_string(size));

@@ -54,4 +54,13 @@ std::string percent_encode(std::string_view s, bool keep_slash);
 // Strips one level of quotes and a W/ prefix from an entity tag.
 std::string_view unquote_etag(std::string_view tag);
 
+// Headers for a user's stored bytes served on the server's own origin (S3 and WebDAV GET): the
+// uploader chose the Content-Type, so an HTML or SVG object opened in a browser would otherwise
+// run script as the console (its session cookie, its CSRF token). Sandboxed, it runs in an
+// origin of its own; nosniff keeps a browser from guessing a script type.
+inline void set_stored_content_guard(ResponseHeader& h) {
+  h.set("Content-Security-Policy", "sandbox");
+  h.set("X-Content-Type-Options", "nosniff");
+}
+
 }  // namespace depot::http
