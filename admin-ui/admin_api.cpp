@@ -23,7 +23,7 @@ asio::awaitable<void> invite(ApiContext& c) {
   auto days = c.integer("expires_in_days");
   if (!c.problem.empty()) co_return co_await c.fail(status::bad_request, "invalid_argument", c.problem);
   // Optional (an invite anyone may use); given, it is the address sign-up must use.
-  if (email && !email->empty() && (email->find('@') == std::string::npos || email->size() > 254))
+  if (email && !email->empty() && !auth::UserStore::valid_email(*email))
     co_return co_await c.fail(status::bad_request, "invalid_argument", "the email address is not valid");
   std::int64_t d = std::clamp<std::int64_t>(days.value_or(14), 1, 365);
   std::string code = auth::random_token(18);

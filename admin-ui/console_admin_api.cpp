@@ -12,6 +12,7 @@
 
 #include "admin-ui/console_admin.hpp"
 #include "auth/access_keys.hpp"
+#include "auth/users.hpp"
 #include "src/metrics.hpp"
 #include "src/utf8.hpp"
 #include "storage/db.hpp"
@@ -132,7 +133,7 @@ Checked check_setting(const Config& cfg, const std::string& key, const json::val
   } else if (key == "smtp_password") {
     return {master_key(cfg).encrypt(s), ""};
   } else if (key == "mail_from") {
-    if (s.find('@') == std::string::npos || s.size() > 254 || s.find_first_of("<>\" ,") != std::string::npos)
+    if (!auth::UserStore::valid_email(s))
       return {std::nullopt, "mail_from must be a plain address like depot@example.com"};
   } else if (key == "site_name") {
     if (s.empty() || s.size() > 100) return {std::nullopt, "site_name must have 1 to 100 characters"};
@@ -194,8 +195,7 @@ asio::awaitable<void> sleep_ms(int ms) {
 // Sends a mail through the outbox like any other and waits (up to 15 s) for the outcome.
 asio::awaitable<void> test_mail(ApiContext& c) {
   auto to = c.str("to");
-  if (!c.problem.empty() || !to || to->find('@') == std::string::npos || to->size() > 254 || has_control_chars(*to) ||
-      to->find_first_of("<> ,\"") != std::string::npos)
+  if (!c.problem.empty() || !to || !auth::UserStore::valid_email(*to))
     co_return co_await c.fail(status::bad_request, "invalid_argument", "'to' must be an email address");
   storage::ConsoleStore store(c.app.db);
   auto m = co_await store.settings();

@@ -4,6 +4,7 @@
 // ever reaches /users/<themselves>) → read the JSON body → the operation.
 #include "admin-ui/console_handler.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
 
@@ -160,6 +161,15 @@ class ConsoleHandler final : public http::Handler {
         if (raw.size() > kMaxJsonBody) co_return co_await c.fail(status::payload_too_large, "too_large", "the request body is too large");
       }
       if (!raw.empty()) {
+        // JSON only, declared as such: a cross-site HTML form can send text/plain that parses as
+        // JSON, but not application/json (that needs a CORS preflight, never granted). Without
+        // this, another site could sign a visitor in to an account of its choosing.
+        auto ct = ex.header(http::bhttp::field::content_type);
+        auto media = ct.substr(0, std::min(ct.find(';'), ct.size()));
+        while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+        if (!boost::iequals(media, "application/json"))
+          co_return co_await c.fail(status::unsupported_media_type, "unsupported_media_type",
+                                    "the body must be JSON, sent as Content-Type: application/json");
         boost::system::error_code ec;
         auto v = json::parse(raw, ec);
         if (ec || !v.is_object()) co_return co_await c.fail(status::bad_request, "invalid_json", "the body must be a JSON object");

@@ -731,6 +731,10 @@ asio::awaitable<void> upload_abort(ApiContext& c) {
 bool files_raw_body(Op op) { return op == Op::files_upload || op == Op::files_upload_part; }
 
 asio::awaitable<void> files_op(ApiContext& c) {
+  // Storage is for active accounts, as over S3 and WebDAV (a pending one has not verified its
+  // email address yet).
+  if (c.caller && c.caller->status != "active")
+    co_return co_await c.fail(status::forbidden, "forbidden", "the account is not active (is its email address verified?)");
   // Administrators may look at (never change) another account's files: `?user=NAME` on the
   // read-only operations acts on that account (the console's user detail page uses it).
   if (auto as = c.query.find("user"); as != c.query.end() && !(c.caller && as->second == c.caller->name)) {

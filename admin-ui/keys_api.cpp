@@ -44,6 +44,10 @@ asio::awaitable<void> keys(ApiContext& c) {
     for (const auto& k : co_await c.app.keys.list(u->id)) items.push_back(key_json(k));
     co_return co_await c.reply(status::ok, [&] { return json::object{{"items", items}, {"next", nullptr}}; }());
   }
+  // Credentials for the protocols only for an active account: keys made by whoever signed up a
+  // pending account with someone else's address would wake up when its owner claimed it.
+  if ((c.endpoint.op == Op::keys_create || c.endpoint.op == Op::app_passwords_create) && u->status != "active")
+    co_return co_await c.fail(status::forbidden, "forbidden", "the account is not active (is its email address verified?)");
   if (c.endpoint.op == Op::keys_create) {
     auto label = c.str("label");
     if (!c.problem.empty()) co_return co_await c.fail(status::bad_request, "invalid_argument", c.problem);

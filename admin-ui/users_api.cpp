@@ -75,7 +75,7 @@ asio::awaitable<void> update(ApiContext& c) {
       co_return co_await c.fail(status::forbidden, "forbidden",
                                 "only an administrator changes plans, status, quotas or roles; upgrade through billing");
     if (!email) co_return co_await c.fail(status::bad_request, "invalid_argument", "nothing to change");
-    if (email->find('@') == std::string::npos || email->size() > 254)
+    if (!auth::UserStore::valid_email(*email))
       co_return co_await c.fail(status::bad_request, "invalid_argument", "the email address is not valid");
     auto other = co_await c.app.users.find_by_email(*email);
     if (other && other->id != u->id) co_return co_await c.fail(status::conflict, "already_exists", "this email address is already in use");
@@ -86,7 +86,7 @@ asio::awaitable<void> update(ApiContext& c) {
   // Every field is checked before any is applied: a refusal changes nothing (and an answer
   // other than 2xx writes no audit row, so a half-applied change would go unrecorded).
   if (email) {
-    if (email->find('@') == std::string::npos || email->size() > 254)
+    if (!auth::UserStore::valid_email(*email))
       co_return co_await c.fail(status::bad_request, "invalid_argument", "the email address is not valid");
     auto other = co_await c.app.users.find_by_email(*email);
     if (other && other->id != u->id) co_return co_await c.fail(status::conflict, "already_exists", "this email address is already in use");

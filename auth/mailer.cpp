@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "auth/tokens.hpp"
+#include "auth/users.hpp"
 #include "storage/db.hpp"
 
 namespace depot::auth {
@@ -101,6 +102,9 @@ std::size_t read_cb(char* buf, std::size_t size, std::size_t n, void* p) {
 
 // Blocking: one SMTP transaction. Returns an empty string on success, else the error.
 std::string smtp_send(const Config& c, const std::string& to, const std::string& message) {
+  // Addresses are checked where they enter (UserStore::valid_email); one that is not an address
+  // (an old row, a line break that would be an SMTP command) is never sent.
+  if (!UserStore::valid_email(to)) return "the recipient is not a valid address";
   CURL* curl = curl_easy_init();
   if (!curl) return "curl_easy_init failed";
   Upload up{message};

@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "auth/tokens.hpp"
+#include "src/utf8.hpp"
 #include "storage/db.hpp"
 #include "storage/object_rows.hpp"
 
@@ -65,12 +66,20 @@ Result<void> check_new(const NewUser& nu) {
   if (!UserStore::valid_name(nu.name))
     return make_error(Errc::invalid_argument,
                       "a user name is 1 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit");
-  if (nu.email.find('@') == std::string::npos || nu.email.size() > 254)
+  if (!UserStore::valid_email(nu.email))
     return make_error(Errc::invalid_argument, "the email address is not valid");
   if (auto p = password_problem(nu.password)) return make_error(Errc::invalid_argument, *p);
   return {};
 }
 }  // namespace
+
+bool UserStore::valid_email(std::string_view e) {
+  auto at = e.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 >= e.size() || e.find('@', at + 1) != std::string_view::npos)
+    return false;
+  if (e.size() > 254 || !valid_utf8(e) || has_control_chars(e)) return false;
+  return e.find_first_of(" <>\"(),;:[]\\") == std::string_view::npos;
+}
 
 bool UserStore::valid_name(std::string_view n) {
   if (n.empty() || n.size() > 64) return false;
@@ -162,6 +171,10 @@ Result<void> UserStore::set_password_sync(const std::string& name, const std::st
         "UPDATE users SET password_hash = $2, credentials_version = credentials_version + 1 WHERE name = $1 RETURNING id",
         name, hash);
     if (r.empty()) return make_error(Errc::not_found, "there is no user named '" + name + "'");
+    // An operator's reset signs the account out everywhere, as a change in the console does.
+    auto id = r[0][0].as<UserId>();
+    w.exec_params("DELETE FROM sessions WHERE user_id = $1", id);
+    w.exec_params("UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", id);
     return {};
   });
 }
@@ -285,7 +298,7 @@ boost::asio::awaitable<Result<void>> UserStore::set_status(UserId id, std::strin
 }
 
 boost::asio::awaitable<Result<void>> UserStore::set_email(UserId id, std::string email, bool verified) {
-  if (email.find('@') == std::string::npos || email.size() > 254)
+  if (!valid_email(email))
     co_return make_error(Errc::invalid_argument, "the email address is not valid");
   co_return co_await db_.tx([&](pqxx::work& w) -> Result<void> {
     auto taken = w.exec_params("SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2", email, id);

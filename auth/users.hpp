@@ -97,6 +97,10 @@ class UserStore {
   boost::asio::awaitable<Result<User>> mark_email_verified(UserId id);
 
   static bool valid_name(std::string_view name);
+  // An address mail can go to: one '@' with text on both sides, at most 254 bytes, UTF-8, and
+  // nothing SMTP or a header would read as syntax (control characters such as CR LF, spaces,
+  // <>, quotes, commas...). It goes into RCPT TO and To: as it is.
+  static bool valid_email(std::string_view email);
 
  private:
   // The user whose row matches `where` ($1 = key) if the password is right, whatever the status.

@@ -1177,6 +1177,9 @@ asio::awaitable<Result<void>> Engine::delete_bucket(UserId user, std::string nam
                                        "ON p.upload_id = u.id WHERE u.bucket_id = $1 GROUP BY u.user_id ORDER BY u.user_id",
                                        id))
       QuotaEngine::credit(w, p[0].as<UserId>(), p[1].as<std::int64_t>(), 0);
+    // WebDAV locks name paths, not rows: whichever protocol deletes the bucket, its locks go
+    // too, or they would hold (and show) against the next bucket of that name, anyone's.
+    w.exec_params("DELETE FROM dav_locks WHERE root >= $1 AND root < $2", "/" + name + "/", "/" + name + "0");
     if (in_tx) in_tx(w);
     w.exec_params("DELETE FROM buckets WHERE id = $1", id);
     return {};

@@ -19,9 +19,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <system_error>
+#include <unordered_set>
 
 #include "storage/blob_store.hpp"
 
@@ -93,13 +95,38 @@ class LocalStore;
 // (dd, no fsync), O_DIRECT at 1.3-2.3 GB/s including the disk; and a blob is fsynced anyway.
 // Reads stay buffered (readahead, and the page cache for hot objects). Where the file system
 // refuses O_DIRECT (tmpfs) the writer falls back to ordinary writes.
+// The blobs being written in this process. A blob's row is only inserted once its body is in,
+// so until then its file looks like an orphan to the sweeper; a slow upload's file could pass
+// the grace age between two writes (the stage fills only every 256 KiB) and be removed under
+// the writer, which then stored an object without bytes.
+class InFlight {
+ public:
+  void add(const std::string& id) {
+    std::lock_guard lk(mu_);
+    ids_.insert(id);
+  }
+  void remove(const std::string& id) {
+    std::lock_guard lk(mu_);
+    ids_.erase(id);
+  }
+  bool contains(const std::string& id) {
+    std::lock_guard lk(mu_);
+    return ids_.count(id) > 0;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> ids_;
+};
+
 class LocalWriter final : public BlobWriter {
  public:
   static constexpr std::size_t kAlign = 4096;
   static constexpr std::size_t kStage = 256 * 1024;
 
-  LocalWriter(std::string id, fs::path path, bool sync_dir, asio::thread_pool& blocking)
-      : id_(std::move(id)), path_(std::move(path)), sync_dir_(sync_dir), blocking_(blocking) {
+  LocalWriter(std::string id, fs::path path, bool sync_dir, asio::thread_pool& blocking, InFlight& in_flight)
+      : id_(std::move(id)), path_(std::move(path)), sync_dir_(sync_dir), blocking_(blocking), in_flight_(in_flight) {
+    in_flight_.add(id_);
     fd_ = open_new();
     if (fd_ < 0 && errno == ENOENT) {  // the first blob in its ab/cd directory
       std::error_code ec;
@@ -110,12 +137,16 @@ class LocalWriter final : public BlobWriter {
       direct_ = false;
       fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     }
-    if (fd_ < 0) throw_errno("create blob", errno);
+    if (fd_ < 0) {
+      in_flight_.remove(id_);
+      throw_errno("create blob", errno);
+    }
   }
   ~LocalWriter() override {
     if (fd_ >= 0) ::close(fd_);
     if (!finished_) ::unlink(path_.c_str());
     std::free(stage_);
+    in_flight_.remove(id_);
   }
   const std::string& id() const override { return id_; }
   std::uint64_t size() const override { return size_; }
@@ -178,6 +209,7 @@ class LocalWriter final : public BlobWriter {
   std::string id_;
   fs::path path_;
   bool sync_dir_;
+  InFlight& in_flight_;
   // The staged rest: O_DIRECT writes whole blocks, so the last one is padded and the file cut
   // back to the real size.
   void flush_tail() {
@@ -283,7 +315,7 @@ class LocalStore final : public BlobStore {
 
   std::unique_ptr<BlobWriter> create() override {
     auto id = new_blob_id();
-    return std::make_unique<LocalWriter>(id, path_of(id), sync_dir_, syncers_);
+    return std::make_unique<LocalWriter>(id, path_of(id), sync_dir_, syncers_, in_flight_);
   }
 
   Result<std::unique_ptr<BlobReader>> open(const std::string& id, std::uint64_t offset,
@@ -338,7 +370,7 @@ class LocalStore final : public BlobStore {
          it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       auto name = it->path().filename().string();
-      if (!valid_id(name)) continue;
+      if (!valid_id(name) || in_flight_.contains(name)) continue;
       auto age = std::chrono::duration_cast<std::chrono::seconds>(now - it->last_write_time(ec));
       fn(name, age);
     }
@@ -356,6 +388,7 @@ class LocalStore final : public BlobStore {
  private:
   fs::path root_;
   asio::thread_pool& blocking_;
+  InFlight in_flight_;
   // Where uploads are made durable (fsync, rename, fsync of the directory). Its own threads: an
   // fsync waits for the disk, and concurrent uploads should wait together (the device and the
   // file system batch concurrent flushes), not queue behind the few shared blocking threads

@@ -24,8 +24,8 @@ namespace depot::s3 {
 namespace {
 
 // The shared brute-force defence (auth::Throttle, counters in PostgreSQL, the same as console
-// logins and WebDAV) seen from S3: signature failures count per address and per account, and a
-// banned address or account is refused before any signature is checked. "Not banned" answers
+// logins and WebDAV) seen from S3: signature failures count per address, and a banned address
+// is refused before any signature is checked (S3 leaves accounts alone: see authenticate). "Not banned" answers
 // are remembered for a second per (address, account) so a busy client costs no query per
 // request; a failure forgets the pair at once, so the ban that follows is seen by the next
 // request on this server (and within a second on the others).
@@ -107,7 +107,7 @@ using storage::PutProbeCache;
 
 S3Error banned_error(std::int64_t seconds_left) {
   S3Error e = s3_error(403, "AccessDenied",
-                       "Too many failed authentication attempts from this address or for this account; try again in " +
+                       "Too many failed authentication attempts from this address; try again in " +
                            std::to_string(seconds_left) + " seconds.");
   e.retry_after = std::to_string(seconds_left);
   return e;
@@ -153,11 +153,11 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
     if (auto known = keys_.get(parsed.auth->access_key)) {
       // A key verified before: check the signature with its secret, then confirm the key along
       // with the bucket (and, for GET/HEAD, the object) in one query.
-      auto left = co_await bans_.banned(addr, known->user_name);
+      auto left = co_await bans_.banned(addr, "");
       if (left) co_return banned_error(*left);
       auto v = sigv4::verify_request(c.ex.request(), *parsed.auth, known->secret, std::chrono::system_clock::now());
       if (v.error) {
-        if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, known->user_name);
+        if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, "");
         co_return from_auth(*v.error);
       }
       // Not when the client waits for 100 Continue: it is owed a refusal over the quota before it
@@ -201,11 +201,13 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
   // 403 AccessDenied rather than 503 SlowDown: SDKs retry SlowDown for a few seconds with
   // back-off, which only hammers a ban that lasts minutes; AccessDenied fails at once with the
   // reason, and Retry-After says when to come back.
-  const std::string account = key ? key->user_name : std::string();
-  auto left = co_await bans_.banned(addr, account);
+  // By address only: a secret key cannot be guessed through signatures, and an account-wide ban
+  // (which anyone knowing the user's name or a key id could trigger from elsewhere) would cut the
+  // owner's correctly signed requests off.
+  auto left = co_await bans_.banned(addr, "");
   if (left) co_return banned_error(*left);
   if (!key) {
-    co_await bans_.failed(addr, account);
+    co_await bans_.failed(addr, "");
     S3Error e = s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
     e.details = {{"AWSAccessKeyId", parsed.auth->access_key}};
     co_return e;
@@ -214,7 +216,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
   auto v = sigv4::verify_request(c.ex.request(), *parsed.auth, key->secret, std::chrono::system_clock::now());
   if (v.error) {
     // Only a wrong signature is a guess at the secret; an expired URL or a skewed clock is not.
-    if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, account);
+    if (v.error->code == "SignatureDoesNotMatch") co_await bans_.failed(addr, "");
     co_return from_auth(*v.error);
   }
   keys_.put(*key);

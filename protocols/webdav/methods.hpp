@@ -31,8 +31,10 @@ asio::awaitable<Result<void>> delete_resource(Ctx& c, const Resource& r);
 std::string activelock_xml(const storage::DavLock& l);
 
 // Writes an empty object at key (MKCOL markers, LOCK on an unmapped URL, a collection copied at
-// Depth 0); in_tx runs in the transaction that commits it.
+// Depth 0); in_tx runs in the transaction that commits it. only_if_absent: precondition_failed
+// instead of replacing an object there.
 asio::awaitable<Result<storage::ObjectInfo>> put_empty(Ctx& c, const storage::Bucket& b, std::string key,
-                                                       std::string content_type = {}, storage::TxHook in_tx = {});
+                                                       std::string content_type = {}, storage::TxHook in_tx = {},
+                                                       bool only_if_absent = false);
 
 }  // namespace depot::webdav

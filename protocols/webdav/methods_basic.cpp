@@ -153,9 +153,11 @@ asio::awaitable<void> handle_get(Ctx& c, bool head) {
 }
 
 asio::awaitable<Result<storage::ObjectInfo>> put_empty(Ctx& c, const storage::Bucket& b, std::string key,
-                                                       std::string content_type, storage::TxHook in_tx) {
+                                                       std::string content_type, storage::TxHook in_tx,
+                                                       bool only_if_absent) {
   storage::PutOptions opts;
   opts.declared_size = 0;
+  opts.conditions.if_none_match_any = only_if_absent;
   opts.content_type = std::move(content_type);
   opts.in_tx = std::move(in_tx);
   auto t = co_await c.app.engine.begin_put(c.user.id, b, std::move(key), std::move(opts));
@@ -350,7 +352,8 @@ asio::awaitable<void> handle_mkcol(Ctx& c) {
   if (!parent) co_return co_await respond_error(c, parent.error());
   if (!*parent) co_return co_await respond_status(c, 409, "the parent collection does not exist");
   if (co_await check_write(c, *r)) co_return;
-  auto o = co_await put_empty(c, *r->bucket, c.path.collection_prefix());
+  auto o = co_await put_empty(c, *r->bucket, c.path.collection_prefix(), {}, {}, true);
+  if (!o && o.code() == Errc::precondition_failed) co_return co_await respond_status(c, 405, "the collection exists");
   if (!o) co_return co_await respond_error(c, o.error());
   co_await respond_status(c, 201);
 }

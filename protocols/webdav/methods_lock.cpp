@@ -93,8 +93,11 @@ asio::awaitable<void> handle_lock(Ctx& c) {
     co_return co_await respond_error(c, lock.error());
   }
   if (created) {
-    auto o = co_await put_empty(c, *r->bucket, c.path.key);
-    if (!o) {
+    // Only if still absent: a PUT that got there since keeps its content (and the lock holds).
+    auto o = co_await put_empty(c, *r->bucket, c.path.key, {}, {}, true);
+    if (!o && o.code() == Errc::precondition_failed) {
+      created = false;
+    } else if (!o) {
       (void)co_await c.store.remove_lock(lock->token, lock->root);
       co_return co_await respond_error(c, o.error());
     }
