@@ -11,6 +11,10 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Shared locks one resource may carry (with an owner of up to 4 KiB each, its lockdiscovery stays
+// small enough for every PROPFIND that lists it).
+constexpr std::size_t kMaxSharedLocks = 32;
+
 constexpr const char* kLockColumns =
     "token, user_id, root, depth_infinity, exclusive, owner_xml, timeout_s, "
     "(extract(epoch from expires_at) * 1000000)::bigint";
@@ -223,6 +227,8 @@ asio::awaitable<Result<DavLock>> DavStore::create_lock(DavLock lock) {
     }
     for (const auto& l : existing)
       if (l.exclusive || lock.exclusive) return make_error(Errc::locked, "the resource is locked");
+    // Shared locks are bounded: every PROPFIND of the resource lists them all.
+    if (existing.size() >= kMaxSharedLocks) return make_error(Errc::locked, "too many locks on the resource");
     lock.token = new_lock_token();
     auto r = w.exec_params(std::string("INSERT INTO dav_locks (token, user_id, root, depth_infinity, exclusive, "
                                        "owner_xml, timeout_s, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "

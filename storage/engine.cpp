@@ -1533,6 +1533,20 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
   co_return res;
 }
 
+namespace {
+// A tree copied or moved under a longer prefix must not make a key past the limit (GET and
+// DELETE could not name it after).
+void check_prefix_key_lengths(pqxx::work& w, BucketId src, const std::string& src_prefix, const std::string& src_upper,
+                              const std::string& dst_prefix) {
+  if (dst_prefix.size() <= src_prefix.size()) return;
+  auto longest = std::int64_t(Engine::max_key_bytes) - std::int64_t(dst_prefix.size() - src_prefix.size());
+  auto r = w.exec_params("SELECT 1 FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 AND octet_length(key) > $4 "
+                         "LIMIT 1",
+                         src, src_prefix, src_upper, longest);
+  if (!r.empty()) throw TxError(make_error(Errc::too_large, "a key there would be longer than 1024 bytes"));
+}
+}  // namespace
+
 asio::awaitable<Result<std::int64_t>> Engine::copy_prefix(UserId user, const Bucket& src, std::string src_prefix,
                                                           const Bucket& dst, std::string dst_prefix, bool overwrite,
                                                           TxHook in_tx) {
@@ -1542,16 +1556,21 @@ asio::awaitable<Result<std::int64_t>> Engine::copy_prefix(UserId user, const Buc
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::int64_t> {
     unlink.clear();
     return catch_tx([&]() -> Result<std::int64_t> {
+      check_prefix_key_lengths(w, src.id, src_prefix, src_upper, dst_prefix);
       Released rel;
       if (overwrite)
         rel = release_deleted(w,
                               "DELETE FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 RETURNING blob_id, size",
                               dst.id, dst_prefix, dst_upper);
+      // The source rows are locked while they are copied: a PUT or DELETE that replaces one waits,
+      // so the blob each copy counts a reference to is still there at commit.
       auto ins = w.exec_params(
-          "WITH c AS (INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, "
+          "WITH s AS (SELECT key, blob_id, size, etag, content_type, user_meta, headers, checksums, parts, part_sizes, "
+          "modified_at FROM objects WHERE bucket_id = $4 AND key >= $3 AND key < $5 FOR SHARE), "
+          "c AS (INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, "
           "checksums, parts, part_sizes, modified_at, created_at) "
           "SELECT $1, $2 || substr(key, length($3) + 1), blob_id, size, etag, content_type, user_meta, headers, "
-          "checksums, parts, part_sizes, modified_at, now() FROM objects WHERE bucket_id = $4 AND key >= $3 AND key < $5 "
+          "checksums, parts, part_sizes, modified_at, now() FROM s "
           "ON CONFLICT (bucket_id, key) DO NOTHING RETURNING blob_id, size), "
           "g AS (SELECT blob_id, count(*) AS n FROM c GROUP BY blob_id), "
           "u AS (UPDATE blobs SET refcount = blobs.refcount + g.n FROM g WHERE blobs.id = g.blob_id RETURNING 1) "
@@ -1616,6 +1635,7 @@ asio::awaitable<Result<std::int64_t>> Engine::rename_prefix(const Bucket& src, s
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::int64_t> {
     unlink.clear();
     return catch_tx([&]() -> Result<std::int64_t> {
+      check_prefix_key_lengths(w, src.id, src_prefix, src_upper, dst_prefix);
       Released rel;
       if (overwrite) {
         rel = release_deleted(w,
@@ -1672,6 +1692,10 @@ asio::awaitable<Result<bool>> Engine::prefix_exists(const Bucket& b, std::string
 
 asio::awaitable<Result<ListPage>> Engine::list(const Bucket& b, ListQuery q) {
   if (q.max_keys < 0) co_return make_error(Errc::invalid_argument, "max-keys must not be negative");
+  // The walk below jumps past a common prefix to the next code point after the delimiter's
+  // last (U+D7FF is followed by U+E000, past the surrogates); after U+10FFFF there is none.
+  if (q.delimiter.ends_with("\xF4\x8F\xBF\xBF"))
+    co_return make_error(Errc::invalid_argument, "a delimiter may not end with U+10FFFF");
   int max = std::min(q.max_keys, 1000);
   ListPage page;
   if (max == 0) co_return page;
@@ -1733,7 +1757,8 @@ asio::awaitable<Result<ListPage>> Engine::list(const Bucket& b, ListQuery q) {
         " UNION ALL"
         " SELECT n.* FROM walk w CROSS JOIN LATERAL (SELECT " + cp_of + kObjectColumns +
         "   FROM objects o WHERE o.bucket_id = $1 AND o.key < $4 AND o.key > w.k"
-        "   AND o.key >= COALESCE(left(w.cp, -1) || chr(ascii(right(w.cp, 1)) + 1), $3)"
+        "   AND o.key >= COALESCE(left(w.cp, -1) || chr(CASE ascii(right(w.cp, 1)) WHEN 55295 THEN 57344"
+        "     ELSE ascii(right(w.cp, 1)) + 1 END), $3)"
         "   ORDER BY o.key LIMIT 1) n"
         ") "
         "SELECT cp, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12 FROM (SELECT * FROM walk LIMIT $5) w ORDER BY k";

@@ -21,7 +21,10 @@ std::optional<BasicCredentials> parse_basic_authorization(std::string_view h) {
   if (!raw) return std::nullopt;
   auto colon = raw->find(':');
   if (colon == std::string::npos || colon == 0) return std::nullopt;
-  if (!valid_utf8(std::string_view(*raw).substr(0, colon))) return std::nullopt;  // no account has such a name
+  // No account has such a name; a NUL would end it early in the database driver's C string
+  // ("alice\0anything" signed in as alice).
+  auto name = std::string_view(*raw).substr(0, colon);
+  if (!valid_utf8(name) || has_control_chars(name)) return std::nullopt;
   return BasicCredentials{raw->substr(0, colon), raw->substr(colon + 1)};
 }
 

@@ -22,6 +22,8 @@ TEST_CASE("Basic authorization header", "[webdav][auth]") {
   CHECK(parse_basic_authorization("basic YWxpY2U6eA=="));
   CHECK_FALSE(parse_basic_authorization(""));
   CHECK_FALSE(parse_basic_authorization("Bearer abc"));
+  CHECK_FALSE(parse_basic_authorization("Basic YWxpY2UAeHl6OnB3"));  // "alice\0xyz:pw": not alice
+  CHECK_FALSE(parse_basic_authorization("Basic YQpiOnB3"));          // "a\nb:pw"
   CHECK_FALSE(parse_basic_authorization("Basic !!!"));
   CHECK_FALSE(parse_basic_authorization("Basic YWxpY2U="));  // no colon
   CHECK_FALSE(parse_basic_authorization("Basic //46cGFzcw=="));  // a name that is not UTF-8 ("\xff\xfe:pass")

@@ -219,6 +219,17 @@ asio::awaitable<unsigned> evaluate_if(Ctx& c, const Resource& request_resource) 
 
 }  // namespace
 
+asio::awaitable<bool> http_preconditions_fail(Ctx& c, const Resource& r) {
+  const auto& req = c.req();
+  bool failed;
+  if (!r.exists())  // no current representation: any If-Match fails, If-None-Match holds
+    failed = req.find(bhttp::field::if_match) != req.end();
+  else
+    failed = http::evaluate_preconditions(req, r.etag(), r.object.modified, false) == http::Precondition::precondition_failed;
+  if (failed) co_await respond_status(c, 412, "precondition failed");
+  co_return failed;
+}
+
 asio::awaitable<unsigned> check_if_only(Ctx& c, const Resource& r) {
   auto st = co_await evaluate_if(c, r);
   if (st) co_await respond_status(c, st, st == 400 ? "malformed If header" : "the If header's conditions do not hold");

@@ -101,6 +101,11 @@ asio::awaitable<std::optional<std::string>> read_small_body(Ctx& c, std::size_t 
 // each lock covering one of `targets` (and, with deep, rooted below a target collection) needs
 // one of its tokens submitted in the If header, else 423. Returns 0 when the write may go on,
 // otherwise the status already answered.
+// The HTTP preconditions (If-Match, If-None-Match, If-Unmodified-Since; RFC 9110 13.2) of a
+// request that changes r: true when they fail, and a 412 was sent. Clients use them to change a
+// file only as they last saw it (GET and HEAD evaluate their own).
+asio::awaitable<bool> http_preconditions_fail(Ctx& c, const Resource& r);
+
 struct WriteTarget {
   const Resource* resource;
   bool deep = false;  // also locks rooted below (DELETE, MOVE source, COPY/MOVE over a collection)

@@ -11,6 +11,7 @@ namespace depot::webdav {
 namespace {
 
 constexpr std::string_view xml_ns_uri = "http://www.w3.org/XML/1998/namespace";
+constexpr std::string_view xmlns_ns_uri = "http://www.w3.org/2000/xmlns/";
 
 Error bad(std::string msg) { return make_error(Errc::invalid_argument, std::move(msg)); }
 
@@ -54,17 +55,28 @@ Result<void> check_namespaces(pugi::xml_node root) {
     if (depth > max_xml_depth) return bad("XML body nested too deeply");
     for (auto a : n.attributes()) {
       std::string_view an = a.name();
-      if (an.rfind("xmlns:", 0) == 0) {
-        if (*a.value() == '\0') return bad("empty namespace name for prefix " + std::string(an.substr(6)));
+      std::string_view uri = a.value();
+      // Namespaces in XML 1.0: xml and xmlns are reserved, as are their two namespace names; a
+      // body that rebinds them would come back (as a dead property) as a response no parser
+      // accepts.
+      if (an == "xmlns" || an.rfind("xmlns:", 0) == 0) {
+        std::string_view prefix = an == "xmlns" ? std::string_view() : an.substr(6);
+        if (!prefix.empty() && uri.empty()) return bad("empty namespace name for prefix " + std::string(prefix));
+        if (prefix == "xmlns" || (prefix == "xml") != (uri == xml_ns_uri) || uri == xmlns_ns_uri ||
+            prefix.find(':') != std::string_view::npos)
+          return bad("a reserved namespace prefix or name is bound");
         continue;
       }
-      if (an == "xmlns") continue;
       auto [p, l] = split_qname(an);
+      if (l.empty() || l.find(':') != std::string_view::npos) return bad("invalid attribute name");
       if (!p.empty() && !lookup_ns(n, p)) return bad("undeclared namespace prefix " + std::string(p));
     }
     auto [p, l] = split_qname(n.name());
     if (l.empty()) return bad("empty element name");
+    if (l.find(':') != std::string_view::npos) return bad("an element name has more than one colon");
     if (!p.empty() && !lookup_ns(n, p)) return bad("undeclared namespace prefix " + std::string(p));
+    if (lookup_ns(n, p) == std::optional<std::string>(xml_ns_uri))
+      return bad("no element belongs to the reserved xml namespace");
     for (auto c : n.children())
       if (c.type() == pugi::node_element) stack.push_back({c, depth + 1});
   }
@@ -227,7 +239,7 @@ Result<LockRequest> parse_lockinfo(std::string_view body) {
         if (is(t, dav_ns, "write")) type = true;
     } else if (is(c, dav_ns, "owner")) {
       req.owner_xml = inner_xml(c);
-      if (req.owner_xml.size() > max_prop_value) return bad("lock owner too large");
+      if (req.owner_xml.size() > max_lock_owner) return bad("lock owner too large");
     }
   }
   if (!scope) return bad("DAV:lockinfo without a lock scope");
@@ -235,15 +247,32 @@ Result<LockRequest> parse_lockinfo(std::string_view body) {
   return req;
 }
 
+// Text that XML 1.0 cannot carry at all (C0 controls but tab, LF and CR; U+FFFE and U+FFFF)
+// becomes U+FFFD: such a name can exist (a key made over S3, where only UTF-8 is asked), and
+// written as it is it would make the whole multistatus of its folder ill-formed, which no
+// client can list. CR goes as a reference, which parsers do not fold into LF.
 void append_xml_escaped(std::string& out, std::string_view s) {
-  for (char ch : s) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
+    const auto u = static_cast<unsigned char>(ch);
     switch (ch) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default: out += ch;
+      case '\r': out += "&#13;"; break;
+      default:
+        if (u < 0x20 && ch != '\t' && ch != '\n') {
+          out += kReplacement;
+        } else if (u == 0xEF && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xBF &&
+                   (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xBE) {
+          out += kReplacement;
+          i += 2;
+        } else {
+          out += ch;
+        }
     }
   }
 }

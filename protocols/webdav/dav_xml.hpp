@@ -17,6 +17,7 @@ namespace depot::webdav {
 inline constexpr std::size_t max_xml_body = 1024 * 1024;   // bytes of a PROPFIND/PROPPATCH/LOCK body
 inline constexpr std::size_t max_xml_depth = 64;            // element nesting in a body
 inline constexpr std::size_t max_prop_value = 64 * 1024;    // bytes of one dead property value
+inline constexpr std::size_t max_lock_owner = 4 * 1024;     // bytes of a LOCK's owner (in every lockdiscovery)
 
 inline constexpr std::string_view dav_ns = "DAV:";
 

@@ -106,6 +106,10 @@ TEST_CASE("LOCK bodies", "[webdav][xml]") {
 
 TEST_CASE("XML escaping", "[webdav][xml]") {
   CHECK(xml_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&apos;");
+  // What XML cannot carry becomes U+FFFD; CR survives as a reference.
+  CHECK(xml_escape("a\x01" "b\x1b" "\tc\n") == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "\tc\n");
+  CHECK(xml_escape("x\xEF\xBF\xBEy\xEF\xBF\xBFz\r") == "x\xEF\xBF\xBDy\xEF\xBF\xBDz&#13;");
+  CHECK(xml_escape("caf\xC3\xA9 \xEF\xBF\xBD") == "caf\xC3\xA9 \xEF\xBF\xBD");
 }
 
 TEST_CASE("XML bodies with characters XML does not allow are refused", "[webdav][xml]") {
@@ -128,4 +132,22 @@ TEST_CASE("XML bodies with characters XML does not allow are refused", "[webdav]
                   .ok());
   CHECK_FALSE(parse_propfind("<D:propfind xmlns:D='DAV:'><D:prop><x\xFF xmlns='urn:z'/></D:prop></D:propfind>").ok());
   CHECK(parse_propfind("<D:propfind xmlns:D='DAV:'><D:prop><Z:x xmlns:Z='urn:z'>&amp;&#38;</Z:x></D:prop></D:propfind>").ok());
+}
+
+TEST_CASE("XML bodies that bind the reserved namespaces or misuse colons are refused", "[webdav][xml]") {
+  auto prop = [](std::string decl, std::string name) {
+    return "<D:propertyupdate xmlns:D='DAV:'" + decl + "><D:set><D:prop><" + name + ">v</" + name +
+           "></D:prop></D:set></D:propertyupdate>";
+  };
+  CHECK(parse_proppatch(prop(" xmlns:Z='urn:z'", "Z:p")).ok());
+  CHECK(parse_proppatch(prop(" xmlns:xml='http://www.w3.org/XML/1998/namespace' xmlns:Z='urn:z'", "Z:p")).ok());
+  CHECK_FALSE(parse_proppatch(prop("", "xml:foo")).ok());
+  CHECK_FALSE(parse_proppatch(prop(" xmlns:X='http://www.w3.org/XML/1998/namespace'", "X:foo")).ok());
+  CHECK_FALSE(parse_proppatch(prop(" xmlns:X='http://www.w3.org/2000/xmlns/'", "X:foo")).ok());
+  CHECK_FALSE(parse_proppatch(prop(" xmlns:xml='urn:other'", "D:x")).ok());
+  CHECK_FALSE(parse_proppatch(prop(" xmlns:a='urn:a'", "a:b:c")).ok());
+  // xml:lang is an attribute like any other.
+  CHECK(parse_proppatch("<D:propertyupdate xmlns:D='DAV:' xmlns:Z='urn:z'><D:set><D:prop><Z:p xml:lang='en'>v</Z:p>"
+                        "</D:prop></D:set></D:propertyupdate>")
+            .ok());
 }

@@ -19,6 +19,10 @@ asio::awaitable<void> handle_proppatch(Ctx& c);
 asio::awaitable<void> handle_lock(Ctx& c);
 asio::awaitable<void> handle_unlock(Ctx& c);
 
+// The latest modification time a client may set (X-OC-Mtime, PROPPATCH): 9999-12-31T23:59:59Z,
+// the last instant an HTTP date can say; earlier than 1970 is refused too.
+inline constexpr std::int64_t kMaxMtimeSeconds = 253402300799;
+
 // The Allow header value.
 inline constexpr const char* kAllow =
     "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";

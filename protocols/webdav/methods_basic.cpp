@@ -185,7 +185,7 @@ PutHeaders put_headers(Ctx& c) {
   }
   if (auto m = c.ex.header("X-OC-Mtime"); !m.empty()) {
     auto dot = m.find('.');
-    if (auto secs = parse_u64(m.substr(0, dot))) {
+    if (auto secs = parse_u64(m.substr(0, dot)); secs && *secs <= std::uint64_t(kMaxMtimeSeconds)) {
       h.opts.modified = storage::TimePoint(std::chrono::seconds(*secs));
       h.oc_mtime = true;
     }
@@ -211,17 +211,16 @@ asio::awaitable<void> put_probed(Ctx& c, storage::BodySource& body) {
   if (!parent) co_return co_await respond_error(c, parent.error());
   if (!*parent) co_return co_await respond_status(c, 409, "the parent collection does not exist");
   if (co_await check_write(c, *r)) co_return;
+  if (co_await http_preconditions_fail(c, *r)) co_return;
 
   auto [opts, oc_mtime] = put_headers(c);
   opts.known_usage = std::move(c.probe_usage);
+  // Checked again when the write commits (a PUT may have come in between) where the engine can:
+  // If-None-Match: * and an If-Match of one strong tag.
   if (auto inm = c.ex.header(bhttp::field::if_none_match); inm == "*") opts.conditions.if_none_match_any = true;
-  if (auto im = c.ex.header(bhttp::field::if_match); !im.empty()) {
-    if (im == "*") {
-      if (!r->exists()) co_return co_await respond_status(c, 412, "precondition failed");
-    } else {
-      opts.conditions.if_match = std::string(http::unquote_etag(im));
-    }
-  }
+  if (auto im = c.ex.header(bhttp::field::if_match);
+      im.size() >= 2 && im.front() == '"' && im.back() == '"' && im.find(',') == std::string_view::npos)
+    opts.conditions.if_match = std::string(http::unquote_etag(im));
   bool existed = r->exists();
   auto ticket = co_await c.app.engine.begin_put(c.user.id, *r->bucket, c.path.key, std::move(opts));
   if (!ticket) co_return co_await respond_error(c, ticket.error());
@@ -322,6 +321,7 @@ asio::awaitable<void> handle_delete(Ctx& c) {
   if (!r->exists()) co_return co_await respond_status(c, 404, "not found");
   if (r->type == Resource::Type::root) co_return co_await respond_status(c, 403, "the root cannot be deleted");
   if (co_await check_write(c, *r, true)) co_return;
+  if (co_await http_preconditions_fail(c, *r)) co_return;
   auto d = co_await delete_resource(c, *r);
   if (!d) co_return co_await respond_error(c, d.error());
   co_await respond_status(c, 204);

@@ -12,6 +12,16 @@ namespace {
 // Keys under a collection start with this prefix; the bucket root's prefix is "".
 std::string tree_prefix(const Resource& r) { return r.type == Resource::Type::bucket ? std::string() : r.path.collection_prefix(); }
 
+// An authority as compared: host names are case-insensitive, and the scheme's default port may
+// be written or not (RFC 3986 6.2.2.1, 6.2.3).
+std::string normal_authority(std::string_view a, bool tls) {
+  std::string out(a);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string_view default_port = tls ? ":443" : ":80";
+  if (out.ends_with(default_port)) out.resize(out.size() - default_port.size());
+  return out;
+}
+
 }  // namespace
 
 asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
@@ -21,7 +31,9 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
   if (!dest_uri) co_return co_await respond_status(c, 400, "malformed Destination header");
   if (!dest_uri->authority.empty()) {
     auto host = c.ex.header(bhttp::field::host);
-    if (dest_uri->authority != host) co_return co_await respond_status(c, 502, "Destination is on another server");
+    bool tls = c.ex.info().tls;
+    if (normal_authority(dest_uri->authority, tls) != normal_authority(host, tls))
+      co_return co_await respond_status(c, 502, "Destination is on another server");
   }
   auto dpath = parse_dav_path(strip_fragment(dest_uri->path));
   if (!dpath) {
@@ -67,6 +79,7 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
   if (move) targets.push_back({&*src, true});
   targets.push_back({&*dst, true});
   if (co_await check_write(c, targets)) co_return;
+  if (co_await http_preconditions_fail(c, *src)) co_return;
 
   bool existed = dst->exists();
   if (existed) {

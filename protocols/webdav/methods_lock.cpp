@@ -72,7 +72,13 @@ asio::awaitable<void> handle_lock(Ctx& c) {
     if (!parent) co_return co_await respond_error(c, parent.error());
     if (!*parent) co_return co_await respond_status(c, 409, "the parent collection does not exist");
   }
-  if (co_await check_if_only(c, *r)) co_return;
+  // A new resource is a new member of its collection: a lock that covers it (the parent's
+  // depth-infinity lock, even a shared one) needs its token, as a PUT there would.
+  // (No co_await inside ?: — GCC 12 miscompiles it.)
+  unsigned refused = 0;
+  if (r->exists()) refused = co_await check_if_only(c, *r);
+  else refused = co_await check_write(c, *r);
+  if (refused) co_return;
 
   storage::DavLock want;
   want.user = c.user.id;

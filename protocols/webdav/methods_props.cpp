@@ -415,6 +415,9 @@ asio::awaitable<void> handle_propfind(Ctx& c) {
   if (r->is_collection() && *depth != Depth::zero) {
     auto b = co_await c.store.locks_below(r->lock_path());
     if (b) below = std::move(*b);
+    // Below the root are every user's buckets: only the caller's own locks belong here.
+    if (r->type == Resource::Type::root)
+      std::erase_if(below, [&](const storage::DavLock& l) { return l.user != c.user.id; });
   }
   std::vector<storage::DeadProp> dead;
   if (r->bucket && r->exists()) {
@@ -498,12 +501,16 @@ bool is_mtime_prop(const QName& n) {
 }
 
 std::optional<storage::TimePoint> parse_mtime(std::string_view v) {
-  if (auto t = http::parse_http_date(v)) return t;
-  if (auto t = http::parse_iso8601(v)) return t;
-  std::int64_t secs = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-  if (ec == std::errc{} && p == v.data() + v.size()) return storage::TimePoint(std::chrono::seconds(secs));
-  return std::nullopt;
+  std::optional<storage::TimePoint> t = http::parse_http_date(v);
+  if (!t) t = http::parse_iso8601(v);
+  if (!t) {
+    std::int64_t secs = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+    if (ec == std::errc{} && p == v.data() + v.size() && secs >= 0 && secs <= kMaxMtimeSeconds)
+      t = storage::TimePoint(std::chrono::seconds(secs));
+  }
+  if (t && (*t < storage::TimePoint{} || *t > storage::TimePoint(std::chrono::seconds(kMaxMtimeSeconds)))) return std::nullopt;
+  return t;
 }
 
 }  // namespace
@@ -514,6 +521,7 @@ asio::awaitable<void> handle_proppatch(Ctx& c) {
   if (!r->exists()) co_return co_await respond_status(c, 404, "not found");
   if (r->type == Resource::Type::root) co_return co_await respond_status(c, 403, "the root has no properties");
   if (co_await check_write(c, *r)) co_return;
+  if (co_await http_preconditions_fail(c, *r)) co_return;
   auto body = co_await read_small_body(c, max_xml_body);
   if (!body) co_return co_await respond_status(c, 413, "request body too large");
   auto q = parse_proppatch(*body);
