@@ -40,6 +40,13 @@ class PutProbeCache {
     std::lock_guard lk(mu_);
     entries_.erase(name(principal, bucket));
   }
+  // Every principal's entry for the bucket name (when the bucket goes or comes).
+  void drop_bucket(const std::string& bucket) {
+    std::lock_guard lk(mu_);
+    std::erase_if(entries_, [&](const auto& e) {
+      return e.first.size() > bucket.size() && e.first.ends_with(bucket) && e.first[e.first.size() - bucket.size() - 1] == '\n';
+    });
+  }
 
  private:
   static std::string name(const std::string& principal, const std::string& bucket) {

@@ -105,7 +105,7 @@ asio::awaitable<void> handle_get_object(Ctx& c) {
     auto v = c.op.get("partNumber");
     int n = 0;
     auto r = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (r.ec != std::errc{} || n < 1 || n > 10000)
+    if (r.ec != std::errc{} || r.ptr != v.data() + v.size() || n < 1 || n > 10000)
       co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"));
     if (o.parts == 0) {
       if (n != 1) co_return co_await respond_error(c, s3_error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable"));
@@ -114,7 +114,7 @@ asio::awaitable<void> handle_get_object(Ctx& c) {
         co_return co_await respond_error(c, s3_error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable"));
       for (int i = 0; i < n - 1; ++i) first += static_cast<std::uint64_t>(o.part_sizes[i]);
       length = static_cast<std::uint64_t>(o.part_sizes[n - 1]);
-      partial = true;
+      partial = length > 0;  // an empty part has no byte range to name
     }
   } else if (auto range = c.header("range"); !range.empty()) {
     auto rr = http::resolve_range(range, static_cast<std::uint64_t>(o.size));

@@ -250,7 +250,11 @@ asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
       co_return;
     }
     ex.info().user = c.user_name;
+    // A bucket deleted or made anew is another bucket (another id) under the same name: what
+    // this server remembers of the old one must not answer a PUT into the new one.
+    if (c.op.op == Op::DeleteBucket || c.op.op == Op::CreateBucket) put_probes_.drop_bucket(c.op.bucket);
     co_await dispatch(c);
+    if (c.op.op == Op::DeleteBucket || c.op.op == Op::CreateBucket) put_probes_.drop_bucket(c.op.bucket);
   } catch (const BodyError& e) {
     failed = from_engine(e.error);
   } catch (const pqxx::failure& e) {
