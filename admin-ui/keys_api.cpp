@@ -36,6 +36,15 @@ json::object key_json(const auth::AccessKey& k) {
   return json::object{{"id", k.id}, {"label", k.label}, {"created", iso(k.created)}};
 }
 
+// Credentials for the protocols only for an active account: keys or app passwords made by
+// whoever signed up a pending account with someone else's address would wake up when the
+// address's owner claimed it. False (and a 403 sent) otherwise.
+asio::awaitable<bool> active_for_credentials(ApiContext& c, const auth::User& u) {
+  if (u.status == "active") co_return true;
+  co_await c.fail(status::forbidden, "forbidden", "the account is not active (is its email address verified?)");
+  co_return false;
+}
+
 asio::awaitable<void> keys(ApiContext& c) {
   auto u = co_await target(c);
   if (!u) co_return;
@@ -44,10 +53,10 @@ asio::awaitable<void> keys(ApiContext& c) {
     for (const auto& k : co_await c.app.keys.list(u->id)) items.push_back(key_json(k));
     co_return co_await c.reply(status::ok, [&] { return json::object{{"items", items}, {"next", nullptr}}; }());
   }
-  // Credentials for the protocols only for an active account: keys made by whoever signed up a
-  // pending account with someone else's address would wake up when its owner claimed it.
-  if ((c.endpoint.op == Op::keys_create || c.endpoint.op == Op::app_passwords_create) && u->status != "active")
-    co_return co_await c.fail(status::forbidden, "forbidden", "the account is not active (is its email address verified?)");
+  if (c.endpoint.op == Op::keys_create) {
+    bool active = co_await active_for_credentials(c, *u);
+    if (!active) co_return;
+  }
   if (c.endpoint.op == Op::keys_create) {
     auto label = c.str("label");
     if (!c.problem.empty()) co_return co_await c.fail(status::bad_request, "invalid_argument", c.problem);
@@ -72,6 +81,10 @@ json::object app_password_json(const auth::AppPassword& a) {
 asio::awaitable<void> app_passwords(ApiContext& c) {
   auto u = co_await target(c);
   if (!u) co_return;
+  if (c.endpoint.op == Op::app_passwords_create) {
+    bool active = co_await active_for_credentials(c, *u);
+    if (!active) co_return;
+  }
   if (c.endpoint.op == Op::app_passwords_list) {
     json::array items;
     for (const auto& a : co_await c.svc.app_passwords.list(u->id)) items.push_back(app_password_json(a));

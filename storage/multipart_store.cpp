@@ -232,6 +232,9 @@ asio::awaitable<Result<PartInfo>> MultipartStore::add_part(const UploadInfo& u, 
     unlink.clear();
     if (w.exec_params("SELECT 1 FROM multipart_uploads WHERE id = $1 FOR SHARE", u.id).empty())
       throw Abort(make_error(Errc::not_found, "no such upload"));
+    // Two uploads of the same part number in flight: the later commit replaces the earlier
+    // (last writer wins) instead of failing on the part's primary key.
+    w.exec_params("SELECT pg_advisory_xact_lock(hashtext($1), $2)", u.id, part.number);
     if (part.shared) {
       // One more reference to the source's blob; an inline blob cannot be shared (no file).
       auto ref = w.exec_params("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1 AND refcount > 0 AND "

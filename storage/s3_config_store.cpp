@@ -18,9 +18,16 @@ asio::awaitable<Result<TagMap>> S3ConfigStore::object_tags(BucketId b, std::stri
   co_return json_to_map(*r);
 }
 
-asio::awaitable<Result<void>> S3ConfigStore::set_object_tags(BucketId b, std::string key, TagMap tags) {
+asio::awaitable<Result<void>> S3ConfigStore::set_object_tags(BucketId b, std::string key, TagMap tags,
+                                                            std::optional<std::string> blob) {
   auto ok = co_await db_.tx([&](pqxx::work& w) {
-    if (w.exec_params("SELECT 1 FROM objects WHERE bucket_id = $1 AND key = $2 FOR SHARE", b, key).empty()) return false;
+    if (blob && w.exec_params("SELECT 1 FROM objects WHERE bucket_id = $1 AND key = $2 AND blob_id = $3 FOR UPDATE", b, key,
+                              *blob)
+                    .empty())
+      return false;
+    // FOR UPDATE, not FOR SHARE: the tag-count trigger (migration 103) then updates this row, and
+    // two taggers each holding a share lock deadlocked upgrading it (then waited out retries).
+    if (w.exec_params("SELECT 1 FROM objects WHERE bucket_id = $1 AND key = $2 FOR UPDATE", b, key).empty()) return false;
     if (tags.empty())
       w.exec_params("DELETE FROM s3_object_tags WHERE bucket_id = $1 AND key = $2", b, key);
     else

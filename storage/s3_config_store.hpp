@@ -21,7 +21,10 @@ class S3ConfigStore {
 
   // no_such_key when the object does not exist.
   boost::asio::awaitable<Result<TagMap>> object_tags(BucketId b, std::string key);
-  boost::asio::awaitable<Result<void>> set_object_tags(BucketId b, std::string key, TagMap tags);
+  // no_such_key when there is no such object; with blob, also when the object there now is
+  // another (a newer write replaced the one the tags were sent with: they are moot).
+  boost::asio::awaitable<Result<void>> set_object_tags(BucketId b, std::string key, TagMap tags,
+                                                       std::optional<std::string> blob = std::nullopt);
   boost::asio::awaitable<std::optional<TagMap>> bucket_tags(BucketId b);
   boost::asio::awaitable<void> set_bucket_tags(BucketId b, std::optional<TagMap> tags);  // nullopt deletes
 

@@ -41,7 +41,7 @@ asio::awaitable<std::optional<CopySource>> resolve_copy_source(Ctx& c) {
     co_await respond_error(c, from_engine(o.error(), Subject::object));
     co_return std::nullopt;
   }
-  // Conditionals on the source: any failure is 412 for a copy.
+  // Conditionals on the source: a failure is 412 for a copy.
   bool ok = true;
   if (auto v = c.header("x-amz-copy-source-if-match"); !v.empty()) {
     bool match = false;
@@ -59,9 +59,11 @@ asio::awaitable<std::optional<CopySource>> resolve_copy_source(Ctx& c) {
   }
   if (auto v = c.header("x-amz-copy-source-if-none-match"); !v.empty())
     ok = ok && !(v == "*" || http::unquote_etag(v) == o->etag);
-  if (auto v = c.header("x-amz-copy-source-if-unmodified-since"); !v.empty())
+  // The date conditions count only without their tag counterparts (as RFC 9110 13.2.2 orders
+  // them, and as AWS documents for copies: if-match true with if-unmodified-since false copies).
+  if (auto v = c.header("x-amz-copy-source-if-unmodified-since"); !v.empty() && c.header("x-amz-copy-source-if-match").empty())
     if (auto t = http::parse_http_date(v)) ok = ok && std::chrono::floor<std::chrono::seconds>(o->modified) <= *t;
-  if (auto v = c.header("x-amz-copy-source-if-modified-since"); !v.empty())
+  if (auto v = c.header("x-amz-copy-source-if-modified-since"); !v.empty() && c.header("x-amz-copy-source-if-none-match").empty())
     if (auto t = http::parse_http_date(v)) ok = ok && std::chrono::floor<std::chrono::seconds>(o->modified) > *t;
   if (!ok) {
     co_await respond_error(c, s3_error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"));
@@ -112,8 +114,9 @@ asio::awaitable<void> handle_copy_object(Ctx& c) {
   if (!r) co_return co_await respond_error(c, from_engine(r.error(), Subject::object));
   // The copy's row starts untagged (a self-copy keeps its row and tags): set the tags it gets.
   if (!tags.empty() || (self && replace_tags)) {
-    auto tagged = co_await c.s3config->set_object_tags(dst->id, c.op.key, std::move(tags));
-    if (!tagged) co_return co_await respond_error(c, from_engine(tagged.error(), Subject::object));
+    auto tagged = co_await c.s3config->set_object_tags(dst->id, c.op.key, std::move(tags), r->blob_id);
+    if (!tagged && tagged.code() != Errc::no_such_key)  // replaced since by a newer write: moot
+      co_return co_await respond_error(c, from_engine(tagged.error(), Subject::object));
   }
   XmlDoc doc("CopyObjectResult");
   doc.root().add("LastModified", http::format_iso8601(r->modified));

@@ -43,9 +43,11 @@ asio::awaitable<void> handle_put_object(Ctx& c) {
     co_return co_await respond_error(c, from_engine(info.error(), Subject::object));
   }
   if (!tags.empty()) {
-    // The new row starts untagged; its tags follow in their own transaction.
-    auto tagged = co_await c.s3config->set_object_tags(b->id, c.op.key, std::move(tags));
-    if (!tagged) co_return co_await respond_error(c, from_engine(tagged.error(), Subject::object));
+    // The new row starts untagged; its tags follow in their own transaction, unless a newer write
+    // replaced the object meanwhile (this one was stored, and superseded: its tags are moot).
+    auto tagged = co_await c.s3config->set_object_tags(b->id, c.op.key, std::move(tags), info->blob_id);
+    if (!tagged && tagged.code() != Errc::no_such_key)
+      co_return co_await respond_error(c, from_engine(tagged.error(), Subject::object));
   }
   HeaderList h;
   h.emplace_back("ETag", quote_etag(info->etag));
