@@ -343,9 +343,13 @@ def t_signup_refusals():
     st, js, _ = p.call("POST", "/auth/signup", dict(name=pend, email=f"{pend}@example.test", password=pend_pw))
     expect(st, 201, js, "signup")
     expect(p.login(pend, pend_pw)[0], 200, None, "a pending account may sign in to the console")
+    # It gets no credentials for the protocols (pending-account-no-credentials-no-files); the
+    # operator's `depot key add` still makes one, which S3 refuses until the email is verified.
     st, js, _ = p.call("POST", f"/users/{pend}/keys", {"label": "early"})
-    expect(st, 201, js, "key for a pending account")
-    key = (js["id"], js["secret"])
+    expect(st, 403, js, "key for a pending account")
+    rc, out = depot("key", "add", pend)
+    assert rc == 0, out
+    key = tuple(out.split()[:2])
     rc, out = aws(key, "s3api", "list-buckets")
     assert rc != 0 and "AccessDenied" in out, "S3 before the email is verified: " + out
     st, _ = dav("PROPFIND", "", pend, pend_pw, headers={"Depth": "0"})
@@ -927,6 +931,137 @@ def t_cli_suspend_reactivate():
     assert rc == 0 and S["alice"][2] in out and ("\tsent\t" in out), out[:300]
 
 
+def t_pending_no_credentials_no_files():
+    """A pending (unverified) account signs in to the console but gets no S3 key and no storage
+    through the console's files API: whoever signed up with someone else's address would keep such
+    a key once the owner claimed the account, and storage needs a verified address over every
+    front-end; nor an app password (WebDAV), for the same reason."""
+    name, pw = "pre" + RUN, "pending password " + RUN
+    c = Client()
+    st, js, _ = c.call("POST", "/auth/signup", dict(name=name, email=f"{name}@example.test", password=pw))
+    expect(st, 201, js, "signup")
+    assert js["user"]["status"] == "pending", js
+    expect(c.login(name, pw)[0], 200, None, "a pending account may sign in to the console")
+    st, js, _ = c.call("POST", f"/users/{name}/keys", {"label": "early"})
+    expect(st, 403, js, "S3 key for a pending account")
+    assert psql(f"SELECT count(*) FROM access_keys k JOIN users u ON u.id = k.user_id WHERE u.name = '{name}'") == "0"
+    st, js, _ = c.call("POST", f"/users/{name}/app-passwords", {"name": "early"})
+    expect(st, 403, js, "app password for a pending account")
+    bucket = "pre-" + RUN
+    for method, path, body, raw in [("GET", "/files", None, None), ("POST", "/files", {"name": bucket}, None),
+                                    ("PUT", f"/files/{bucket}/object?key=payload.bin", None, b"Z" * 1000),
+                                    ("GET", f"/files/{bucket}/object?key=payload.bin", None, None)]:
+        st, js, _ = c.call(method, path, body, raw=raw)
+        expect(st, 403, js, f"{method} {path} for a pending account")
+    assert psql(f"SELECT count(*) FROM buckets WHERE name = '{bucket}'") == "0", "a pending account made a bucket"
+
+
+def t_email_crlf_refused():
+    """CR/LF in an email address went verbatim into RCPT TO and the To: header (SMTP injection)."""
+    name = "inj" + RUN
+    evil = f"{name}@example.test>\r\nRCPT TO:<victim{RUN}@example.test>"
+    st, js, _ = Client().call("POST", "/auth/signup", dict(name=name, email=evil, password="a fine password " + RUN))
+    expect(st, 400, js, "sign-up with CR LF in the email")
+    assert psql(f"SELECT count(*) FROM users WHERE name = '{name}'") == "0", "a user was created"
+    own, pw = "crlf" + RUN, "crlf password " + RUN
+    expect(S["admin_client"].call("POST", "/users", dict(name=own, email=f"{own}@example.test", password=pw))[0], 201)
+    c = Client()
+    expect(c.login(own, pw)[0], 200, None, "login")
+    for bad in (f"new{own}@example.test\r\nBcc: victim{RUN}@example.test", f"new{own}@example.test\nX: y"):
+        st, js, _ = c.call("PATCH", f"/users/{own}", {"email": bad})
+        expect(st, 400, js, f"email change to {bad!r}")
+    assert psql(f"SELECT email FROM users WHERE name = '{own}'") == f"{own}@example.test"
+    assert psql(f"SELECT count(*) FROM outbox WHERE to_addr LIKE '%victim{RUN}%'") == "0", "mail queued to the injected address"
+
+
+def t_login_needs_json():
+    """Login CSRF: a cross-site HTML form (enctype=text/plain, no CORS preflight) could post a JSON
+    body and sign the visitor into another account. Only application/json is accepted."""
+    name, pw = "csrf" + RUN, "csrf password " + RUN
+    expect(S["admin_client"].call("POST", "/users", dict(name=name, email=f"{name}@example.test", password=pw))[0], 201)
+    body = json.dumps({"name": name, "password": pw, "x": "=1"}).encode()
+    for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+        st, js, hdrs = Client().call("POST", "/auth/login", raw=body,
+                                     headers={"Content-Type": ctype, "Origin": "http://evil.example"})
+        expect(st, 415, js, f"login with Content-Type {ctype}")
+        assert "depot_session" not in (hdrs.get("Set-Cookie") or ""), hdrs.get("Set-Cookie")
+    st, js, hdrs = Client().call("POST", "/auth/login", raw=body)
+    expect(st, 200, js, "the same body as application/json")
+    assert "depot_session=" in (hdrs.get("Set-Cookie") or ""), hdrs.get("Set-Cookie")
+
+
+def t_reset_link_ignores_host():
+    """The reset link is built from --public-url, or without one from the server's own listen
+    address, never from the Host header an unauthenticated requester chooses."""
+    name, pw = "host" + RUN, "host password " + RUN
+    email = f"{name}@example.test"
+    expect(S["admin_client"].call("POST", "/users", dict(name=name, email=email, password=pw))[0], 201)
+    n = len(MAILS)
+    st, js, _ = Client().call("POST", "/auth/password-reset", {"email": email},
+                              headers={"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"})
+    expect(st, 202, js, "reset request with Host: attacker.example")
+    text, html = wait_mail(email, "reset", after=n)
+    link = link_in(text)
+    assert link.startswith(BASE + "/"), "the reset link does not start with the public URL: " + link
+    assert "attacker.example" not in text and "attacker.example" not in html, "the mail names the request's Host"
+    # The default: a second server on the same database without --public-url (and without SMTP:
+    # the mail is read from the outbox).
+    data = os.path.join(WORK, "data-nopublic")
+    os.makedirs(data, exist_ok=True)
+    shutil.copy(os.path.join(WORK, "data", "master.key"), os.path.join(data, "master.key"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(os.path.join(WORK, "server-nopublic.log"), "a")
+    proc = subprocess.Popen([BIN, "serve", "--database-url", DB, "--data-dir", data, "--listen", f"127.0.0.1:{port}",
+                             "--tls-listen", "", "--shutdown-grace", "1"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except Exception:  # noqa: BLE001
+                pass
+            assert proc.poll() is None, "the server without --public-url did not start"
+            time.sleep(0.2)
+        last = psql(f"SELECT coalesce(max(id), 0) FROM outbox WHERE to_addr = '{email}'")
+        st, js, _ = Client().call("POST", f"http://127.0.0.1:{port}/api/v1/auth/password-reset", {"email": email},
+                                  headers={"Host": "attacker.example"})
+        expect(st, 202, js, "reset request with Host: attacker.example, no --public-url")
+        deadline = time.time() + 15
+        while True:
+            text = psql(f"SELECT text_body FROM outbox WHERE to_addr = '{email}' AND id > {last} ORDER BY id LIMIT 1")
+            if text:
+                break
+            assert time.time() < deadline, "no reset mail queued"
+            time.sleep(0.2)
+        link = link_in(text)
+        assert "attacker.example" not in text, "the reset link follows the request's Host: " + link
+        assert link.startswith(f"http://127.0.0.1:{port}/"), "the reset link without --public-url: " + link
+    finally:
+        stop_server(proc)
+
+
+def t_cli_set_password_ends_sessions():
+    """`depot user set-password` (an operator resetting a possibly compromised account) ends the
+    account's console sessions, as a password reset does."""
+    name, pw = "setpw" + RUN, "setpw password " + RUN
+    expect(S["admin_client"].call("POST", "/users", dict(name=name, email=f"{name}@example.test", password=pw))[0], 201)
+    c = Client()
+    expect(c.login(name, pw)[0], 200, None, "login")
+    expect(c.call("GET", "/me")[0], 200, None, "session before set-password")
+    new = "operator chosen pw " + RUN
+    rc, out = depot("user", "set-password", name, "--password-stdin", stdin=new + "\n")
+    assert rc == 0, out
+    st, js, _ = c.call("GET", "/me")
+    expect(st, 401, js, "the session made before set-password")
+    st, js, _ = c.call("POST", f"/users/{name}/app-passwords", {"name": "after"})
+    expect(st, 401, js, "a write with the session made before set-password")
+    expect(Client().login(name, pw)[0], 401, None, "the old password")
+    expect(Client().login(name, new)[0], 200, None, "the new password")
+
+
 def stop_server(proc):
     proc.terminate()
     try:
@@ -1016,6 +1151,10 @@ def main():
                          ("email-change-and-delete", t_email_change_and_delete), ("throttle-ban-unban", t_throttle),
                          ("mail-outbox-retries", t_outbox_retries), ("openapi-and-misc", t_openapi_and_misc),
                          ("cli-suspend-reactivate-invite-ban-mail", t_cli_suspend_reactivate),
+                         ("pending-account-no-credentials-no-files", t_pending_no_credentials_no_files),
+                         ("email-crlf-refused", t_email_crlf_refused), ("login-needs-json-content-type", t_login_needs_json),
+                         ("reset-link-ignores-host-header", t_reset_link_ignores_host),
+                         ("cli-set-password-ends-sessions", t_cli_set_password_ends_sessions),
                          ("totp-secrets-sealed-at-start", t_totp_sealed_at_start),
                          ("signup-modes-invite-closed", t_signup_modes)]:
             scenario(name, fn)
