@@ -659,6 +659,95 @@ PY
   scenario malformed-proppatch-control-char-invalid-utf8 mf_proppatch
   scenario malformed-lock-owner-control-char-invalid-utf8 mf_lock_owner
   scenario malformed-propfind-invalid-utf8-and-empty-prop mf_propfind
+
+  # Regressions from the third fuzzing session.
+  mf_xml_names() {
+    # A key XML cannot carry (U+0001, made over S3) and a Content-Type with U+FFFE: the folder's
+    # listing stays well-formed XML.
+    expect 201 -X MKCOL "$DAV/mfx/" || return 1
+    s3_put "mfx/a%01b" x || return 1
+    expect 201 -X PUT -H $'Content-Type: text/\xef\xbf\xbe' --data-binary y "$DAV/mfx/ct.txt" || return 1
+    curl -sS -u "$U:$P" -o "$WORK/mfx.xml" -X PROPFIND -H 'Depth: 1' "$DAV/mfx/" || return 1
+    mf_wellformed "$WORK/mfx.xml" || { echo "PROPFIND Depth 1 is not well-formed: $(head -c 800 "$WORK/mfx.xml" | cat -v)"; return 1; }
+    grep -q 'a%01b' "$WORK/mfx.xml" || { echo "the listing misses a%01b"; return 1; }
+  }
+  mf_reserved_ns() {
+    expect 201 -X PUT --data-binary n "$DAV/mf-ns.txt" || return 1
+    local pre='<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"' mid='><D:set><D:prop>' post='</D:prop></D:set></D:propertyupdate>' b
+    for b in "$mid<xml:foo>v</xml:foo>$post" " xmlns:X=\"http://www.w3.org/XML/1998/namespace\"$mid<X:foo>v</X:foo>$post" \
+             " xmlns:X=\"http://www.w3.org/2000/xmlns/\"$mid<X:foo>v</X:foo>$post" " xmlns:a=\"urn:a\"$mid<a:b:c>v</a:b:c>$post"; do
+      expect 400 -X PROPPATCH -H 'Content-Type: application/xml' --data-binary "$pre$b" "$DAV/mf-ns.txt" || { echo "body: $pre$b"; return 1; }
+    done
+    curl -sS -u "$U:$P" -o "$WORK/mf-ns.xml" -X PROPFIND -H 'Depth: 0' "$DAV/mf-ns.txt" || return 1
+    mf_wellformed "$WORK/mf-ns.xml" || { echo "PROPFIND is not well-formed"; return 1; }
+  }
+  mf_mtime_range() {
+    local code hdr
+    for m in 9999999999999 18446744073709551615 -5; do
+      code="$(curl -sS -u "$U:$P" -D "$WORK/mf-mt.h" -o /dev/null -w '%{http_code}' -X PUT -H "X-OC-Mtime: $m" --data-binary t "$DAV/mf-mtime.txt")"
+      [[ $code == 201 || $code == 204 ]] || { echo "PUT with X-OC-Mtime $m: $code"; return 1; }
+      ! grep -qi '^X-OC-Mtime: accepted' "$WORK/mf-mt.h" || { echo "X-OC-Mtime $m was accepted"; return 1; }
+    done
+    curl -sS -u "$U:$P" -D "$WORK/mf-mt2.h" -o /dev/null -X PUT -H "X-OC-Mtime: 1700000000" --data-binary t "$DAV/mf-mtime.txt"
+    grep -qi '^X-OC-Mtime: accepted' "$WORK/mf-mt2.h" || { echo "a plain X-OC-Mtime was not accepted"; return 1; }
+    hdr="$(curl -sS -u "$U:$P" -I "$DAV/mf-mtime.txt" | tr -d '\r' | sed -n 's/^[Ll]ast-[Mm]odified: //p')"
+    [[ $hdr == "Tue, 14 Nov 2023 22:13:20 GMT" ]] || { echo "Last-Modified: $hdr"; return 1; }
+  }
+  mf_preconditions() {
+    expect 201 -X PUT --data-binary one "$DAV/mf-pre.txt" || return 1
+    local etag
+    etag="$(curl -sS -u "$U:$P" -I "$DAV/mf-pre.txt" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')"
+    expect 412 -X DELETE -H 'If-Match: "not-the-etag"' "$DAV/mf-pre.txt" || return 1
+    expect 412 -X PROPPATCH -H 'If-None-Match: *' --data-binary '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:a>1</Z:a></D:prop></D:set></D:propertyupdate>' "$DAV/mf-pre.txt" || return 1
+    expect 412 -X MOVE -H "Destination: $DAV/mf-pre2.txt" -H 'If-Match: "other"' "$DAV/mf-pre.txt" || return 1
+    expect 412 -X PUT -H "If-None-Match: $etag" --data-binary two "$DAV/mf-pre.txt" || return 1
+    expect 412 -X PUT -H "If-Match: W/$etag" --data-binary two "$DAV/mf-pre.txt" || return 1
+    expect 412 -X PUT -H 'If-Match: "x"' --data-binary two "$DAV/mf-pre-missing.txt" || return 1
+    expect 204 -X PUT -H "If-Match: \"x\", $etag" --data-binary two "$DAV/mf-pre.txt" || return 1
+    expect 204 -X DELETE -H "If-Match: \"x\", $(curl -sS -u "$U:$P" -I "$DAV/mf-pre.txt" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')" "$DAV/mf-pre.txt"
+  }
+  mf_long_keys() {
+    # A tree moved or copied under a longer name must not make keys past 1024 bytes.
+    local long; long="$(printf 'n%.0s' $(seq 1000))"
+    expect 201 -X MKCOL "$DAV/mfl/" && expect 201 -X PUT --data-binary k "$DAV/mfl/$long" || return 1
+    local code
+    code="$(dav -X COPY -H "Destination: $DAV/mfl-with-a-much-longer-name/" "$DAV/mfl/")"
+    [[ $code == 413 || $code == 414 || $code == 400 || $code == 403 ]] || { echo "COPY to a longer name: $code"; return 1; }
+    code="$(dav -X MOVE -H "Destination: $DAV/mfl-with-a-much-longer-name/" "$DAV/mfl/")"
+    [[ $code == 413 || $code == 414 || $code == 400 || $code == 403 ]] || { echo "MOVE to a longer name: $code"; return 1; }
+    expect 200 "$DAV/mfl/$long" || return 1
+    expect 414 "$DAV/mfl-with-a-much-longer-name/$long"   # no such key can exist
+  }
+  mf_auth_names() {
+    # "name\0anything" is not the user name.
+    local code
+    code="$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Basic $(printf '%s\0x:%s' "$U" "$P" | base64 -w0)" "$DAV/")"
+    [[ $code == 401 ]] || { echo "Basic with a NUL in the name: $code"; return 1; }
+  }
+  mf_destination_host() {
+    expect 201 -X PUT --data-binary h "$DAV/mf-host.txt" || return 1
+    local host="${EP#http://}" upper
+    upper="$(tr 'a-z' 'A-Z' <<<"$host")"
+    expect 201 -X COPY -H "Destination: http://${upper}${DAV#$EP}/mf-host2.txt" "$DAV/mf-host.txt"
+  }
+  mf_lock_cap() {
+    expect 201 -X PUT --data-binary s "$DAV/mf-shared.txt" || return 1
+    local body='<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>o</D:owner></D:lockinfo>'
+    local i code
+    for i in $(seq 32); do expect 200 -X LOCK -H 'Timeout: Second-60' --data-binary "$body" "$DAV/mf-shared.txt" || return 1; done
+    expect 423 -X LOCK -H 'Timeout: Second-60' --data-binary "$body" "$DAV/mf-shared.txt" || return 1
+    local big; big="$(printf 'x%.0s' $(seq 5000))"
+    code="$(dav -X LOCK -H 'Timeout: Second-60' --data-binary "${body/<D:owner>o/<D:owner>$big}" "$DAV/mf-shared-2.txt")"
+    [[ $code == 400 ]] || { echo "a 5,000-byte lock owner: $code"; return 1; }
+  }
+  scenario malformed-names-xml-cannot-carry mf_xml_names
+  scenario malformed-proppatch-reserved-namespaces mf_reserved_ns
+  scenario malformed-mtime-out-of-range mf_mtime_range
+  scenario http-preconditions-on-writes mf_preconditions
+  scenario copy-move-refuses-keys-past-1024-bytes mf_long_keys
+  scenario basic-auth-name-with-nul mf_auth_names
+  scenario destination-host-case-insensitive mf_destination_host
+  scenario shared-locks-capped mf_lock_cap
 fi
 
 # Clean up the scenario bucket (and everything in it).
