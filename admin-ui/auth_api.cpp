@@ -58,7 +58,16 @@ asio::awaitable<std::optional<auth::User>> check_credentials(ApiContext& c) {
     co_return std::nullopt;
   }
   auto addr = c.ex.info().remote_addr;
-  if (auto left = co_await c.svc.throttle.banned(addr, *name)) {
+  // One failure counter per account however it is named: an email in any case is the account's
+  // name (else each spelling had a counter of its own, and guesses never reached the ban).
+  std::string account = *name;
+  if (account.find('@') != std::string::npos) {
+    auto by_email = co_await c.app.users.find_by_email(account);
+    if (by_email) account = by_email->name;
+    else
+      for (auto& ch : account) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (auto left = co_await c.svc.throttle.banned(addr, account)) {
     c.retry_after = std::to_string(*left);
     co_await c.fail(status::too_many_requests, "too_many_attempts",
                     "too many failed sign-ins; try again in " + std::to_string(*left) + " seconds");
@@ -73,11 +82,11 @@ asio::awaitable<std::optional<auth::User>> check_credentials(ApiContext& c) {
     if (!co_await second_factor_ok(c, *u, *totp)) u = make_error(Errc::unauthenticated, "wrong code");
   }
   if (!u) {
-    co_await sleep_for(co_await c.svc.throttle.record_failure(addr, *name));
+    co_await sleep_for(co_await c.svc.throttle.record_failure(addr, account));
     co_await c.fail(status::unauthorized, "unauthenticated", "wrong user name or password");
     co_return std::nullopt;
   }
-  co_await c.svc.throttle.record_success(*name);
+  co_await c.svc.throttle.record_success(account);
   co_return *u;
 }
 

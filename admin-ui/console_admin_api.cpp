@@ -128,6 +128,9 @@ Checked check_setting(const Config& cfg, const std::string& key, const json::val
   } else if (key == "smtp_url") {
     if (!s.empty() && !s.starts_with("smtp://") && !s.starts_with("smtps://"))
       return {std::nullopt, "smtp_url must start with smtp:// or smtps:// (empty: mail waits in the outbox)"};
+    // Settings are stored (and audited) as they are; only smtp_password is sealed.
+    if (without_password(s) != s)
+      return {std::nullopt, "smtp_url must not carry a password: set smtp_user and smtp_password (stored sealed)"};
   } else if (key == "smtp_user") {
     if (s.size() > 256) return {std::nullopt, "smtp_user is too long"};
   } else if (key == "smtp_password") {

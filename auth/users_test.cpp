@@ -19,6 +19,18 @@ TEST_CASE("passwords: argon2id hashes verify, and weak passwords are refused") {
   CHECK_FALSE(auth::password_problem("a-decent-passphrase"));
 }
 
+TEST_CASE("email addresses: what mail can go to, nothing SMTP or a header would read as syntax") {
+  using auth::UserStore;
+  CHECK(UserStore::valid_email("alice@example.com"));
+  CHECK(UserStore::valid_email("a.b+tag@sub.example.org"));
+  CHECK(UserStore::valid_email("\xC3\xA9t\xC3\xA9@example.fr"));
+  for (std::string bad : {"", "@example.com", "alice@", "no-at-sign", "a@b@c", "alice @example.com",
+                          "x@example.com>\r\nRCPT TO:<v@example.com", "a\nb@example.com", "<a@example.com>",
+                          "a,b@example.com", "\"q\"@example.com", "a@\xff.com"})
+    CHECK_FALSE(UserStore::valid_email(bad));
+  CHECK_FALSE(UserStore::valid_email(std::string(250, 'a') + "@b.cd"));
+}
+
 TEST_CASE("master key seals secrets") {
   auto mk = auth::MasterKey::from_bytes(std::string(32, 'k'));
   auto sealed = mk.encrypt("secret-value");

@@ -823,6 +823,19 @@ def t_throttle():
         if s == "ip:127.0.0.1":
             expect(admin.call("DELETE", "/bans/" + urllib.parse.quote(s, safe=""))[0], 204, None, "lift " + s)
     expect(Client().login(victim, pw)[0], 200, None, "login after the ban was lifted")
+    # One counter per account however it is named: guesses spread over spellings of its email
+    # address (any case) still reach the ban.
+    psql("DELETE FROM auth_throttle WHERE scope = 'ip:127.0.0.1'")
+    email = f"{victim}@example.test"
+    spellings = [email, email.upper(), email.capitalize(), email.swapcase(), email.title(), email.upper()]
+    for s in spellings:
+        c = Client()
+        st, js, _ = c.call("POST", "/auth/login", {"email": s, "password": "wrong password!"})
+        assert st in (401, 429), (s, st, js)
+    st, js, _ = Client().login(victim, pw)
+    expect(st, 429, js, "banned after failures under several spellings of the address")
+    psql(f"DELETE FROM auth_throttle WHERE scope IN ('user:{victim}', 'ip:127.0.0.1')")
+    expect(Client().login(victim, pw)[0], 200, None, "login after the ban was lifted")
 
 
 def t_outbox_retries():

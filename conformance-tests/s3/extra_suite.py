@@ -341,10 +341,15 @@ try:
         if not any(k.lower() == "host" for k in h):
             lines.append(f"Host: {u.netloc}")
         lines += [f"Content-Length: {len(body)}", "Connection: close"]
-        s = socket.create_connection((u.hostname, u.port), timeout=5)
+        return exchange(u, ("\r\n".join(lines) + "\r\n\r\n").encode() + body, 5, (method, target))
+
+    def exchange(u, request, timeout, what):
+        """Sends the raw request on a connection of its own and reads the answer to the end.
+        Returns (status, raw head, body)."""
+        s = socket.create_connection((u.hostname, u.port), timeout=timeout)
         got = b""
         try:
-            s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            s.sendall(request)
             while True:
                 chunk = s.recv(65536)
                 if not chunk:
@@ -355,7 +360,7 @@ try:
         finally:
             s.close()
         head, _, rest = got.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 "), (method, target, got[:200])
+        assert head.startswith(b"HTTP/1.1 "), (what, got[:200])
         return int(head.split(b" ", 2)[1]), head, rest
 
     def md5_header(body):
@@ -569,22 +574,7 @@ try:
         u = urllib.parse.urlsplit(EP)
         req = f"{method} {target} HTTP/1.1\r\n".encode() + b"".join(k + b": " + v + b"\r\n" for k, v in headers)
         req += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
-        s = socket.create_connection((u.hostname, u.port), timeout=10)
-        got = b""
-        try:
-            s.sendall(req)
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-        except socket.timeout:
-            pass
-        finally:
-            s.close()
-        head, _, rest = got.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 "), (method, target, got[:200])
-        return int(head.split(b" ", 2)[1]), head, rest
+        return exchange(u, req, 10, (method, target))
 
     def presigned_target(method, path, signed_headers="host", expires=300):
         """A presigned path?query for the tester's key; signed_headers as X-Amz-SignedHeaders (the

@@ -230,12 +230,11 @@ class WebdavHandler final : public http::Handler {
       co_await c.ex.respond(std::move(res));
       co_return false;
     }
-    bool ok = user && user->active();
-    if (ok) {
-      auto verified = co_await app_.users.verify_webdav_password(creds->name, creds->password);
-      ok = verified.ok();
-      if (ok) user = std::move(verified.value());
-    }
+    // The slow hash runs for unknown and inactive names too (check_password hashes a dummy then):
+    // how long a refusal takes must not tell which user names exist.
+    auto verified = co_await app_.users.verify_webdav_password(creds->name, creds->password);
+    bool ok = verified.ok() && user && user->active();
+    if (ok) user = std::move(verified.value());
     if (!ok) {
       auto delay = co_await throttle_.record_failure(addr, creds->name);
       co_await sleep_for(delay);
