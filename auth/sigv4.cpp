@@ -306,6 +306,7 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
   }
   try {
     std::size_t used = 0;
+    if (expires.empty() || expires.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument("x");
     a.expires = std::stoll(expires, &used);
     if (used != expires.size() || a.expires < 0) throw std::invalid_argument("x");
   } catch (...) {

@@ -161,6 +161,16 @@ TEST_CASE("SigV4 refusals", "[sigv4]") {
     REQUIRE(parse_request_auth(q).error);
     CHECK(parse_request_auth(q).error->code == "AccessDenied");
   }
+  SECTION("X-Amz-Expires is digits only") {
+    for (std::string e : {"%2B5", "%205", "-1", "5s", ""}) {
+      auto q = make(http::bhttp::verb::get,
+                    "/t?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+                    "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=" + e + "&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+                    {{"Host", "h"}});
+      REQUIRE(parse_request_auth(q).error);
+      CHECK(parse_request_auth(q).error->code == "AuthorizationQueryParametersError");
+    }
+  }
   SECTION("presigned with an x-amz header it did not sign") {
     auto q = make(http::bhttp::verb::put,
                   "/t?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"

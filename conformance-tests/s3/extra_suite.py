@@ -527,6 +527,23 @@ try:
         st, _, _ = s3raw("HEAD", f"/{FZ}/obj?versionId=null")
         assert st == 200, ("HEAD versionId=null", st)
 
+    @scenario("s3-minor-argument-checks")
+    def _():
+        # Third fuzzing round: arguments AWS refuses, refused the same way.
+        fz_ready()
+        st, _, body = s3raw("GET", f"/{FZ}?versions&version-id-marker=null")
+        assert st == 400 and xml_code(body) == "InvalidArgument", ("version-id-marker without key-marker", st, body[:300])
+        st, _, body = s3raw("GET", f"/{FZ}/obj?partNumber=1", headers={"Range": "bytes=0-1"})
+        assert st == 400 and xml_code(body) == "InvalidRequest", ("partNumber with Range", st, body[:300])
+        st, _, body = s3raw("GET", f"/{FZ}/obj?partNumber=1abc")
+        assert st == 400 and xml_code(body) == "InvalidArgument", ("partNumber=1abc", st, body[:300])
+        st, _, body = s3raw("PUT", f"/{FZ}/acl-bogus", b"x", {"x-amz-acl": "bogus-acl"})
+        assert st == 400 and xml_code(body) == "InvalidArgument", ("x-amz-acl: bogus-acl", st, body[:300])
+        st, _, body = s3raw("PUT", f"/{FZ}/acl-public", b"x", {"x-amz-acl": "public-read"})
+        assert st == 501 and xml_code(body) == "NotImplemented", ("x-amz-acl: public-read", st, body[:300])
+        st, _, _ = s3raw("HEAD", f"/{FZ}/acl-bogus")
+        assert st == 404, ("a refused ACL stored the object", st)
+
     for k in ("obj", "a"):
         try:
             s3raw("DELETE", f"/{FZ}/{k}")

@@ -1,5 +1,7 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
 // versioning (reported unversioned) and ACLs (the owner's full control).
+#include <algorithm>
+
 #include "protocols/s3/acl.hpp"
 #include "protocols/s3/body.hpp"
 #include "protocols/s3/context.hpp"
@@ -13,6 +15,11 @@ namespace depot::s3 {
 std::optional<S3Error> check_canned_acl(const Ctx& c) {
   auto acl = c.header("x-amz-acl");
   if (acl.empty() || acl == "private" || acl == "bucket-owner-full-control") return std::nullopt;
+  // S3's other canned ACLs are not implemented; anything else is no canned ACL at all.
+  static constexpr std::string_view kCanned[] = {"public-read", "public-read-write", "authenticated-read",
+                                                 "aws-exec-read", "bucket-owner-read", "log-delivery-write"};
+  if (std::find(std::begin(kCanned), std::end(kCanned), acl) == std::end(kCanned))
+    return s3_error(400, "InvalidArgument", "x-amz-acl is not a canned ACL.");
   return s3_error(501, "NotImplemented",
                   "Only the canned ACL 'private' is supported: every bucket and object belongs to its owner alone.");
 }

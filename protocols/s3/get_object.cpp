@@ -101,6 +101,8 @@ asio::awaitable<void> handle_get_object(Ctx& c) {
 
   std::uint64_t first = 0, length = static_cast<std::uint64_t>(o.size);
   bool partial = false;
+  if (c.op.has("partNumber") && !c.header("range").empty())
+    co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"));
   if (c.op.has("partNumber")) {
     auto v = c.op.get("partNumber");
     int n = 0;

@@ -129,6 +129,9 @@ asio::awaitable<void> list_v2(Ctx& c, const storage::Bucket& b, ListParams p) {
 }
 
 asio::awaitable<void> list_versions(Ctx& c, const storage::Bucket& b, ListParams p) {
+  if (c.op.has("version-id-marker") && c.op.get("key-marker").empty())
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument",
+                                                 "A version-id marker cannot be specified without a key marker."));
   p.q.start_after = c.op.get("key-marker");
   auto page = co_await fetch(c, b, p);
   if (!page) co_return;
