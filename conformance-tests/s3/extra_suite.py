@@ -28,6 +28,7 @@ import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 
 os.environ.setdefault("BOTO_DISABLE_CRT", "true")
 import boto3  # noqa: E402
@@ -367,6 +368,8 @@ try:
         import base64
         return {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()}
 
+    S3NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
     def xml_code(body):
         return body.partition(b"<Code>")[2].partition(b"</Code>")[0].decode(errors="replace")
 
@@ -543,6 +546,50 @@ try:
         assert st == 501 and xml_code(body) == "NotImplemented", ("x-amz-acl: public-read", st, body[:300])
         st, _, _ = s3raw("HEAD", f"/{FZ}/acl-bogus")
         assert st == 404, ("a refused ACL stored the object", st)
+
+    @scenario("s3-multipart-uploads-listing-and-checksum-types")
+    def _():
+        # ListMultipartUploads: a delimiter groups keys into CommonPrefixes (each once, paged),
+        # encoding-type is url or refused; the checksum type of an upload is checked, and a part's
+        # checksum must be of the upload's algorithm.
+        fz_ready()
+        ids = {}
+        for k in ("mu/a/1", "mu/a/2", "mu/b/1", "mu/top"):
+            st, _, body = s3raw("POST", f"/{FZ}/{k}?uploads")
+            assert st == 200, (k, st, body[:300])
+            ids[k] = ET.fromstring(body).find(f"{S3NS}UploadId").text
+        st, _, body = s3raw("GET", f"/{FZ}?uploads&prefix=mu%2F&delimiter=%2F")
+        assert st == 200, (st, body[:300])
+        doc = ET.fromstring(body)
+        keys = [u.find(f"{S3NS}Key").text for u in doc.findall(f"{S3NS}Upload")]
+        cps = [p.find(f"{S3NS}Prefix").text for p in doc.findall(f"{S3NS}CommonPrefixes")]
+        assert keys == ["mu/top"] and cps == ["mu/a/", "mu/b/"], (keys, cps)
+        # One entry per page: mu/a/, mu/b/, mu/top, then the end.
+        seen, marker = [], ""
+        for _ in range(5):
+            st, _, body = s3raw("GET", f"/{FZ}?uploads&prefix=mu%2F&delimiter=%2F&max-uploads=1&key-marker={urllib.parse.quote(marker, safe='')}")
+            doc = ET.fromstring(body)
+            seen += [u.find(f"{S3NS}Key").text for u in doc.findall(f"{S3NS}Upload")]
+            seen += [p.find(f"{S3NS}Prefix").text for p in doc.findall(f"{S3NS}CommonPrefixes")]
+            if doc.find(f"{S3NS}IsTruncated").text != "true":
+                break
+            marker = doc.find(f"{S3NS}NextKeyMarker").text
+        assert seen == ["mu/a/", "mu/b/", "mu/top"], seen
+        st, _, body = s3raw("GET", f"/{FZ}?uploads&encoding-type=bogus")
+        assert st == 400 and xml_code(body) == "InvalidArgument", (st, body[:300])
+        for alg, typ in (("SHA256", "FULL_OBJECT"), ("CRC32", "BOGUS")):
+            st, _, body = s3raw("POST", f"/{FZ}/mu-bad?uploads",
+                                headers={"x-amz-checksum-algorithm": alg, "x-amz-checksum-type": typ})
+            assert st == 400 and xml_code(body) == "InvalidRequest", (alg, typ, st, body[:300])
+        st, _, body = s3raw("POST", f"/{FZ}/mu-sha?uploads", headers={"x-amz-checksum-algorithm": "SHA1"})
+        assert st == 200, (st, body[:300])
+        up = ET.fromstring(body).find(f"{S3NS}UploadId").text
+        import zlib
+        crc = base64.b64encode(zlib.crc32(b"part").to_bytes(4, "big")).decode()
+        st, _, body = s3raw("PUT", f"/{FZ}/mu-sha?partNumber=1&uploadId={up}", b"part", {"x-amz-checksum-crc32": crc})
+        assert st == 400 and xml_code(body) == "InvalidRequest", ("part checksum of another algorithm", st, body[:300])
+        for k, u in list(ids.items()) + [("mu-sha", up)]:
+            s3raw("DELETE", f"/{FZ}/{k}?uploadId={u}")
 
     for k in ("obj", "a"):
         try:

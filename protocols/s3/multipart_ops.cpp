@@ -1,5 +1,6 @@
 // Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
 // ListMultipartUploads. Parts are blobs; completing writes one object over them, copying nothing.
+#include <boost/algorithm/string/predicate.hpp>
 #include <charconv>
 
 #include "protocols/s3/body.hpp"
@@ -75,6 +76,12 @@ asio::awaitable<void> create_upload(Ctx& c, const storage::Bucket& b) {
     u.checksum_algorithm = crypto::algorithm_name(*a);
     u.checksum_type = std::string(c.header("x-amz-checksum-type"));
     if (u.checksum_type.empty()) u.checksum_type = "COMPOSITE";
+    if (u.checksum_type != "COMPOSITE" && u.checksum_type != "FULL_OBJECT")
+      co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "Value for x-amz-checksum-type header is invalid."));
+    // A whole object's checksum can be derived from its parts' only for the CRCs.
+    if (u.checksum_type == "FULL_OBJECT" && (*a == crypto::Algorithm::sha1 || *a == crypto::Algorithm::sha256))
+      co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "The FULL_OBJECT checksum type cannot be used with the " +
+                                                                             u.checksum_algorithm + " checksum algorithm."));
   }
   auto created = co_await c.multipart->create(std::move(u));
   if (!created) co_return co_await respond_error(c, from_engine(created.error()));
@@ -131,6 +138,19 @@ asio::awaitable<void> upload_part(Ctx& c, const storage::Bucket& b) {
   if (!n) co_return co_await respond_error(c, bad_part_number());
   auto u = co_await require_upload(c, b);
   if (!u) co_return;
+  // A part's checksum (header or trailer) must be of the upload's algorithm, when it has one.
+  if (!u->checksum_algorithm.empty()) {
+    auto trailer = c.header("x-amz-trailer");
+    for (auto alg : {"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"}) {
+      std::string name = "x-amz-checksum-";
+      for (const char* ch = alg; *ch; ++ch) name += static_cast<char>(std::tolower(static_cast<unsigned char>(*ch)));
+      bool sent = !c.header(name).empty() || boost::iequals(trailer, name);
+      if (sent && u->checksum_algorithm != alg)
+        co_return co_await respond_error(
+            c, s3_error(400, "InvalidRequest", "Checksum Type mismatch occurred, expected checksum Type: " +
+                                                   u->checksum_algorithm + ", actual checksum Type: " + alg));
+    }
+  }
   auto md5 = content_md5_hex(c);
   if (auto* e = std::get_if<S3Error>(&md5)) co_return co_await respond_error(c, *e);
   auto made = RequestBody::make(c);
@@ -372,32 +392,83 @@ asio::awaitable<void> list_uploads(Ctx& c, const storage::Bucket& b) {
     if (!m || *m < 0) co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid max-uploads"));
     max = std::min(*m, 1000);
   }
+  bool url = false;
+  if (c.op.has("encoding-type")) {
+    if (c.op.get("encoding-type") != "url")
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid Encoding Method specified in Request"));
+    url = true;
+  }
+  auto enc = [url](const std::string& s) { return url ? http::percent_encode(s, true) : s; };
   auto prefix = c.op.get("prefix");
+  auto delimiter = c.op.get("delimiter");
   auto key_marker = c.op.get("key-marker");
   auto id_marker = c.op.get("upload-id-marker");
-  auto page = co_await c.multipart->list_uploads(b.id, prefix, key_marker, id_marker, max);
-  if (!page) co_return co_await respond_error(c, from_engine(page.error()));
+
+  // Entries in key order: uploads, and with a delimiter the common prefixes of keys that hold it
+  // past the prefix (each once, its uploads passed over). A key marker that is such a prefix (the
+  // NextKeyMarker of a page that ended on one) starts after all of its keys.
+  auto common_prefix = [&](const std::string& key) -> std::string {
+    if (delimiter.empty() || !key.starts_with(prefix)) return {};
+    auto pos = key.find(delimiter, prefix.size());
+    return pos == std::string::npos ? std::string() : key.substr(0, pos + delimiter.size());
+  };
+  std::string skip = common_prefix(key_marker) == key_marker ? key_marker : std::string();
+  std::vector<storage::UploadInfo> uploads;
+  std::vector<std::string> prefixes;
+  std::string next_key, next_id;
+  bool truncated = false;
+  int entries = 0;
+  std::string km = key_marker, im = id_marker;
+  while (max > 0) {
+    auto page = co_await c.multipart->list_uploads(b.id, prefix, km, im, 1000);
+    if (!page) co_return co_await respond_error(c, from_engine(page.error()));
+    for (auto& u : page->uploads) {
+      if (!skip.empty() && u.key.starts_with(skip)) continue;
+      if (entries == max) {
+        truncated = true;
+        break;
+      }
+      ++entries;
+      if (auto cp = common_prefix(u.key); !cp.empty()) {
+        prefixes.push_back(cp);
+        skip = cp;
+        next_key = cp;
+        next_id.clear();
+      } else {
+        next_key = u.key;
+        next_id = u.id;
+        uploads.push_back(std::move(u));
+      }
+    }
+    if (truncated || !page->truncated) break;
+    km = page->uploads.back().key;
+    im = page->uploads.back().id;
+  }
+
   XmlDoc doc("ListMultipartUploadsResult");
   auto r = doc.root();
   r.add("Bucket", b.name);
-  r.add("KeyMarker", key_marker);
+  r.add("KeyMarker", enc(key_marker));
   r.add("UploadIdMarker", id_marker);
-  if (!page->uploads.empty()) {
-    r.add("NextKeyMarker", page->uploads.back().key);
-    r.add("NextUploadIdMarker", page->uploads.back().id);
+  if (entries > 0) {
+    r.add("NextKeyMarker", enc(next_key));
+    r.add("NextUploadIdMarker", next_id);
   }
-  r.add("Prefix", prefix);
+  r.add("Prefix", enc(prefix));
+  if (!delimiter.empty()) r.add("Delimiter", enc(delimiter));
   r.add("MaxUploads", max);
-  r.add_bool("IsTruncated", page->truncated);
-  for (auto& u : page->uploads) {
+  if (url) r.add("EncodingType", "url");
+  r.add_bool("IsTruncated", truncated);
+  for (auto& u : uploads) {
     auto x = r.add("Upload");
-    x.add("Key", u.key);
+    x.add("Key", enc(u.key));
     x.add("UploadId", u.id);
     add_owner(x, "Initiator", c);
     add_owner(x, "Owner", c);
     x.add("StorageClass", "STANDARD");
     x.add("Initiated", http::format_iso8601(u.created));
   }
+  for (auto& p : prefixes) r.add("CommonPrefixes").add("Prefix", enc(p));
   co_await respond_xml(c, doc.str());
 }
 
