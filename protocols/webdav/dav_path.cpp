@@ -48,9 +48,12 @@ Result<DavPath> parse_dav_path(std::string_view encoded) {
   p.kind = DavPath::Kind::member;
   p.key = std::string(rest.substr(slash + 1));
   if (!key_is_showable(p.key)) return make_error(Errc::invalid_argument, "empty or dot segment in the path");
-  if (p.key.size() + 1 > storage::Engine::max_key_bytes)
-    return make_error(Errc::too_large, "the name is longer than " + std::to_string(storage::Engine::max_key_bytes - 1) +
-                                           " bytes");
+  // A collection's marker key ends in '/': its name has one byte less (a file may use all
+  // 1024, as over S3).
+  if (p.key.size() + (p.trailing_slash ? 1 : 0) > storage::Engine::max_key_bytes)
+    return make_error(Errc::too_large, "the name is longer than " + std::to_string(storage::Engine::max_key_bytes) +
+                                           " bytes (" + std::to_string(storage::Engine::max_key_bytes - 1) +
+                                           " for a collection)");
   return p;
 }
 
