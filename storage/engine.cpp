@@ -1427,7 +1427,8 @@ asio::awaitable<Result<DeleteResult>> Engine::delete_object(const Bucket& b, std
 }
 
 asio::awaitable<Result<std::vector<Result<DeleteResult>>>> Engine::delete_objects(const Bucket& b,
-                                                                                  std::vector<std::string> keys) {
+                                                                                  std::vector<std::string> keys,
+                                                                                  TxHook in_tx) {
   std::vector<std::string> unlink;
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::vector<Result<DeleteResult>>> {
     unlink.clear();
@@ -1439,6 +1440,7 @@ asio::awaitable<Result<std::vector<Result<DeleteResult>>>> Engine::delete_object
     auto rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = ANY($2::text[]) RETURNING blob_id, size",
                                b.id, to_pg_text_array(keys));
     QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+    if (in_tx) in_tx(w);
     unlink = std::move(rel.unlink);
     std::vector<Result<DeleteResult>> out;
     for (const auto& k : keys) {
@@ -1464,6 +1466,22 @@ asio::awaitable<Result<std::int64_t>> Engine::delete_prefix(const Bucket& b, std
   });
   co_await blobs_.remove_all(std::move(unlink));
   co_return res;
+}
+
+std::vector<std::string> Engine::delete_in(pqxx::transaction_base& tb, const Bucket& b, const std::string& key,
+                                           bool prefix, const std::string& keep) {
+  // Hooks run inside Database::tx, whose transaction is a pqxx::work.
+  auto& w = dynamic_cast<pqxx::work&>(tb);
+  Released rel;
+  if (!prefix)
+    rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = $2 RETURNING blob_id, size", b.id, key);
+  else
+    rel = release_deleted(w,
+                          "DELETE FROM objects WHERE bucket_id = $1 AND key >= $2 AND key < $3 AND key <> $4 "
+                          "RETURNING blob_id, size",
+                          b.id, key, upper_or_max(key), keep);
+  QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+  return std::move(rel.unlink);
 }
 
 asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucket& src, std::string src_key,

@@ -220,9 +220,17 @@ class Engine {
                                                              WriteConditions cond = {}, TxHook in_tx = {});
   // Deletes every key in keys (S3 DeleteObjects): one transaction, per-key outcome.
   boost::asio::awaitable<Result<std::vector<Result<DeleteResult>>>> delete_objects(const Bucket& b,
-                                                                                   std::vector<std::string> keys);
+                                                                                   std::vector<std::string> keys,
+                                                                                   TxHook in_tx = {});
   // Deletes every key starting with prefix in one transaction. Returns how many.
   boost::asio::awaitable<Result<std::int64_t>> delete_prefix(const Bucket& b, std::string prefix, TxHook in_tx = {});
+
+  // Deletes, inside the transaction of another change (from its TxHook), the key or, with
+  // prefix, every key under it but `keep`, and credits the owner. Returns the blob files to
+  // remove once that change committed (blobs().remove_all). WebDAV COPY and MOVE with
+  // Overwrite: T replace their destination this way: all or nothing with the copy or move.
+  static std::vector<std::string> delete_in(pqxx::transaction_base& w, const Bucket& b, const std::string& key,
+                                            bool prefix, const std::string& keep = {});
 
   // Copies one object, sharing its blob (no data copied). The copy counts against dst's
   // owner's quota. For a self-copy, directive must be replace (the caller checks).

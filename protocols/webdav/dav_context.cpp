@@ -193,13 +193,17 @@ asio::awaitable<ResourceState> state_of(Ctx& c, const Resource& r) {
 }
 
 // Evaluates the If header, resolving tagged resources; returns 0, 400 or 412 (not answered).
-asio::awaitable<unsigned> evaluate_if(Ctx& c, const Resource& request_resource) {
+// extra_tokens count as the request resource's own (the locks of the collection a new member
+// joins, as mod_dav does).
+asio::awaitable<unsigned> evaluate_if(Ctx& c, const Resource& request_resource,
+                                      std::vector<std::string> extra_tokens = {}) {
   auto h = c.ex.header(bhttp::field::if_);
   if (h.empty()) co_return 0;
   auto parsed = parse_if_header(h);
   if (!parsed) co_return 400;
   std::map<std::string, ResourceState> states;
   auto self = co_await state_of(c, request_resource);
+  self.lock_tokens.insert(self.lock_tokens.end(), extra_tokens.begin(), extra_tokens.end());
   states[""] = std::move(self);
   for (const auto& tag : parsed->resources()) {
     auto p = path_from_uri(tag);
@@ -236,9 +240,43 @@ asio::awaitable<unsigned> check_if_only(Ctx& c, const Resource& r) {
   co_return st;
 }
 
-asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, bool answer) {
-  if (!targets.empty()) {
-    auto st = co_await evaluate_if(c, *targets.front().resource);
+namespace {
+// The lock path of the collection a lock path is a member of: "/b/" for "/b/f" and "/b/d/", "/"
+// for "/b/".
+std::string parent_lock_path(std::string_view path) {
+  if (path.ends_with('/')) path.remove_suffix(1);
+  auto slash = path.rfind('/');
+  return std::string(path.substr(0, slash == std::string_view::npos ? 0 : slash + 1));
+}
+
+// The Depth 0 locks of the collection t's resource is a member of, when t changes that
+// membership (depth-infinity ones cover the resource itself, so locks_covering has them).
+asio::awaitable<std::vector<storage::DavLock>> membership_locks(Ctx& c, const WriteTarget& t) {
+  std::vector<storage::DavLock> out;
+  if (!t.membership || t.resource->lock_free) co_return out;
+  auto path = t.resource->lock_path();
+  if (path == "/") co_return out;
+  auto parent = parent_lock_path(path);
+  auto above = co_await c.store.locks_covering(parent);
+  if (above)
+    for (auto& l : *above)
+      if (l.root == parent && !l.depth_infinity) out.push_back(std::move(l));
+  co_return out;
+}
+}  // namespace
+
+asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, bool answer,
+                                      const Resource* if_resource) {
+  if (!if_resource && !targets.empty()) if_resource = targets.front().resource;
+  if (if_resource) {
+    std::vector<std::string> extra;
+    const bool has_if = !c.ex.header(bhttp::field::if_).empty();
+    for (const auto& t : targets)
+      if (has_if && t.resource == if_resource) {
+        auto parent_locks = co_await membership_locks(c, t);
+        for (auto& l : parent_locks) extra.push_back(l.token);
+      }
+    auto st = co_await evaluate_if(c, *if_resource, std::move(extra));
     if (st) {
       if (answer)
         co_await respond_status(c, st, st == 400 ? "malformed If header" : "the If header's conditions do not hold");
@@ -259,6 +297,8 @@ asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, 
       auto below = co_await c.store.locks_below(path);
       if (below) locks->insert(locks->end(), below->begin(), below->end());
     }
+    auto parent_locks = co_await membership_locks(c, t);
+    for (auto& l : parent_locks) locks->push_back(std::move(l));
     // Every lock root touched needs one of its locks' tokens.
     std::map<std::string, bool> satisfied;
     for (const auto& l : *locks) {

@@ -109,12 +109,18 @@ asio::awaitable<bool> http_preconditions_fail(Ctx& c, const Resource& r);
 struct WriteTarget {
   const Resource* resource;
   bool deep = false;  // also locks rooted below (DELETE, MOVE source, COPY/MOVE over a collection)
+  // The write adds or removes the resource, so changes its parent collection's membership: a
+  // Depth 0 lock on the parent needs its token too (RFC 4918 7.5).
+  bool membership = false;
 };
-asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, bool answer = true);
+// The If header is evaluated against if_resource, the request's own resource (the source of a
+// COPY, which writes only its destination); targets.front() when null.
+asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, bool answer = true,
+                                      const Resource* if_resource = nullptr);
 // The same for one resource. (Not a coroutine: GCC 12 miscompiles braced lists in coroutine calls.)
-inline asio::awaitable<unsigned> check_write(Ctx& c, const Resource& r, bool deep = false) {
+inline asio::awaitable<unsigned> check_write(Ctx& c, const Resource& r, bool deep = false, bool membership = false) {
   std::vector<WriteTarget> t;
-  t.push_back(WriteTarget{&r, deep});
+  t.push_back(WriteTarget{&r, deep, membership});
   return check_write(c, std::move(t));
 }
 

@@ -151,3 +151,12 @@ TEST_CASE("XML bodies that bind the reserved namespaces or misuse colons are ref
                         "</D:prop></D:set></D:propertyupdate>")
             .ok());
 }
+
+TEST_CASE("XML bodies with a DOCTYPE are refused", "[webdav][xml]") {
+  const std::string body =
+      "<D:propertyupdate xmlns:D='DAV:' xmlns:Z='urn:z'><D:set><D:prop><Z:p>&e;</Z:p></D:prop></D:set>"
+      "</D:propertyupdate>";
+  CHECK_FALSE(parse_proppatch("<!DOCTYPE D:propertyupdate [<!ENTITY e 'x'>]>" + body).ok());
+  CHECK_FALSE(parse_propfind("<?xml version='1.0'?><!DOCTYPE x><D:propfind xmlns:D='DAV:'><D:allprop/></D:propfind>").ok());
+  CHECK(parse_propfind("<?xml version='1.0'?><D:propfind xmlns:D='DAV:'><D:allprop/></D:propfind>").ok());
+}

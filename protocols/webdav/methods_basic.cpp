@@ -210,7 +210,7 @@ asio::awaitable<void> put_probed(Ctx& c, storage::BodySource& body) {
   auto parent = co_await parent_exists(c, *r);
   if (!parent) co_return co_await respond_error(c, parent.error());
   if (!*parent) co_return co_await respond_status(c, 409, "the parent collection does not exist");
-  if (co_await check_write(c, *r)) co_return;
+  if (co_await check_write(c, *r, false, !r->exists())) co_return;
   if (co_await http_preconditions_fail(c, *r)) co_return;
 
   auto [opts, oc_mtime] = put_headers(c);
@@ -320,7 +320,7 @@ asio::awaitable<void> handle_delete(Ctx& c) {
   if (!r) co_return co_await respond_error(c, r.error());
   if (!r->exists()) co_return co_await respond_status(c, 404, "not found");
   if (r->type == Resource::Type::root) co_return co_await respond_status(c, 403, "the root cannot be deleted");
-  if (co_await check_write(c, *r, true)) co_return;
+  if (co_await check_write(c, *r, true, true)) co_return;
   if (co_await http_preconditions_fail(c, *r)) co_return;
   auto d = co_await delete_resource(c, *r);
   if (!d) co_return co_await respond_error(c, d.error());
@@ -351,7 +351,7 @@ asio::awaitable<void> handle_mkcol(Ctx& c) {
   auto parent = co_await parent_exists(c, *r);
   if (!parent) co_return co_await respond_error(c, parent.error());
   if (!*parent) co_return co_await respond_status(c, 409, "the parent collection does not exist");
-  if (co_await check_write(c, *r)) co_return;
+  if (co_await check_write(c, *r, false, true)) co_return;
   auto o = co_await put_empty(c, *r->bucket, c.path.collection_prefix(), {}, {}, true);
   if (!o && o.code() == Errc::precondition_failed) co_return co_await respond_status(c, 405, "the collection exists");
   if (!o) co_return co_await respond_error(c, o.error());

@@ -75,19 +75,18 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
   if (!*parent) co_return co_await respond_status(c, 409, "the destination's parent collection does not exist");
   if (dst->exists() && !*overwrite) co_return co_await respond_status(c, 412, "the destination exists (Overwrite: F)");
 
+  const bool existed = dst->exists();
   std::vector<WriteTarget> targets;
-  if (move) targets.push_back({&*src, true});
-  targets.push_back({&*dst, true});
-  if (co_await check_write(c, targets)) co_return;
+  if (move) targets.push_back({&*src, true, true});
+  targets.push_back({&*dst, true, !existed});
+  // The If header's untagged lists are about the request's resource: the source, for COPY too.
+  if (co_await check_write(c, targets, true, &*src)) co_return;
   if (co_await http_preconditions_fail(c, *src)) co_return;
 
-  bool existed = dst->exists();
-  if (existed) {
-    auto d = co_await delete_resource(c, *dst);
-    if (!d) co_return co_await respond_error(c, d.error());
-  }
   // Dead properties move or copy with the keys, and the source's locks go on MOVE, in the
-  // engine's transaction (a TxHook): all or nothing with the change they belong to.
+  // engine's transaction (a TxHook): all or nothing with the change they belong to. With
+  // Overwrite: T the destination goes in that transaction too (RFC 4918 9.8.4, 9.9.3): when the
+  // copy or move fails (over the quota, say), the destination is still there.
   // (Hooks are named locals: GCC 12 and lambda temporaries inside co_await do not mix.)
   using storage::DavStore;
   auto& engine = c.app.engine;
@@ -95,11 +94,28 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
   const auto& db = *dst->bucket;
   const storage::BucketId sid = sb.id, did = db.id;
   const std::string src_lock = src->lock_path();
+  const bool dst_coll = existed && dst->is_collection();
+  const bool depth0_copy = src_coll && !move && *depth == Depth::zero;
+  // The engine's own overwrite replaces a destination of the source's kind; a destination of the
+  // other kind, and the members of a collection a Depth 0 copy replaces by an empty one, go here.
+  const bool clear_keys = existed && (dst_coll != src_coll || (dst_coll && depth0_copy));
+  const std::string dst_key = existed ? dst->props_key() : std::string();
+  const std::string keep = depth0_copy ? dpath->collection_prefix() : std::string();
+  const std::string dst_lock = dst->lock_path();
+  const storage::Bucket dst_bucket = db;
+  auto unlink = std::make_shared<std::vector<std::string>>();
+  storage::TxHook replace = [=](pqxx::transaction_base& w) {
+    if (!existed) return;
+    if (clear_keys) *unlink = storage::Engine::delete_in(w, dst_bucket, dst_key, dst_coll, keep);
+    DavStore::delete_props_in(w, did, dst_key, dst_coll);
+    DavStore::remove_locks_in(w, dst_lock, dst_coll);
+  };
   if (src_coll) {
     const std::string sp = tree_prefix(*src);
     const std::string dp = dpath->collection_prefix();
     if (move) {
       storage::TxHook hook = [=](pqxx::transaction_base& w) {
+        replace(w);
         DavStore::move_props_in(w, sid, sp, did, dp, true);
         DavStore::remove_locks_in(w, src_lock, true);
       };
@@ -107,13 +123,19 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
       if (!n) co_return co_await respond_error(c, n.error());
     } else if (*depth == Depth::infinity) {
       // An implied collection's copy is implied by its members too; nothing else to create.
-      storage::TxHook hook = [=](pqxx::transaction_base& w) { DavStore::copy_props_in(w, sid, sp, did, dp, true); };
+      storage::TxHook hook = [=](pqxx::transaction_base& w) {
+        replace(w);
+        DavStore::copy_props_in(w, sid, sp, did, dp, true);
+      };
       auto n = co_await engine.copy_prefix(c.user.id, sb, sp, db, dp, true, hook);
       if (!n) co_return co_await respond_error(c, n.error());
     } else {
       // Depth 0: a new empty collection with the source collection's own properties, in one
       // transaction.
-      storage::TxHook hook = [=](pqxx::transaction_base& w) { DavStore::copy_props_in(w, sid, sp, did, dp, false); };
+      storage::TxHook hook = [=](pqxx::transaction_base& w) {
+        replace(w);
+        DavStore::copy_props_in(w, sid, sp, did, dp, false);
+      };
       auto o = co_await put_empty(c, db, dp, {}, std::move(hook));
       if (!o) co_return co_await respond_error(c, o.error());
     }
@@ -122,6 +144,7 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
     const std::string dk = dpath->key;
     if (move) {
       storage::TxHook hook = [=](pqxx::transaction_base& w) {
+        replace(w);
         DavStore::move_props_in(w, sid, sk, did, dk, false);
         DavStore::remove_locks_in(w, src_lock, false);
       };
@@ -129,11 +152,15 @@ asio::awaitable<void> handle_copy_move(Ctx& c, bool move) {
       if (!o) co_return co_await respond_error(c, o.error());
     } else {
       storage::CopyOptions opts;
-      opts.in_tx = [=](pqxx::transaction_base& w) { DavStore::copy_props_in(w, sid, sk, did, dk, false); };
+      opts.in_tx = [=](pqxx::transaction_base& w) {
+        replace(w);
+        DavStore::copy_props_in(w, sid, sk, did, dk, false);
+      };
       auto o = co_await engine.copy_object(c.user.id, sb, sk, db, dk, opts);
       if (!o) co_return co_await respond_error(c, o.error());
     }
   }
+  co_await engine.blobs().remove_all(std::move(*unlink));
   co_await respond_status(c, existed ? 204 : 201);
 }
 

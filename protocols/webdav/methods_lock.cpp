@@ -77,7 +77,7 @@ asio::awaitable<void> handle_lock(Ctx& c) {
   // (No co_await inside ?: — GCC 12 miscompiles it.)
   unsigned refused = 0;
   if (r->exists()) refused = co_await check_if_only(c, *r);
-  else refused = co_await check_write(c, *r);
+  else refused = co_await check_write(c, *r, false, true);
   if (refused) co_return;
 
   storage::DavLock want;
