@@ -173,6 +173,10 @@ void DavStore::delete_props_in(pqxx::transaction_base& w, BucketId b, const std:
     w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = $2", b, key);
 }
 
+void DavStore::delete_props_of_in(pqxx::transaction_base& w, BucketId b, const std::vector<std::string>& keys) {
+  w.exec_params("DELETE FROM dav_props WHERE bucket_id = $1 AND key = ANY($2::text[])", b, to_pg_text_array(keys));
+}
+
 void DavStore::remove_locks_in(pqxx::transaction_base& w, const std::string& path, bool prefix) {
   if (prefix)
     w.exec_params("DELETE FROM dav_locks WHERE root >= $1 AND root < $2", path, upper_bound_or_max(path));

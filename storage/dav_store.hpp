@@ -89,6 +89,8 @@ class DavStore {
   static void copy_props_in(pqxx::transaction_base& w, BucketId src, const std::string& src_key, BucketId dst,
                             const std::string& dst_key, bool prefix);
   static void delete_props_in(pqxx::transaction_base& w, BucketId b, const std::string& key, bool prefix);
+  // The properties of these keys (an S3 DeleteObjects): a key made again later starts bare.
+  static void delete_props_of_in(pqxx::transaction_base& w, BucketId b, const std::vector<std::string>& keys);
   static void remove_locks_in(pqxx::transaction_base& w, const std::string& path, bool prefix);
 
   static constexpr int max_props_per_resource = 256;

@@ -3,6 +3,7 @@
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/object_headers.hpp"
 #include "protocols/s3/xml.hpp"
+#include "storage/dav_store.hpp"
 #include "storage/engine.hpp"
 
 namespace depot::s3 {
@@ -11,7 +12,12 @@ namespace {
 asio::awaitable<void> delete_object(Ctx& c, const storage::Bucket& b) {
   auto cond = write_conditions(c);
   if (auto* e = std::get_if<S3Error>(&cond)) co_return co_await respond_error(c, *e);
-  auto r = co_await c.app.engine.delete_object(b, c.op.key, std::get<storage::WriteConditions>(cond));
+  // WebDAV dead properties of the key go with it (a key made again later starts bare).
+  // (Hooks are named locals: GCC 12 and lambda temporaries inside co_await do not mix.)
+  const storage::BucketId bid = b.id;
+  const std::string key = c.op.key;
+  storage::TxHook props = [bid, key](pqxx::transaction_base& w) { storage::DavStore::delete_props_in(w, bid, key, false); };
+  auto r = co_await c.app.engine.delete_object(b, c.op.key, std::get<storage::WriteConditions>(cond), props);
   if (!r && r.code() != Errc::no_such_key) co_return co_await respond_error(c, from_engine(r.error(), Subject::object));
   if (!r) co_return co_await respond_error(c, s3_error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"));
   co_await respond_empty(c, bhttp::status::no_content);
@@ -38,7 +44,9 @@ asio::awaitable<void> delete_objects(Ctx& c, const storage::Bucket& b) {
     keys.emplace_back(k.child_value());
   }
   if (keys.empty() || keys.size() > 1000) co_return co_await respond_error(c, malformed_xml());
-  auto res = co_await c.app.engine.delete_objects(b, keys);
+  const storage::BucketId bid = b.id;
+  storage::TxHook props = [bid, &keys](pqxx::transaction_base& w) { storage::DavStore::delete_props_of_in(w, bid, keys); };
+  auto res = co_await c.app.engine.delete_objects(b, keys, props);
   if (!res) co_return co_await respond_error(c, from_engine(res.error()));
   XmlDoc out("DeleteResult");
   for (std::size_t i = 0; i < keys.size(); ++i) {
