@@ -830,6 +830,29 @@ PY
     expect 201 -X PUT --data-binary d "$DAV/mf-dtd.txt" || return 1
     expect 400 -X PROPPATCH --data-binary '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:a>&e;</Z:a></D:prop></D:set></D:propertyupdate>' "$DAV/mf-dtd.txt"
   }
+  mf_xml_lang() {
+    # xml:lang of a dead property is kept and written back (RFC 4918 4.3).
+    expect 201 -X PUT --data-binary l "$DAV/mf-lang.txt" || return 1
+    expect 207 -X PROPPATCH --data-binary '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z" xml:lang="fr"><D:set><D:prop><Z:a>bonjour</Z:a><Z:b xml:lang="de">hallo</Z:b></D:prop></D:set></D:propertyupdate>' "$DAV/mf-lang.txt" || return 1
+    curl -sS -u "$U:$P" -o "$WORK/mf-lang.xml" -X PROPFIND -H 'Depth: 0' --data-binary '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:a/><Z:b/></D:prop></D:propfind>' "$DAV/mf-lang.txt" || return 1
+    /usr/bin/python3 - "$WORK/mf-lang.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+XL = "{http://www.w3.org/XML/1998/namespace}lang"
+a, b = root.find(".//{urn:z}a"), root.find(".//{urn:z}b")
+assert a is not None and a.text == "bonjour" and a.get(XL) == "fr", ET.tostring(root).decode()
+assert b is not None and b.text == "hallo" and b.get(XL) == "de", ET.tostring(root).decode()
+PY
+  }
+  mf_head_collection() {
+    # HEAD of a collection has the length of its GET (the HTML listing), not 0.
+    local get head
+    get="$(curl -sS -u "$U:$P" "$DAV/" | wc -c)"
+    head="$(curl -sS -u "$U:$P" -I "$DAV/" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ll]ength: //p')"
+    [[ -n $head && $head == "$get" ]] || { echo "HEAD Content-Length '$head', GET sent $get bytes"; return 1; }
+  }
+  scenario dead-prop-xml-lang-kept mf_xml_lang
+  scenario head-collection-length-of-get mf_head_collection
   scenario overwrite-replaces-destination-atomically mf_overwrite_atomic
   scenario depth0-collection-lock-protects-membership mf_depth0_lock
   scenario copy-if-header-applies-to-source mf_copy_if_source

@@ -31,13 +31,14 @@ asio::awaitable<void> send_listing(Ctx& c, const Resource& r, bool head) {
   hdr.result(bhttp::status::ok);
   hdr.version(c.req().version());
   hdr.set(bhttp::field::content_type, "text/html; charset=utf-8");
-  if (head) {
-    auto res = make(c, 200);
-    res.set(bhttp::field::content_type, "text/html; charset=utf-8");
-    co_await c.ex.respond(std::move(res));
-    co_return;
-  }
-  co_await c.ex.begin_response(hdr, std::nullopt);
+  // HEAD answers GET's headers: the listing is made and only its length kept.
+  std::uint64_t length = 0;
+  auto emit = [&](std::string& s) -> asio::awaitable<void> {
+    length += s.size();
+    if (!head) co_await c.ex.write_body(s.data(), s.size());
+    s.clear();
+  };
+  if (!head) co_await c.ex.begin_response(hdr, std::nullopt);
   std::string out = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>";
   append_xml_escaped(out, r.href());
   out += "</title></head><body><h1>";
@@ -67,15 +68,18 @@ asio::awaitable<void> send_listing(Ctx& c, const Resource& r, bool head) {
         auto name = e.key.substr(q.prefix.size());
         item(http::percent_encode(name, true), name);
       }
-      co_await c.ex.write_body(out.data(), out.size());
-      out.clear();
+      co_await emit(out);
       if (!page->truncated) break;
       q.start_after = page->next_marker;
     }
   }
   out += "</ul></body></html>\n";
-  co_await c.ex.write_body(out.data(), out.size());
-  co_await c.ex.end_response();
+  co_await emit(out);
+  if (!head) co_return co_await c.ex.end_response();
+  auto res = make(c, 200);
+  res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+  res.content_length(length);
+  co_await c.ex.respond(std::move(res));
 }
 
 }  // namespace

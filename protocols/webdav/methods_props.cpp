@@ -112,7 +112,7 @@ std::optional<std::string> live_value(const Resource& r, const QName& n, const L
   return std::nullopt;
 }
 
-PropValue dead_value(const storage::DeadProp& d) { return PropValue{QName{d.ns, d.name}, d.value_xml}; }
+PropValue dead_value(const storage::DeadProp& d) { return PropValue{QName{d.ns, d.name}, d.value_xml, d.lang}; }
 
 // allprop without include, the answer to most PROPFINDs: the same bytes describe() writes through
 // PropValue lists, appended straight into the writer's buffer without a temporary per property
@@ -189,9 +189,9 @@ void describe_allprop(std::string& out, const Resource& r, const Listing& ctx,
     QName n{d.ns, d.name};
     if (is_live(n)) continue;
     if (d.value_xml.empty()) {
-      MultistatusWriter::open_element(out, n, true);
+      MultistatusWriter::open_element(out, n, true, d.lang);
     } else {
-      MultistatusWriter::open_element(out, n, false);
+      MultistatusWriter::open_element(out, n, false, d.lang);
       out += d.value_xml;
       MultistatusWriter::close_element(out, n);
     }

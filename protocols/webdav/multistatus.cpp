@@ -51,7 +51,7 @@ MultistatusWriter::MultistatusWriter() {
   buf_ += ">\n";
 }
 
-void MultistatusWriter::open_element(std::string& out, const QName& n, bool self_closing) {
+void MultistatusWriter::open_element(std::string& out, const QName& n, bool self_closing, std::string_view lang) {
   out += '<';
   if (const auto* k = find_known(n.ns)) {
     out += k->prefix;
@@ -65,6 +65,11 @@ void MultistatusWriter::open_element(std::string& out, const QName& n, bool self
     out += n.local;
     out += " xmlns:ns0=\"";
     append_xml_escaped(out, n.ns);
+    out += '"';
+  }
+  if (!lang.empty()) {
+    out += " xml:lang=\"";
+    append_xml_escaped(out, lang);
     out += '"';
   }
   out += self_closing ? "/>" : ">";
@@ -92,10 +97,12 @@ void MultistatusWriter::propstat(unsigned status, const std::vector<PropValue>& 
   if (props.empty()) return;
   buf_ += "<D:propstat><D:prop>";
   for (const auto& p : props) {
-    if (names_only || p.value_xml.empty()) {
+    if (names_only) {
       open_element(buf_, p.name, true);
+    } else if (p.value_xml.empty()) {
+      open_element(buf_, p.name, true, p.lang);
     } else {
-      open_element(buf_, p.name, false);
+      open_element(buf_, p.name, false, p.lang);
       buf_ += p.value_xml;
       close_element(buf_, p.name);
     }

@@ -19,6 +19,7 @@ std::string status_line(unsigned code);
 struct PropValue {
   QName name;
   std::string value_xml;  // empty: an empty element
+  std::string lang;       // xml:lang of a dead property, written back as stored (RFC 4918 4.3)
 };
 
 class MultistatusWriter {
@@ -50,7 +51,7 @@ class MultistatusWriter {
   std::string take();
 
   // The opening tag of a property element with the namespace declaration it needs.
-  static void open_element(std::string& out, const QName& n, bool self_closing);
+  static void open_element(std::string& out, const QName& n, bool self_closing, std::string_view lang = {});
   static void close_element(std::string& out, const QName& n);
 
  private:
