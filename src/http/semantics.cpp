@@ -59,6 +59,28 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
   return true;
 }
 
+// Digits of any length; a value past 2^64 - 1 reads as 2^64 - 1 (a range's position past any
+// object's end is still a well-formed position: RFC 9110 14.1.1).
+bool parse_u64_clamped(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  auto digits = s.substr(std::min(s.find_first_not_of('0'), s.size()));
+  if (digits.size() > 20) {
+    out = UINT64_MAX;
+    return true;
+  }
+  std::uint64_t v = 0;
+  for (char c : digits) {
+    auto d = std::uint64_t(c - '0');
+    if (v > (UINT64_MAX - d) / 10) {
+      out = UINT64_MAX;
+      return true;
+    }
+    v = v * 10 + d;
+  }
+  out = v;
+  return true;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -188,7 +210,7 @@ RangeResult resolve_range(std::string_view header, std::uint64_t size) {
   std::uint64_t first = 0, last = 0;
   if (a.empty()) {
     // suffix: the last b bytes
-    if (!parse_u64(b, last)) return r;
+    if (!parse_u64_clamped(b, last)) return r;
     if (last == 0) { r.outcome = RangeOutcome::unsatisfiable; return r; }
     if (size == 0) { r.outcome = RangeOutcome::unsatisfiable; return r; }
     std::uint64_t n = std::min(last, size);
@@ -196,11 +218,11 @@ RangeResult resolve_range(std::string_view header, std::uint64_t size) {
     r.range = {size - n, n};
     return r;
   }
-  if (!parse_u64(a, first)) return r;
+  if (!parse_u64_clamped(a, first)) return r;
   if (b.empty()) {
     last = size ? size - 1 : 0;
   } else {
-    if (!parse_u64(b, last) || last < first) return r;
+    if (!parse_u64_clamped(b, last) || last < first) return r;
     if (last >= size && size) last = size - 1;
   }
   if (first >= size) { r.outcome = RangeOutcome::unsatisfiable; return r; }

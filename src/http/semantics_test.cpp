@@ -32,6 +32,16 @@ TEST_CASE("Range resolution") {
   CHECK(resolve_range("bytes=5-1", 100).outcome == RangeOutcome::ignored);
   CHECK(resolve_range("items=1-2", 100).outcome == RangeOutcome::ignored);
   CHECK(resolve_range("", 100).outcome == RangeOutcome::none);
+  // Positions past 2^64 - 1 are positions past the end, as AWS clamps them.
+  r = resolve_range("bytes=90-99999999999999999999999", 100);
+  CHECK(r.outcome == RangeOutcome::satisfiable);
+  CHECK(r.range.length == 10);
+  r = resolve_range("bytes=-99999999999999999999999", 100);
+  CHECK(r.range.first == 0);
+  CHECK(r.range.length == 100);
+  CHECK(resolve_range("bytes=99999999999999999999999-", 100).outcome == RangeOutcome::unsatisfiable);
+  CHECK(resolve_range("bytes=0-18446744073709551616", 100).range.length == 100);
+  CHECK(resolve_range("bytes=0-1x", 100).outcome == RangeOutcome::ignored);
 }
 
 TEST_CASE("Preconditions follow RFC 9110 order") {
