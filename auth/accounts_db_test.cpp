@@ -55,6 +55,19 @@ TEST_CASE("email tokens are single-use, expiring and per purpose", "[accounts][d
   CHECK_FALSE(f.db.tx_sync([&](pqxx::work& w) { return auth::consume_email_token(w, expired, "verify"); }).ok());
 }
 
+TEST_CASE("a password change spends the reset links mailed before it", "[accounts][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  auto before = f.db.tx_sync([&](pqxx::work& w) { return auth::issue_email_token(w, f.user.id, "reset", std::chrono::seconds(600)); });
+  REQUIRE(run(f.users.set_password(f.user.id, "another-decent-passphrase")).ok());
+  CHECK_FALSE(f.db.tx_sync([&](pqxx::work& w) { return auth::consume_email_token(w, before, "reset"); }).ok());
+  auto again = f.db.tx_sync([&](pqxx::work& w) { return auth::issue_email_token(w, f.user.id, "reset", std::chrono::seconds(600)); });
+  REQUIRE(f.users.set_password_sync(f.user.name, "a-third-decent-passphrase").ok());
+  CHECK_FALSE(f.db.tx_sync([&](pqxx::work& w) { return auth::consume_email_token(w, again, "reset"); }).ok());
+  auto after = f.db.tx_sync([&](pqxx::work& w) { return auth::issue_email_token(w, f.user.id, "reset", std::chrono::seconds(600)); });
+  CHECK(f.db.tx_sync([&](pqxx::work& w) { return auth::consume_email_token(w, after, "reset"); }).ok());
+}
+
 TEST_CASE("sessions: lookup by token, sign out everywhere", "[accounts][db]") {
   DEPOT_REQUIRE_DB();
   AccountsFixture f;

@@ -175,6 +175,7 @@ Result<void> UserStore::set_password_sync(const std::string& name, const std::st
     auto id = r[0][0].as<UserId>();
     w.exec_params("DELETE FROM sessions WHERE user_id = $1", id);
     w.exec_params("UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", id);
+    w.exec_params("DELETE FROM email_tokens WHERE user_id = $1 AND purpose = 'reset'", id);
     return {};
   });
 }
@@ -288,7 +289,15 @@ boost::asio::awaitable<Result<void>> UserStore::update(UserId id, std::string se
 boost::asio::awaitable<Result<void>> UserStore::set_password(UserId id, std::string password) {
   if (auto p = password_problem(password)) co_return make_error(Errc::invalid_argument, *p);
   auto hash = co_await db_.run([&](pqxx::connection&) { return hash_password(password); });
-  co_return co_await update(id, "password_hash = $2", hash, true);
+  co_return co_await db_.tx([&](pqxx::work& w) -> Result<void> {
+    auto r = w.exec_params(
+        "UPDATE users SET password_hash = $2, credentials_version = credentials_version + 1 WHERE id = $1 RETURNING id", id,
+        hash);
+    if (r.empty()) return make_error(Errc::not_found, "no such user");
+    // A reset link mailed before the change would undo it: it is spent.
+    w.exec_params("DELETE FROM email_tokens WHERE user_id = $1 AND purpose = 'reset'", id);
+    return {};
+  });
 }
 
 boost::asio::awaitable<Result<void>> UserStore::set_status(UserId id, std::string status) {
