@@ -152,6 +152,24 @@ TEST_CASE("billing events: applied once, newest per subscription wins", "[accoun
   CHECK(run(billing.events(f.user.id, 0, 10)).size() == 3);
   boost::json::object bad{{"type", "x"}};
   CHECK(run(billing.apply(bad, sink)).code() == Errc::invalid_argument);
+  // A checkout paid by a delayed method completes unpaid: the plan waits for the payment.
+  auto sub2 = depot::testing::unique_name("sub");
+  auto checkout = [&](std::string suffix, std::string type, std::string payment, std::int64_t created) {
+    return boost::json::object{{"id", id + suffix},
+                               {"type", type},
+                               {"created", created},
+                               {"data", {{"object", {{"client_reference_id", std::to_string(f.user.id)},
+                                                     {"customer", "cus_" + sub},
+                                                     {"subscription", sub2},
+                                                     {"payment_status", payment},
+                                                     {"metadata", {{"plan", "premium"}}}}}}}};
+  };
+  auto unpaid = run(billing.apply(checkout("d", "checkout.session.completed", "unpaid", 4000), sink));
+  REQUIRE(unpaid.ok());
+  CHECK(unpaid->effect.find("plan unchanged") != std::string::npos);
+  CHECK(run(f.users.find_by_id(f.user.id))->plan == "free");
+  REQUIRE(run(billing.apply(checkout("e", "checkout.session.async_payment_succeeded", "paid", 5000), sink)).ok());
+  CHECK(run(f.users.find_by_id(f.user.id))->plan == "premium");
 }
 
 TEST_CASE("TOTP secrets are stored sealed, and clear ones from before are sealed", "[accounts][db]") {

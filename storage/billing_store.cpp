@@ -101,8 +101,12 @@ boost::asio::awaitable<Result<EventOutcome>> BillingStore::apply(json::object ev
     std::optional<UserId> user;
     std::string effect;
 
-    if (type == "checkout.session.completed") {
+    if (type == "checkout.session.completed" || type == "checkout.session.async_payment_succeeded") {
       std::string ref = str(obj, "client_reference_id"), customer = str(obj, "customer"), sub = str(obj, "subscription");
+      // A session paid by a delayed method completes unpaid; its async_payment_succeeded event
+      // (paid) brings the plan. (No payment_status: an older API version; taken as paid.)
+      std::string payment = str(obj, "payment_status");
+      bool paid = payment.empty() || payment == "paid" || payment == "no_payment_required";
       std::string plan;
       if (auto md = obj.if_contains("metadata"); md && md->is_object()) plan = str(md->as_object(), "plan");
       try {
@@ -114,6 +118,10 @@ boost::asio::awaitable<Result<EventOutcome>> BillingStore::apply(json::object ev
         effect = "ignored: no user " + ref;
       } else {
         if (!customer.empty()) w.exec_params("UPDATE users SET stripe_customer_id = $2 WHERE id = $1", *user, customer);
+      }
+      if (user && !paid) {
+        effect = "customer remembered; plan unchanged until the payment succeeds (payment_status " + payment + ")";
+      } else if (user) {
         bool current = sub.empty() || subscription_is_current(w, sub, created);
         if (!sub.empty() && current)
           w.exec_params(
