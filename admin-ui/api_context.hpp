@@ -108,6 +108,12 @@ json::object user_json(const auth::User& u);
 json::object plan_json(const storage::Plan& p);
 std::string iso(storage::TimePoint t);
 
+// A password confirmation inside a session (change password, delete the account, S3 keys): true
+// when `password` is u's. Failures count against the brute-force throttle as sign-ins do (a
+// stolen session cannot guess the password at full speed), and a banned account or address is
+// refused; every refusal is answered here (403 wrong_password, 429 too_many_attempts).
+asio::awaitable<bool> confirm_password(ApiContext& c, const auth::User& u, const std::string& password);
+
 // The operations, one function each, by family.
 asio::awaitable<void> auth_op(ApiContext& c);      // auth_api.cpp: login ... token refresh
 asio::awaitable<void> users_op(ApiContext& c);     // users_api.cpp: accounts, password, usage, admin

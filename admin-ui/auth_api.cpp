@@ -90,6 +90,26 @@ asio::awaitable<std::optional<auth::User>> check_credentials(ApiContext& c) {
   co_return *u;
 }
 
+}  // namespace
+
+asio::awaitable<bool> confirm_password(ApiContext& c, const auth::User& u, const std::string& password) {
+  auto addr = c.ex.info().remote_addr;
+  if (auto left = co_await c.svc.throttle.banned(addr, u.name)) {
+    c.retry_after = std::to_string(*left);
+    co_await c.fail(status::too_many_requests, "too_many_attempts",
+                    "too many wrong passwords; try again in " + std::to_string(*left) + " seconds");
+    co_return false;
+  }
+  if (!co_await c.app.users.verify_login(u.name, password)) {
+    co_await sleep_for(co_await c.svc.throttle.record_failure(addr, u.name));
+    co_await c.fail(status::forbidden, "wrong_password", "the password is wrong");
+    co_return false;
+  }
+  co_return true;
+}
+
+namespace {
+
 json::object token_pair(ApiContext& c, const auth::User& u, std::int64_t sid, const std::string& refresh) {
   std::int64_t now = std::time(nullptr);
   json::object claims{{"sub", u.id}, {"name", u.name}, {"sid", sid}, {"iat", now}, {"exp", now + kAccessTtl}};

@@ -169,8 +169,8 @@ asio::awaitable<void> totp(ApiContext& c) {
   }
   if (!c.is_admin() || u->id == c.caller->id) {
     auto password = c.str("password");
-    if (!password || !co_await c.app.users.verify_login(u->name, *password))
-      co_return co_await c.fail(status::forbidden, "wrong_password", "confirm with your password");
+    if (!password) co_return co_await c.fail(status::forbidden, "wrong_password", "confirm with your password");
+    if (!co_await confirm_password(c, *u, *password)) co_return;
   }
   co_await c.app.db.tx([&](pqxx::work& w) {
     w.exec_params("UPDATE users SET totp_enabled = false WHERE id = $1", uid);

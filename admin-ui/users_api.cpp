@@ -135,8 +135,7 @@ asio::awaitable<void> remove(ApiContext& c) {
   if (!c.is_admin()) {
     auto password = c.str("password");
     if (!password) co_return co_await c.fail(status::bad_request, "invalid_argument", "confirm with your password");
-    if (!co_await c.app.users.verify_login(u->name, *password))
-      co_return co_await c.fail(status::forbidden, "wrong_password", "the password is wrong");
+    if (!co_await confirm_password(c, *u, *password)) co_return;
   } else if (u->id == c.caller->id) {
     co_return co_await c.fail(status::conflict, "conflict", "administrators cannot delete their own account here");
   }
@@ -153,8 +152,7 @@ asio::awaitable<void> password(ApiContext& c) {
     co_return co_await c.fail_invalid("new_password is required");
   if (!c.is_admin() || u->id == c.caller->id) {
     if (!current) co_return co_await c.fail(status::bad_request, "invalid_argument", "current_password is required");
-    if (!co_await c.app.users.verify_login(u->name, *current))
-      co_return co_await c.fail(status::forbidden, "wrong_password", "the current password is wrong");
+    if (!co_await confirm_password(c, *u, *current)) co_return;
   }
   if (auto r = co_await c.app.users.set_password(u->id, *next); !r) co_return co_await c.fail(r.error());
   // Every other session of the account ends.

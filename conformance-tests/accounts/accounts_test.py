@@ -836,6 +836,20 @@ def t_throttle():
     expect(st, 429, js, "banned after failures under several spellings of the address")
     psql(f"DELETE FROM auth_throttle WHERE scope IN ('user:{victim}', 'ip:127.0.0.1')")
     expect(Client().login(victim, pw)[0], 200, None, "login after the ban was lifted")
+    # Password confirmations inside a session count as sign-ins do: a stolen session cannot
+    # guess the password at full speed.
+    c = Client()
+    expect(c.login(victim, pw)[0], 200, None, "login before the confirmations")
+    path = f"/users/{victim}/password"
+    codes = [c.call("POST", path, {"current_password": "wrong password!", "new_password": "new victim pw " + RUN})[0]
+             for _ in range(6)]
+    assert codes.count(403) >= 1 and codes[-1] in (403, 429), codes
+    st, js, _ = c.call("POST", path, {"current_password": pw, "new_password": "new victim pw " + RUN})
+    expect(st, 429, js, "banned after repeated wrong confirmations")
+    assert err_code(js) == "too_many_attempts", js
+    psql(f"DELETE FROM auth_throttle WHERE scope IN ('user:{victim}', 'ip:127.0.0.1')")
+    expect(c.call("POST", path, {"current_password": pw, "new_password": "new victim pw " + RUN})[0], 204, None,
+           "the right password once the ban was lifted")
 
 
 def t_outbox_retries():
