@@ -114,6 +114,18 @@ TEST_CASE("WebDAV accepts app passwords, and the account password unless disable
   CHECK_FALSE(run(f.users.verify_webdav_password(f.user.name, b->password)).ok());
 }
 
+TEST_CASE("with TOTP on, WebDAV takes app passwords only", "[accounts][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  auth::AppPasswords apps(f.db);
+  auto a = run(apps.create(f.user.id, "laptop"));
+  REQUIRE(a.ok());
+  CHECK(run(f.users.verify_webdav_password(f.user.name, f.password)).ok());
+  f.db.tx_sync([&](pqxx::work& w) { w.exec_params("UPDATE users SET totp_enabled = true WHERE id = $1", f.user.id); });
+  CHECK_FALSE(run(f.users.verify_webdav_password(f.user.name, f.password)).ok());
+  CHECK(run(f.users.verify_webdav_password(f.user.name, a->password)).ok());
+}
+
 TEST_CASE("billing events: applied once, newest per subscription wins", "[accounts][billing][db]") {
   DEPOT_REQUIRE_DB();
   AccountsFixture f;

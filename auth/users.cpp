@@ -255,8 +255,10 @@ boost::asio::awaitable<Result<User>> UserStore::verify_webdav_password(std::stri
     if (!app->active()) co_return make_error(Errc::unauthenticated, "wrong user name or password");
     co_return app;
   }
+  // A second factor cannot be asked over Basic: with TOTP on, the account password alone does
+  // not open WebDAV (app passwords do), or it would bypass the second factor.
   auto r = co_await check_password("u.name = $1", name, secret);
-  if (!r || !r->active() || r->dav_password_disabled)
+  if (!r || !r->active() || r->dav_password_disabled || r->totp_enabled)
     co_return make_error(Errc::unauthenticated, "wrong user name or password");
   co_return r;
 }
