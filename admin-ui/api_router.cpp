@@ -24,7 +24,7 @@ const std::vector<RouteInfo>& routes() {
       {V::get, "/users", Op::users_list, Access::admin, "ListUsers", "Users with usage (?q=&sort=name|email|created|used|plan&order=asc|desc&limit=&offset=|after=), total"},
       {V::post, "/users", Op::users_create, Access::admin, "CreateUser", "Create a user"},
       {V::get, "/users/{name}", Op::user_get, Access::user, "GetUser", "One account"},
-      {V::patch, "/users/{name}", Op::user_update, Access::user, "UpdateUser", "Change email (user: verified by mail) or plan, status, quota, admin (admin)"},
+      {V::patch, "/users/{name}", Op::user_update, Access::user, "UpdateUser", "Change email (user: {email, password}, verified by mail) or plan, status, quota, admin (admin)"},
       {V::delete_, "/users/{name}", Op::user_delete, Access::user, "DeleteUser", "Delete the account and its data"},
       {V::post, "/users/{name}/password", Op::user_password, Access::user, "ChangePassword", "Change the password"},
       {V::get, "/users/{name}/usage", Op::user_usage, Access::user, "GetUsage", "Bytes and objects used and allowed"},

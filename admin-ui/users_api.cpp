@@ -79,6 +79,10 @@ asio::awaitable<void> update(ApiContext& c) {
       co_return co_await c.fail(status::bad_request, "invalid_argument", "the email address is not valid");
     auto other = co_await c.app.users.find_by_email(*email);
     if (other && other->id != u->id) co_return co_await c.fail(status::conflict, "already_exists", "this email address is already in use");
+    // The address is where password resets go: a session alone (a stolen one) may not move it.
+    auto password = c.str("password");
+    if (!password) co_return co_await c.fail(status::bad_request, "invalid_argument", "confirm with your password");
+    if (!co_await confirm_password(c, *u, *password)) co_return;
     // The new address takes effect once its owner follows the link sent to it.
     co_await send_email_change(c, *u, *email);
     co_return co_await c.reply(status::accepted, [&] { return json::object{{"user", user_json(*u)}, {"email_change_pending", *email}}; }());

@@ -768,6 +768,11 @@ def t_email_change_and_delete():
     bob, bob_pw = S["bob"]
     new = f"bob.new{RUN}@example.test"
     st, js, _ = b.call("PATCH", f"/users/{bob}", {"email": new})
+    expect(st, 400, js, "email change without the password")
+    st, js, _ = b.call("PATCH", f"/users/{bob}", {"email": new, "password": "wrong password 0"})
+    expect(st, 403, js, "email change with a wrong password")
+    assert not [m for m in MAILS if new in str(m)], "a confirmation went out for a refused change"
+    st, js, _ = b.call("PATCH", f"/users/{bob}", {"email": new, "password": bob_pw})
     expect(st, 202, js, "email change")
     text, _ = wait_mail(new, "new email")
     link = link_in(text)

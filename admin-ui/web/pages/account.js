@@ -4,11 +4,12 @@ import { userPath } from '../api.js';
 
 function emailCard(app, base) {
   const email = field('New email address', { name: 'email', type: 'email', required: true, autocomplete: 'email' });
-  const form = el('form', {'aria-label': 'Change email'}, email.row, el('div', {class: 'actions'}, el('button', {type: 'submit'}, 'Change email')));
+  const password = field('Your password', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' });
+  const form = el('form', {'aria-label': 'Change email'}, email.row, password.row, el('div', {class: 'actions'}, el('button', {type: 'submit'}, 'Change email')));
   const status = el('div');
   app.onSubmit(form, async () => {
-    const res = await app.api.patch(base, { email: email.input.value.trim() });
-    email.input.value = '';
+    const res = await app.api.patch(base, { email: email.input.value.trim(), password: password.input.value });
+    form.reset();
     if (res && res.email_change_pending) {
       clear(status).append(el('div', {class: 'alert alert-info', role: 'status'},
         `We sent a confirmation link to ${res.email_change_pending}. Your address changes once you open it.`));
