@@ -958,6 +958,25 @@ try:
             assert st == 200, (st, body[:200])
         finally:
             psql("DELETE FROM auth_throttle WHERE scope IN (" + ",".join(f"'{s}'" for s in scopes) + ")")
+    @scenario("s3-list-parts-max-parts-0-is-not-truncated")
+    def _():
+        # max-parts=0 answered IsTruncated=true with no marker: a paginator asked again forever.
+        s3 = boto_for(AK, SK)
+        bucket = f"maxparts-{RUN}"
+        s3.create_bucket(Bucket=bucket)
+        up = s3.create_multipart_upload(Bucket=bucket, Key="k")
+        try:
+            for n in (1, 2):
+                s3.upload_part(Bucket=bucket, Key="k", UploadId=up["UploadId"], PartNumber=n, Body=b"p" * 10)
+            r = s3.list_parts(Bucket=bucket, Key="k", UploadId=up["UploadId"], MaxParts=0)
+            assert r["IsTruncated"] is False and not r.get("Parts"), r
+            r = s3.list_parts(Bucket=bucket, Key="k", UploadId=up["UploadId"], MaxParts=1)
+            assert r["IsTruncated"] is True and r["NextPartNumberMarker"] == 1 and len(r["Parts"]) == 1, r
+            r = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=0)
+            assert r["IsTruncated"] is False and not r.get("Uploads"), r
+        finally:
+            s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=up["UploadId"])
+            s3.delete_bucket(Bucket=bucket)
 finally:
     proc.terminate()
     try:

@@ -359,8 +359,10 @@ asio::awaitable<void> list_parts(Ctx& c, const storage::Bucket& b) {
   }
   auto parts = co_await c.multipart->list_parts(u->id, marker, max_parts);
   if (!parts) co_return co_await respond_error(c, store_error(parts.error()));
-  bool truncated = static_cast<int>(parts->size()) > max_parts;
-  if (truncated) parts->resize(static_cast<std::size_t>(max_parts));
+  // max-parts=0 asks for no parts: an empty page that is not truncated (as AWS lists with
+  // max-keys=0), or a paginator with no marker to go on would ask again forever.
+  bool truncated = max_parts > 0 && static_cast<int>(parts->size()) > max_parts;
+  if (static_cast<int>(parts->size()) > max_parts) parts->resize(static_cast<std::size_t>(max_parts));
   XmlDoc doc("ListPartsResult");
   auto r = doc.root();
   r.add("Bucket", b.name);
