@@ -20,6 +20,7 @@
 #include "src/app.hpp"
 #include "src/cli/cli.hpp"
 #include "src/config_parse.hpp"
+#include "src/crypto/md5_stream.hpp"
 #include "src/embedded_pg.hpp"
 #include "src/http/router.hpp"
 #include "src/http/server.hpp"
@@ -175,6 +176,15 @@ int serve(const std::vector<std::string>& args) {
   metrics.add_counter("depot_sweeper_runs_total", "Sweeper runs.", [&] { return double(sweeper.stats().runs); });
   metrics.add_counter("depot_sweeper_orphans_removed_total", "Orphan blobs removed.",
                       [&] { return double(sweeper.stats().orphans_removed); });
+  metrics.add_counter("depot_md5_farm_jobs_total", "Upload chunks hashed in the MD5 farm.",
+                      [] { return double(crypto::md5_farm_stats().jobs); });
+  metrics.add_counter("depot_md5_farm_kernel_calls_total", "MD5 farm vector kernel calls.",
+                      [] { return double(crypto::md5_farm_stats().kernel_calls); });
+  metrics.add_counter("depot_md5_farm_lanes_busy_total",
+                      "Lanes busy summed over the farm's kernel calls (divided by the calls: the average fill).",
+                      [] { return double(crypto::md5_farm_stats().lanes_busy); });
+  metrics.add_counter("depot_md5_farm_scalar_calls_total", "MD5 farm segments hashed by the scalar function.",
+                      [] { return double(crypto::md5_farm_stats().scalar_calls); });
   metrics.add_gauge("depot_blob_store_free_bytes", "Free bytes where blobs are written.",
                     [&] { return double(blobs->free_bytes()); });
 
