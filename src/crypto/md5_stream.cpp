@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "src/resumer.hpp"
 
@@ -22,6 +24,7 @@ struct Md5Stream::Job {
   md5mb::State* st;  // the stream's state: the farm's until done
   const unsigned char* data;
   std::size_t blocks;
+  std::chrono::steady_clock::time_point queued;  // when submitted
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
@@ -33,8 +36,13 @@ namespace {
 std::atomic<std::uint64_t> g_jobs{0}, g_kernel_calls{0}, g_lanes_busy{0}, g_scalar_calls{0};
 
 // One thread that hashes the jobs of every stream. It takes queued jobs into free lanes between
-// segments, so a new job starts within one segment (kSeg blocks per lane, 16 KiB: about 25 us
-// with all lanes busy) and never waits for others to arrive.
+// segments (kSeg blocks per lane, 16 KiB). A kernel call costs the same with 2 lanes busy as with
+// 16, and uploads hand in their 256 KiB chunks one at a time as they arrive from the network. So
+// when many uploads are busy (at least half as many streams as lanes handed in a chunk within the
+// last kBusy), the farm gathers: it holds fresh jobs up to kGather for others to fill the lanes.
+// With 16 to 32 uploads at once that halves the kernel calls per chunk; each upload waits for its
+// hash once per chunk, and at that load a chunk's time on the wire is several times kGather. A
+// few uploads, or one fast upload beside idle ones, are never held.
 class Farm {
  public:
   Farm() : lanes_(md5mb::lanes()), worker_([this] { run(); }) {}
@@ -47,10 +55,18 @@ class Farm {
     worker_.join();
   }
 
-  void submit(Md5Stream::Job* j) {
+  // A stream that used the farm is finished: forget when it last handed in a job.
+  void close_stream(const Md5Stream* s) {
+    std::lock_guard lock(mu_);
+    last_job_.erase(s);
+  }
+
+  void submit(const Md5Stream* s, Md5Stream::Job* j) {
     bool wake;
+    j->queued = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mu_);
+      last_job_[s] = j->queued;
       queue_.push_back(j);
       wake = idle_;
     }
@@ -59,6 +75,15 @@ class Farm {
 
  private:
   static constexpr std::size_t kSeg = 256;
+  static constexpr auto kGather = std::chrono::milliseconds(8);
+  static constexpr auto kBusy = std::chrono::milliseconds(25);  // a chunk this often: >= 10 MB/s
+
+  // Streams that handed in a job since `since`. Under mu_.
+  int busy_streams(std::chrono::steady_clock::time_point since) const {
+    int n = 0;
+    for (const auto& [s, t] : last_job_) n += t >= since;
+    return n;
+  }
 
   static void complete(Md5Stream::Job* j) {
     std::unique_ptr<Resumer<>> w;
@@ -76,6 +101,7 @@ class Farm {
     Md5Stream::Job* lane[md5mb::kMaxLanes] = {};
     md5mb::State st[md5mb::kMaxLanes] = {};
     const unsigned char* data[md5mb::kMaxLanes] = {};
+    bool started[md5mb::kMaxLanes] = {};
     int active = 0;
     std::unique_lock lock(mu_);
     for (;;) {
@@ -84,6 +110,7 @@ class Farm {
         lane[i] = queue_.front();
         queue_.pop_front();
         st[i] = *lane[i]->st;
+        started[i] = false;
         ++active;
         g_jobs.fetch_add(1, std::memory_order_relaxed);
       }
@@ -93,6 +120,24 @@ class Farm {
         cv_.wait(lock);
         idle_ = false;
         continue;
+      }
+      // Gather: lanes are free, many streams are busy, and the jobs in the lanes are fresh and
+      // have not waited kGather yet; jobs already started are not held.
+      if (active < lanes_ && !stop_) {
+        const auto now = std::chrono::steady_clock::now();
+        auto oldest = std::chrono::steady_clock::time_point::max();
+        bool fresh = true;
+        for (int i = 0; i < lanes_; ++i) {
+          if (!lane[i]) continue;
+          fresh = fresh && !started[i];
+          oldest = std::min(oldest, lane[i]->queued);
+        }
+        if (fresh && now < oldest + kGather && 2 * busy_streams(now - kBusy) >= lanes_) {
+          idle_ = true;
+          cv_.wait_until(lock, oldest + kGather);
+          idle_ = false;
+          continue;
+        }
       }
       lock.unlock();
       std::size_t seg = kSeg;
@@ -112,6 +157,7 @@ class Farm {
       }
       for (int i = 0; i < lanes_; ++i) {
         if (!lane[i]) continue;
+        started[i] = true;
         lane[i]->data += seg * 64;
         lane[i]->blocks -= seg;
         if (lane[i]->blocks == 0) {
@@ -127,6 +173,7 @@ class Farm {
 
   const int lanes_;
   std::mutex mu_;
+  std::unordered_map<const Md5Stream*, std::chrono::steady_clock::time_point> last_job_;  // per open stream
   std::condition_variable cv_;
   std::deque<Md5Stream::Job*> queue_;
   bool idle_ = false;
@@ -154,6 +201,7 @@ Md5Stream::~Md5Stream() {
     std::unique_lock lock(job_->mu);
     job_->cv.wait(lock, [&] { return job_->done; });
   }
+  if (in_farm_) farm().close_stream(this);
 }
 
 void Md5Stream::settle() {
@@ -186,7 +234,8 @@ void Md5Stream::absorb_now(const unsigned char* p, std::size_t n) {
       job_->st = &st_;
       job_->data = p;
       job_->blocks = blocks;
-      farm().submit(job_.get());
+      in_farm_ = true;
+      farm().submit(this, job_.get());
     } else {
       md5mb::compress_one(st_, p, blocks);
     }
@@ -226,6 +275,10 @@ asio::awaitable<void> Md5Stream::update(const void* data, std::size_t n) {
 
 std::string Md5Stream::finish() {
   settle();  // a job not waited for
+  if (in_farm_) {
+    in_farm_ = false;
+    farm().close_stream(this);
+  }
   unsigned char out[16];
   md5mb::finish(st_, absorbed_, tail_, tail_n_, out);
   return std::string(reinterpret_cast<const char*>(out), sizeof out);

@@ -2,8 +2,9 @@
 // that runs the uploads' streams side by side in the lanes of the multi-buffer kernel
 // (src/crypto/md5_mb.hpp). One stream's MD5 is a serial chain of about 700 MB/s per core; 16
 // concurrent uploads in AVX-512 lanes hash at about 6.6 GB/s together. A stream joins the farm
-// between two segments of the others, so nothing waits for a batch to fill; a stream that is
-// alone is hashed by the scalar function, which is faster than one vector lane.
+// between two segments of the others; while many uploads are busy the farm holds a fresh job up
+// to 8 ms for others to fill the lanes (md5_stream.cpp). A stream that is alone is hashed by the
+// scalar function, which is faster than one vector lane, without waiting.
 // Thread-safety: an Md5Stream is used by one coroutine at a time; the farm is shared.
 #pragma once
 #include <boost/asio/awaitable.hpp>
@@ -47,6 +48,7 @@ class Md5Stream {
   unsigned char tail_[64];
   std::size_t tail_n_ = 0;
   std::unique_ptr<Job> job_;  // the update in the farm, if any
+  bool in_farm_ = false;      // known to the farm (it tracks when each stream last handed in a job)
 };
 
 // Figures of the farm, for tests and metrics: jobs taken, vector kernel calls, and the lanes
