@@ -39,7 +39,8 @@ std::atomic<std::uint64_t> g_jobs{0}, g_kernel_calls{0}, g_lanes_busy{0}, g_scal
 // segments (kSeg blocks per lane, 16 KiB). A kernel call costs the same with 2 lanes busy as with
 // 16, and uploads hand in their 256 KiB chunks one at a time as they arrive from the network. So
 // when many uploads are busy (at least half as many streams as lanes handed in a chunk within the
-// last kBusy), the farm gathers: it holds fresh jobs up to kGather for others to fill the lanes.
+// last kBusy), the farm gathers: it holds jobs until kGather after they were handed in, for
+// others to fill the lanes (a job that joined a running batch late is held when the batch ends).
 // With 16 to 32 uploads at once that halves the kernel calls per chunk; each upload waits for its
 // hash once per chunk, and at that load a chunk's time on the wire is several times kGather. A
 // few uploads, or one fast upload beside idle ones, are never held.
@@ -68,7 +69,8 @@ class Farm {
       std::lock_guard lock(mu_);
       last_job_[s] = j->queued;
       queue_.push_back(j);
-      wake = idle_;
+      // A gathering farm wakes once the free lanes can all be filled (or at its deadline).
+      wake = idle_ && int(queue_.size()) >= gather_free_;
     }
     if (wake) cv_.notify_one();
   }
@@ -101,7 +103,6 @@ class Farm {
     Md5Stream::Job* lane[md5mb::kMaxLanes] = {};
     md5mb::State st[md5mb::kMaxLanes] = {};
     const unsigned char* data[md5mb::kMaxLanes] = {};
-    bool started[md5mb::kMaxLanes] = {};
     int active = 0;
     std::unique_lock lock(mu_);
     for (;;) {
@@ -110,7 +111,6 @@ class Farm {
         lane[i] = queue_.front();
         queue_.pop_front();
         st[i] = *lane[i]->st;
-        started[i] = false;
         ++active;
         g_jobs.fetch_add(1, std::memory_order_relaxed);
       }
@@ -121,20 +121,18 @@ class Farm {
         idle_ = false;
         continue;
       }
-      // Gather: lanes are free, many streams are busy, and the jobs in the lanes are fresh and
-      // have not waited kGather yet; jobs already started are not held.
+      // Gather: lanes are free, many streams are busy, and no job in the lanes was handed in
+      // kGather ago yet.
       if (active < lanes_ && !stop_) {
         const auto now = std::chrono::steady_clock::now();
         auto oldest = std::chrono::steady_clock::time_point::max();
-        bool fresh = true;
-        for (int i = 0; i < lanes_; ++i) {
-          if (!lane[i]) continue;
-          fresh = fresh && !started[i];
-          oldest = std::min(oldest, lane[i]->queued);
-        }
-        if (fresh && now < oldest + kGather && 2 * busy_streams(now - kBusy) >= lanes_) {
+        for (int i = 0; i < lanes_; ++i)
+          if (lane[i]) oldest = std::min(oldest, lane[i]->queued);
+        if (now < oldest + kGather && 2 * busy_streams(now - kBusy) >= lanes_) {
           idle_ = true;
+          gather_free_ = lanes_ - active;
           cv_.wait_until(lock, oldest + kGather);
+          gather_free_ = 1;
           idle_ = false;
           continue;
         }
@@ -157,7 +155,6 @@ class Farm {
       }
       for (int i = 0; i < lanes_; ++i) {
         if (!lane[i]) continue;
-        started[i] = true;
         lane[i]->data += seg * 64;
         lane[i]->blocks -= seg;
         if (lane[i]->blocks == 0) {
@@ -177,6 +174,7 @@ class Farm {
   std::condition_variable cv_;
   std::deque<Md5Stream::Job*> queue_;
   bool idle_ = false;
+  int gather_free_ = 1;  // jobs queued that wake the farm
   bool stop_ = false;
   std::thread worker_;  // last: starts once the rest is built
 };

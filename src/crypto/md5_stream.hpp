@@ -2,7 +2,7 @@
 // that runs the uploads' streams side by side in the lanes of the multi-buffer kernel
 // (src/crypto/md5_mb.hpp). One stream's MD5 is a serial chain of about 700 MB/s per core; 16
 // concurrent uploads in AVX-512 lanes hash at about 6.6 GB/s together. A stream joins the farm
-// between two segments of the others; while many uploads are busy the farm holds a fresh job up
+// between two segments of the others; while many uploads are busy the farm holds a job up
 // to 8 ms for others to fill the lanes (md5_stream.cpp). A stream that is alone is hashed by the
 // scalar function, which is faster than one vector lane, without waiting.
 // Thread-safety: an Md5Stream is used by one coroutine at a time; the farm is shared.
