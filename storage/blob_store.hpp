@@ -22,12 +22,30 @@
 
 namespace depot::storage {
 
+// A buffer for upload chunks, aligned for O_DIRECT: a writer writes whole blocks from it
+// straight to the disk instead of copying them into its own aligned stage first.
+class IoBuffer {
+ public:
+  static constexpr std::size_t kAlign = 4096;
+  explicit IoBuffer(std::size_t n);  // n bytes, not zeroed
+  char* data() const { return p_.get(); }
+  std::size_t size() const { return n_; }
+
+ private:
+  struct Free {
+    void operator()(char* p) const;
+  };
+  std::unique_ptr<char, Free> p_;
+  std::size_t n_;
+};
+
 class BlobWriter {
  public:
   virtual ~BlobWriter() = default;  // an unfinished writer removes its temporary file
   virtual const std::string& id() const = 0;
-  // Appends bytes (`data` must stay valid until this completes). Throws BodyError{storage_full}
-  // on ENOSPC, std::system_error otherwise.
+  // Appends bytes (`data` must stay valid until this completes); whole blocks from an IoBuffer go
+  // to the disk without a copy. Throws BodyError{storage_full} on ENOSPC, std::system_error
+  // otherwise.
   virtual boost::asio::awaitable<void> write(const char* data, std::size_t n) = 0;
   virtual std::uint64_t size() const = 0;
   // Makes the blob durable under its id (fsync, rename, fsync dir), off the I/O thread.

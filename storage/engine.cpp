@@ -1280,14 +1280,8 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
   // Sized for the body when it is small; not zeroed (every byte read is written first).
   std::size_t buf_size = kChunk;
   if (t.options.declared_size) buf_size = std::size_t(std::clamp<std::uint64_t>(*t.options.declared_size + 1, 4096, kChunk));
-  std::unique_ptr<char[]> buf_mem(new char[buf_size]);
-  struct {
-    char* ptr;
-    std::size_t len;
-    char* data() const { return ptr; }
-    std::size_t size() const { return len; }
-  } buf{buf_mem.get(), buf_size};
-  crypto::Md5Stream md5;  // after buf_mem: may still read it while being destroyed
+  IoBuffer buf(buf_size);
+  crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
   std::string small;  // the body while it is small enough to keep inline
   std::unique_ptr<BlobWriter> writer;
   std::uint64_t total = 0;

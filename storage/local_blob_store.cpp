@@ -31,6 +31,15 @@ namespace depot::storage {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 
+IoBuffer::IoBuffer(std::size_t n)
+    : p_(static_cast<char*>(std::aligned_alloc(kAlign, (std::max<std::size_t>(n, 1) + kAlign - 1) / kAlign * kAlign))),
+      n_(n) {
+  if (!p_) throw std::bad_alloc();
+}
+
+void IoBuffer::Free::operator()(char* p) const { std::free(p); }
+
+
 // 't', 12 hex digits of the time in milliseconds, 20 random hex digits. Time first, so a new
 // id sorts after the ones before it: the indexes on blob ids (blobs_pkey, objects_blob_idx) grow
 // at their right edge instead of taking each insert on a random leaf page. With random ids,
@@ -159,6 +168,18 @@ class LocalWriter final : public BlobWriter {
     if (!direct_) {
       write_all(data, n);
       co_return;
+    }
+    // Whole blocks at an aligned address (an IoBuffer) after nothing staged: written as they are.
+    if (staged_ == 0 && n >= kAlign && reinterpret_cast<std::uintptr_t>(data) % kAlign == 0) {
+      const std::size_t whole = n / kAlign * kAlign;
+      auto direct = [this, data, whole]() -> asio::awaitable<void> {
+        write_all(data, whole);
+        co_return;
+      };
+      co_await asio::co_spawn(blocking_.get_executor(), direct, asio::use_awaitable);
+      data += whole;
+      n -= whole;
+      if (n == 0) co_return;
     }
     if (!stage_) {
       stage_ = static_cast<char*>(std::aligned_alloc(kAlign, kStage));
