@@ -402,6 +402,16 @@ def _():
     assert st == 400, (st, data[:200])
     st, data = unsigned_trailer_put("chunked-bad", payload, body, decoded_len=100)  # oversized
     assert st == 400, (st, data[:200])
+    # Trailers other than the one x-amz-trailer names, or none where it names one (as S3 answers).
+    crc32c_like = base64.b64encode(b"\0\0\0\0").decode()
+    for wrong in (chunked(payload, "x-amz-checksum-crc32c", crc32c_like), chunked(payload, "x-foo", "bar"), chunked(payload)):
+        st, data = unsigned_trailer_put("chunked-bad", payload, wrong)
+        must(st, data, 400, "MalformedTrailerError")
+    undeclared = chunked(payload, "x-amz-checksum-crc32", crc)
+    st, data = raw("PUT", f"/{BUCKET}/chunked-bad", undeclared,
+                   {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(payload)),
+                    "Content-Length": str(len(undeclared))}, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    must(st, data, 400, "MalformedTrailerError")
     try:
         s3.head_object(Bucket=BUCKET, Key="chunked-bad")
         raise AssertionError("a refused upload was stored")

@@ -57,6 +57,7 @@ std::variant<std::unique_ptr<RequestBody>, S3Error> RequestBody::make(Ctx& c) {
   // algorithm (x-amz-sdk-checksum-algorithm) to compute and store.
   std::string trailer(c.header("x-amz-trailer"));
   for (auto& ch : trailer) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  b->declared_trailer_ = trailer;
   for (auto alg : kChecksumAlgorithms) {
     std::string h = crypto::checksum_header(alg);
     auto v = c.header(h);
@@ -131,16 +132,26 @@ void RequestBody::finish() {
       refuse(std::move(e), Errc::bad_digest);
     }
   }
+  // The body's trailers are exactly the one x-amz-trailer names, as S3 has it: a trailer it
+  // does not name, or no trailer where it names one, is MalformedTrailerError.
+  if (chunked_) {
+    const auto& t = chunked_->trailers();
+    bool named_sent = false;
+    for (const auto& [name, value] : t) {
+      if (name != declared_trailer_)
+        refuse(s3_error(400, "MalformedTrailerError",
+                        declared_trailer_.empty() ? "The body contains a trailer but x-amz-trailer is not set."
+                                                  : "The body trailer does not match the x-amz-trailer header."),
+               Errc::invalid_argument);
+      named_sent = true;
+    }
+    if (!declared_trailer_.empty() && !named_sent)
+      refuse(s3_error(400, "MalformedTrailerError", "The trailer named by x-amz-trailer was not sent."), Errc::invalid_argument);
+  }
   for (auto& ch : checks_) {
     std::string actual = crypto::base64_encode(ch.hasher->finish());
     std::optional<std::string> expected = ch.expected;
-    if (ch.from_trailer) {
-      auto& t = chunked_->trailers();
-      auto it = t.find(crypto::checksum_header(ch.alg));
-      if (it == t.end())
-        refuse(s3_error(400, "InvalidRequest", "The trailer named by x-amz-trailer was not sent."), Errc::invalid_argument);
-      expected = it->second;
-    }
+    if (ch.from_trailer) expected = chunked_->trailers().at(crypto::checksum_header(ch.alg));
     if (expected && *expected != actual)
       refuse(s3_error(400, "BadDigest",
                       std::string("The ") + crypto::algorithm_name(ch.alg) + " you specified did not match the calculated checksum."),

@@ -56,6 +56,7 @@ class RequestBody final : public storage::BodySource {
   std::unique_ptr<crypto::Hasher> sha256_;
   std::string expected_sha256_hex_;
   std::vector<Check> checks_;
+  std::string declared_trailer_;  // x-amz-trailer, lower case ("" when absent)
   std::optional<std::uint64_t> size_;
   std::map<std::string, std::string> computed_;
   std::optional<S3Error> failure_;
