@@ -39,7 +39,6 @@ IoBuffer::IoBuffer(std::size_t n)
 
 void IoBuffer::Free::operator()(char* p) const { std::free(p); }
 
-
 // 't', 12 hex digits of the time in milliseconds, 20 random hex digits. Time first, so a new
 // id sorts after the ones before it: the indexes on blob ids (blobs_pkey, objects_blob_idx) grow
 // at their right edge instead of taking each insert on a random leaf page. With random ids,
