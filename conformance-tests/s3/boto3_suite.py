@@ -139,6 +139,11 @@ def _():
     assert h["ContentDisposition"] == 'attachment; filename="a.txt"'
     assert h["CacheControl"] == "max-age=60" and h["ContentLanguage"] == "fr"
     assert h["Metadata"] == {"colour": "Blue", "n": "1"}, h["Metadata"]
+    # A metadata entry with an empty name (the bare header x-amz-meta-) is dropped, as S3 does.
+    st, data = raw("PUT", f"/{BUCKET}/meta-empty-name", b"x", {"x-amz-meta-": "lost", "x-amz-meta-kept": "yes"})
+    must(st, data, 200)
+    h = s3.head_object(Bucket=BUCKET, Key="meta-empty-name")
+    assert h["Metadata"] == {"kept": "yes"}, h["Metadata"]
 
 
 @scenario("boto3-presigned-put")

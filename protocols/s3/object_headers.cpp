@@ -57,6 +57,7 @@ std::variant<storage::PutOptions, S3Error> put_options_from_request(const Ctx& c
     std::string name = lower(f.name_string());
     if (name.starts_with("x-amz-meta-")) {
       std::string k = name.substr(11);
+      if (k.empty()) continue;  // `x-amz-meta-` alone names nothing: S3 drops it too
       std::string v(f.value());
       meta_bytes += k.size() + v.size();
       auto [it, fresh] = o.user_meta.emplace(k, v);
