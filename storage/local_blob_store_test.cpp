@@ -42,11 +42,10 @@ std::string read_all(BlobStore& store, const std::string& id, std::uint64_t off,
   }());
 }
 
-}  // namespace
-
-TEST_CASE("local blob store: sizes around block and staging boundaries read back exactly", "[blobs]") {
-  // The temporary directory's file system takes O_DIRECT (the staging path); tmpfs refuses it
-  // (plain writes).
+// Runs body(store, dir) on a fresh store under the temporary directory, whose file system takes
+// O_DIRECT (the staging path), and under /dev/shm, where tmpfs refuses it (plain writes).
+template <class Body>
+void for_each_file_system(Body body) {
   std::vector<std::filesystem::path> bases{std::filesystem::temp_directory_path()};
   if (std::filesystem::is_directory("/dev/shm")) bases.push_back("/dev/shm");
   for (const auto& base : bases) {
@@ -55,84 +54,82 @@ TEST_CASE("local blob store: sizes around block and staging boundaries read back
     auto dir = base / depot::testing::unique_name("depot-blobs-");
     {
       auto store = make_local_blob_store(dir, blocking);
-      const std::size_t sizes[] = {1, 511, 4095, 4096, 4097, 262143, 262144, 262145, 700001, 3 * 262144, 5 * 262144 + 17};
-      unsigned seed = 1;
-      for (std::size_t size : sizes) {
-        INFO("size " << size);
-        auto data = pattern(size, seed++);
-        auto w = store->create();
-        // Uneven write sizes, as bodies arrive.
-        std::size_t pos = 0, step = 1000;
-        while (pos < data.size()) {
-          std::size_t k = std::min(step, data.size() - pos);
-          depot::testing::run(w->write(data.data() + pos, k));
-          pos += k;
-          step = step * 3 + 7;
-        }
-        REQUIRE(w->size() == size);
-        auto fin = depot::testing::run(w->finish());
-        REQUIRE(fin.ok());
-        auto id = w->id();
-        REQUIRE(std::filesystem::file_size(blob_path(dir, id)) == size);
-        CHECK(read_all(*store, id, 0, size) == data);
-        if (size > 10) CHECK(read_all(*store, id, 3, size - 5) == data.substr(3, size - 5));
-      }
-      // Writers dropped before finish() leave no file behind, also after whole stages went to
-      // the disk: the blobs on disk are exactly the finished ones.
-      for (std::size_t size : {std::size_t(5000), std::size_t(600000)}) {
-        auto w = store->create();
-        auto chunk = pattern(size, 99);
-        depot::testing::run(w->write(chunk.data(), chunk.size()));
-      }
-      std::size_t files = 0;
-      for (auto& e : std::filesystem::recursive_directory_iterator(dir))
-        if (e.is_regular_file()) ++files;
-      CHECK(files == std::size(sizes));
+      body(*store, dir);
     }
     blocking.join();
     std::filesystem::remove_all(dir);
   }
 }
 
-TEST_CASE("local blob store: whole blocks from an IoBuffer go out directly, mixed with staged writes", "[blobs]") {
-  std::vector<std::filesystem::path> bases{std::filesystem::temp_directory_path()};
-  if (std::filesystem::is_directory("/dev/shm")) bases.push_back("/dev/shm");
-  for (const auto& base : bases) {
-    INFO("under " << base);
-    asio::thread_pool blocking{2};
-    auto dir = base / depot::testing::unique_name("depot-blobs-");
-    {
-      auto store = make_local_blob_store(dir, blocking);
-      // Pieces as an upload hands them in: whole chunks, a short last one, and (after a small
-      // unaligned piece, when the store is already staging) whole chunks again.
-      const std::vector<std::vector<std::size_t>> shapes = {
-          {262144, 262144, 262144},          // aligned chunks only
-          {262144, 262144, 1000},            // a short tail after direct writes
-          {262144, 4096 * 3 + 5},            // a tail with whole blocks and a remainder
-          {700, 262144, 262144, 9},          // staging first: the rest must stay in order
-          {262144, 700, 262144, 262144, 1},  // direct, staged, then aligned again while staging
-      };
-      unsigned seed = 50;
-      for (const auto& shape : shapes) {
-        std::string data;
-        auto w = store->create();
-        for (std::size_t k : shape) {
-          auto piece = pattern(k, seed++);
-          IoBuffer buf(k);
-          REQUIRE(reinterpret_cast<std::uintptr_t>(buf.data()) % IoBuffer::kAlign == 0);
-          std::memcpy(buf.data(), piece.data(), k);
-          depot::testing::run(w->write(buf.data(), k));
-          data += piece;
-        }
-        REQUIRE(depot::testing::run(w->finish()).ok());
-        INFO("blob of " << data.size() << " bytes");
-        REQUIRE(std::filesystem::file_size(blob_path(dir, w->id())) == data.size());
-        CHECK(read_all(*store, w->id(), 0, data.size()) == data);
+}  // namespace
+
+TEST_CASE("local blob store: sizes around block and staging boundaries read back exactly", "[blobs]") {
+  for_each_file_system([](BlobStore& store, const std::filesystem::path& dir) {
+    const std::size_t sizes[] = {1, 511, 4095, 4096, 4097, 262143, 262144, 262145, 700001, 3 * 262144, 5 * 262144 + 17};
+    unsigned seed = 1;
+    for (std::size_t size : sizes) {
+      INFO("size " << size);
+      auto data = pattern(size, seed++);
+      auto w = store.create();
+      // Uneven write sizes, as bodies arrive.
+      std::size_t pos = 0, step = 1000;
+      while (pos < data.size()) {
+        std::size_t k = std::min(step, data.size() - pos);
+        depot::testing::run(w->write(data.data() + pos, k));
+        pos += k;
+        step = step * 3 + 7;
       }
+      REQUIRE(w->size() == size);
+      auto fin = depot::testing::run(w->finish());
+      REQUIRE(fin.ok());
+      auto id = w->id();
+      REQUIRE(std::filesystem::file_size(blob_path(dir, id)) == size);
+      CHECK(read_all(store, id, 0, size) == data);
+      if (size > 10) CHECK(read_all(store, id, 3, size - 5) == data.substr(3, size - 5));
     }
-    blocking.join();
-    std::filesystem::remove_all(dir);
-  }
+    // Writers dropped before finish() leave no file behind, also after whole stages went to
+    // the disk: the blobs on disk are exactly the finished ones.
+    for (std::size_t size : {std::size_t(5000), std::size_t(600000)}) {
+      auto w = store.create();
+      auto chunk = pattern(size, 99);
+      depot::testing::run(w->write(chunk.data(), chunk.size()));
+    }
+    std::size_t files = 0;
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir))
+      if (e.is_regular_file()) ++files;
+    CHECK(files == std::size(sizes));
+  });
+}
+
+TEST_CASE("local blob store: whole blocks from an IoBuffer go out directly, mixed with staged writes", "[blobs]") {
+  for_each_file_system([](BlobStore& store, const std::filesystem::path& dir) {
+    // Pieces as an upload hands them in: whole chunks, a short last one, and (after a small
+    // unaligned piece, when the store is already staging) whole chunks again.
+    const std::vector<std::vector<std::size_t>> shapes = {
+        {262144, 262144, 262144},          // aligned chunks only
+        {262144, 262144, 1000},            // a short tail after direct writes
+        {262144, 4096 * 3 + 5},            // a tail with whole blocks and a remainder
+        {700, 262144, 262144, 9},          // staging first: the rest must stay in order
+        {262144, 700, 262144, 262144, 1},  // direct, staged, then aligned again while staging
+    };
+    unsigned seed = 50;
+    for (const auto& shape : shapes) {
+      std::string data;
+      auto w = store.create();
+      for (std::size_t k : shape) {
+        auto piece = pattern(k, seed++);
+        IoBuffer buf(k);
+        REQUIRE(reinterpret_cast<std::uintptr_t>(buf.data()) % IoBuffer::kAlign == 0);
+        std::memcpy(buf.data(), piece.data(), k);
+        depot::testing::run(w->write(buf.data(), k));
+        data += piece;
+      }
+      REQUIRE(depot::testing::run(w->finish()).ok());
+      INFO("blob of " << data.size() << " bytes");
+      REQUIRE(std::filesystem::file_size(blob_path(dir, w->id())) == data.size());
+      CHECK(read_all(store, w->id(), 0, data.size()) == data);
+    }
+  });
 }
 
 TEST_CASE("local blob store: new ids sort by time, and blobs under older random ids still read", "[blobs]") {
