@@ -62,7 +62,9 @@ asio::awaitable<void> attributes(Ctx& c, const storage::ObjectInfo& o) {
 
 }  // namespace
 
-asio::awaitable<void> handle_get_object(Ctx& c) {
+// retried: the object was looked up again after its blob went between lookup and open (a write
+// that replaced or deleted it committed in between): the second lookup finds the new object, or none.
+static asio::awaitable<void> get_object(Ctx& c, bool retried) {
   // Buckets are unversioned: their one version is "null".
   if (c.op.has("versionId") && c.op.get("versionId") != "null")
     co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid version id specified"));
@@ -161,9 +163,12 @@ asio::awaitable<void> handle_get_object(Ctx& c) {
     reader = co_await storage::open_multipart_object(c.app.db, c.app.blobs, o, first, length);
   else
     reader = co_await c.app.engine.open_object(o, first, length);
+  if (!reader && reader.code() == Errc::not_found && !retried) co_return co_await get_object(c, true);
   if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
   co_await c.ex.begin_response(std::move(h), length);
   co_await http::send_blob_body(c.ex, **reader, length, "object " + o.key);
 }
+
+asio::awaitable<void> handle_get_object(Ctx& c) { return get_object(c, false); }
 
 }  // namespace depot::s3

@@ -93,7 +93,9 @@ asio::awaitable<void> handle_options(Ctx& c) {
   co_await c.ex.respond(std::move(res));
 }
 
-asio::awaitable<void> handle_get(Ctx& c, bool head) {
+// retried: looked up again after the file's blob went between lookup and open (a write that
+// replaced or deleted it committed in between).
+static asio::awaitable<void> get(Ctx& c, bool head, bool retried) {
   auto r = co_await resolve(c, c.path);
   if (!r) co_return co_await respond_error(c, r.error());
   if (!r->exists()) co_return co_await respond_status(c, 404, "not found");
@@ -151,10 +153,13 @@ asio::awaitable<void> handle_get(Ctx& c, bool head) {
     co_return co_await c.ex.respond(std::move(res));
   }
   auto reader = co_await c.app.engine.open_object(o, first, length);
+  if (!reader && reader.code() == Errc::not_found && !retried) co_return co_await get(c, head, true);
   if (!reader) co_return co_await respond_error(c, reader.error());
   co_await c.ex.begin_response(std::move(hdr), length);
   co_await http::send_blob_body(c.ex, **reader, length, "object " + o.key);
 }
+
+asio::awaitable<void> handle_get(Ctx& c, bool head) { return get(c, head, false); }
 
 asio::awaitable<Result<storage::ObjectInfo>> put_empty(Ctx& c, const storage::Bucket& b, std::string key,
                                                        std::string content_type, storage::TxHook in_tx,
