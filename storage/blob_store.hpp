@@ -1,10 +1,11 @@
 // BlobStore: where object bytes live, named by blob id (never by key), so renames and copies
 // are metadata changes.
 //
-// Contract of the local-disk store (storage/local_blob_store.cpp): a writer writes into a
-// temporary file; finish() fsyncs it, renames it into the fan-out tree and fsyncs the directory,
-// so once finish() returns the blob survives a crash. Nothing refers to a blob until the metadata
-// transaction commits; a blob no committed row names is an orphan that the sweeper removes.
+// Contract of the local-disk store (storage/local_blob_store.cpp): a writer writes a file in the
+// fan-out tree; finish() makes it durable, so once finish() returns the blob survives a crash.
+// Nothing refers to a blob until the metadata transaction commits; a blob no committed row names
+// is an orphan that the sweeper removes. Blobs are immutable: a file the store writes over again
+// (a recycled one) gets a new id.
 // Thread-safety: the store may be used from any thread; a writer or reader by one coroutine.
 #pragma once
 #include <boost/asio/awaitable.hpp>
@@ -73,23 +74,37 @@ class BlobReader {
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
-  virtual std::unique_ptr<BlobWriter> create() = 0;
+  // expected_size: what the upload declared (0 if unknown); the store may write over a spare
+  // file of about that size instead of allocating a new one.
+  virtual std::unique_ptr<BlobWriter> create(std::uint64_t expected_size = 0) = 0;
   // not_found if the blob is missing.
   virtual Result<std::unique_ptr<BlobReader>> open(const std::string& id, std::uint64_t offset,
                                                    std::uint64_t length) = 0;
   // Removes a blob; missing is fine.
   virtual void remove(const std::string& id) = 0;
-  // Removes blobs away from the caller's thread where removing blocks (an unlink of a large
-  // file on ext4 takes most of a millisecond); done when it returns.
+  // Removes a file the sweeper found no row naming (`name` as for_each_blob gave it), unless the
+  // store has used it since: a spare kept for recycling, one being written, or one written within
+  // `grace`.
+  virtual void remove_orphan(const std::string& name, std::chrono::seconds grace) {
+    (void)grace;
+    remove(name);
+  }
+  // Removes blobs no row names any more, away from the caller's thread where removing blocks (an
+  // unlink of a large file on ext4 takes most of a millisecond); done when it returns. The store
+  // may keep their files as spares to write over.
   virtual boost::asio::awaitable<void> remove_all(std::vector<std::string> ids) {
     for (const auto& id : ids) remove(id);
     co_return;
   }
+  // Removes the spares kept for longer than a few seconds (the sweeper calls it every interval;
+  // uploads that keep spares drop the idle ones too).
+  virtual void drop_idle_spares() {}
   // For /readyz: can a blob be written now?
   virtual bool writable() = 0;
   // Free bytes where blobs are written (console health), -1 if unknown.
   virtual std::int64_t free_bytes() = 0;
-  // Calls fn(id, age) for every stored blob and every temporary file, for the orphan sweeper.
+  // Calls fn(name, age) for every stored blob file, for the orphan sweeper. A file's name is the
+  // id of the blob written in it, up to a '.' (see blob_file_name).
   virtual void for_each_blob(const std::function<void(const std::string& id, std::chrono::seconds age)>& fn) = 0;
   virtual void remove_stale_temporaries(std::chrono::seconds older_than) = 0;
 };
@@ -102,6 +117,9 @@ std::unique_ptr<BlobStore> make_local_blob_store(std::filesystem::path root, boo
 // A new blob id: 't', then 32 hex digits, time-ordered (local_blob_store.cpp says why). Ids of
 // older versions are 32 random hex digits; both kinds are valid.
 std::string new_blob_id();
+// The file a blob id names: the id up to its '.', if any. A recycled file holds a new blob with
+// a new id: the file's name, '.', and a generation (local_blob_store.cpp).
+std::string blob_file_name(const std::string& id);
 // Where the local blob store keeps blob `id` under `root`.
 std::filesystem::path blob_path(const std::filesystem::path& root, const std::string& id);
 

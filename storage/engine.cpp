@@ -1313,7 +1313,7 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
         small.append(buf.data(), n);
       } else {
         if (!writer) {
-          writer = blobs_.create();
+          writer = blobs_.create(t.options.declared_size.value_or(0));
           if (!small.empty()) co_await writer->write(small.data(), small.size());
           small.clear();
           small.shrink_to_fit();

@@ -6,8 +6,29 @@
 // asks the database which ids no row names). Writing in place spares a rename, whose directory
 // change needed a journal commit of its own before the upload could commit. <root>/tmp only
 // holds what older versions left there.
+//
+// Recycling (ext4 and XFS). The fdatasync of a new file commits a journal transaction: the
+// blocks it allocated and its size. Writing over blocks a file already has, within its size,
+// needs only the data flushed. Measured on this VM, 16 writers: 1 MiB files written and
+// fdatasynced 459/s as new files, 659/s written over; 4 KiB ones 5,600/s and 19,000/s. So the
+// files of blobs that no row names any more (an overwritten or deleted object) are kept for a
+// while as spares, and an upload of about a spare's size writes over one:
+// - The file keeps its size; the blob's own size is in its row, and readers read that much.
+// - Its blob gets a new id: the file's name, '.', and a generation (nanoseconds, unique in this
+//   process), which the writer also sets as the file's mtime before the fdatasync. Ids are
+//   given once: a reader that looked an old id up just before the object went never reads the
+//   new bytes under it. It opens the file, takes a shared flock (a file being written over
+//   holds an exclusive one), and compares the mtime with the id's generation: an mtime set by
+//   this process (not older than its start) that differs means the file holds another blob
+//   now, and the old one is gone (not_found). An older mtime is a crash's doing: the new mtime
+//   was not made durable with the data (fdatasync does not flush timestamps); the row's id
+//   is right.
+// - A reader holding the file open keeps its shared flock; a writer that cannot take its
+//   exclusive one removes the spare and starts a new file instead.
+// - Spares live in memory: after a restart, the sweeper removes what was left as orphans.
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -15,10 +36,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
@@ -61,24 +84,55 @@ std::string new_blob_id() {
   return id;
 }
 
+std::string blob_file_name(const std::string& id) { return id.substr(0, id.find('.')); }
+
 std::filesystem::path blob_path(const std::filesystem::path& root, const std::string& id) {
   // Two levels of 256 directories from random digits: the first four of an older id (32 random
   // hex digits), the last four of a time-ordered one.
-  if (id.size() == 33) return root / "blobs" / id.substr(31, 2) / id.substr(29, 2) / id;
-  return root / "blobs" / id.substr(0, 2) / id.substr(2, 2) / id;
+  auto name = blob_file_name(id);
+  if (name.size() == 33) return root / "blobs" / name.substr(31, 2) / name.substr(29, 2) / name;
+  return root / "blobs" / name.substr(0, 2) / name.substr(2, 2) / name;
 }
 
 namespace {
 
-bool valid_id(const std::string& id) {
+bool valid_name(const std::string& name) {
   std::size_t from = 0;
-  if (id.size() == 33 && id[0] == 't') from = 1;  // time-ordered (new_blob_id)
-  else if (id.size() != 32) return false;           // random, from older versions
-  for (std::size_t i = from; i < id.size(); ++i) {
-    char c = id[i];
+  if (name.size() == 33 && name[0] == 't') from = 1;  // time-ordered (new_blob_id)
+  else if (name.size() != 32) return false;             // random, from older versions
+  for (std::size_t i = from; i < name.size(); ++i) {
+    char c = name[i];
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
+}
+
+// A file name, optionally followed by '.' and a generation; generation_of gives 0 without one.
+std::uint64_t generation_of(const std::string& id) {
+  auto dot = id.find('.');
+  if (dot == std::string::npos) return 0;
+  std::uint64_t g = 0;
+  for (std::size_t i = dot + 1; i < id.size(); ++i) g = g * 10 + std::uint64_t(id[i] - '0');
+  return g;
+}
+
+bool valid_id(const std::string& id) {
+  auto dot = id.find('.');
+  if (dot == std::string::npos) return valid_name(id);
+  if (!valid_name(id.substr(0, dot))) return false;
+  const std::size_t digits = id.size() - dot - 1;
+  if (digits == 0 || digits > 19) return false;
+  for (std::size_t i = dot + 1; i < id.size(); ++i)
+    if (id[i] < '0' || id[i] > '9') return false;
+  return true;
+}
+
+std::uint64_t to_ns(const struct timespec& t) { return std::uint64_t(t.tv_sec) * 1000000000u + std::uint64_t(t.tv_nsec); }
+
+std::uint64_t realtime_ns() {
+  struct timespec t {};
+  ::clock_gettime(CLOCK_REALTIME, &t);
+  return to_ns(t);
 }
 
 [[noreturn]] void throw_errno(const char* what, int err) {
@@ -103,7 +157,7 @@ class LocalStore;
 // (dd, no fsync), O_DIRECT at 1.3-2.3 GB/s including the disk; and a blob is fsynced anyway.
 // Reads stay buffered (readahead, and the page cache for hot objects). Where the file system
 // refuses O_DIRECT (tmpfs) the writer falls back to ordinary writes.
-// The blobs being written in this process. A blob's row is only inserted once its body is in,
+// The blob files being written in this process, by name. A blob's row is only inserted once its body is in,
 // so until then its file looks like an orphan to the sweeper; a slow upload's file could pass
 // the grace age between two writes (the stage fills only every 256 KiB) and be removed under
 // the writer, which then stored an object without bytes.
@@ -132,9 +186,21 @@ class LocalWriter final : public BlobWriter {
   static constexpr std::size_t kAlign = 4096;
   static constexpr std::size_t kStage = 256 * 1024;
 
-  LocalWriter(std::string id, fs::path path, bool sync_dir, asio::thread_pool& blocking, InFlight& in_flight)
-      : id_(std::move(id)), path_(std::move(path)), sync_dir_(sync_dir), blocking_(blocking), in_flight_(in_flight) {
-    in_flight_.add(id_);
+  // A new file, or (reused_fd >= 0) a spare of reused_size bytes, opened and flocked by the store
+  // and already in in_flight. generation: see the top of the file (0: none, an id without it).
+  LocalWriter(std::string name, std::uint64_t generation, fs::path path, bool sync_dir, asio::thread_pool& blocking,
+              InFlight& in_flight, int reused_fd = -1, std::uint64_t reused_size = 0)
+      : name_(std::move(name)),
+        id_(generation ? name_ + "." + std::to_string(generation) : name_),
+        generation_(generation),
+        path_(std::move(path)),
+        sync_dir_(sync_dir),
+        in_flight_(in_flight),
+        blocking_(blocking),
+        fd_(reused_fd),
+        reused_size_(reused_size) {
+    if (fd_ >= 0) return;
+    in_flight_.add(name_);
     fd_ = open_new();
     if (fd_ < 0 && errno == ENOENT) {  // the first blob in its ab/cd directory
       std::error_code ec;
@@ -146,7 +212,7 @@ class LocalWriter final : public BlobWriter {
       fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     }
     if (fd_ < 0) {
-      in_flight_.remove(id_);
+      in_flight_.remove(name_);
       throw_errno("create blob", errno);
     }
   }
@@ -154,7 +220,7 @@ class LocalWriter final : public BlobWriter {
     if (fd_ >= 0) ::close(fd_);
     if (!finished_) ::unlink(path_.c_str());
     std::free(stage_);
-    in_flight_.remove(id_);
+    in_flight_.remove(name_);
   }
   const std::string& id() const override { return id_; }
   std::uint64_t size() const override { return size_; }
@@ -206,6 +272,11 @@ class LocalWriter final : public BlobWriter {
     auto work = [this]() -> asio::awaitable<Result<void>> {
       try {
         flush_tail();
+        if (generation_) {  // the mtime readers check against the id (see the top of the file)
+          struct timespec times[2] = {{0, UTIME_OMIT},
+                                      {time_t(generation_ / 1000000000u), long(generation_ % 1000000000u)}};
+          if (::futimens(fd_, times) != 0) throw_errno("set blob mtime", errno);
+        }
         // fdatasync: the bytes and what reading them needs (the size), not the timestamps.
         if (::fdatasync(fd_) != 0) throw_errno("fsync blob", errno);
         ::close(fd_);
@@ -226,7 +297,9 @@ class LocalWriter final : public BlobWriter {
  private:
   int open_new() const { return ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0640); }
 
-  std::string id_;
+  std::string name_;  // the file's
+  std::string id_;    // the blob's
+  std::uint64_t generation_;
   fs::path path_;
   bool sync_dir_;
   InFlight& in_flight_;
@@ -243,6 +316,8 @@ class LocalWriter final : public BlobWriter {
     std::memset(stage_ + staged_, 0, padded - staged_);
     write_all(stage_, padded);
     staged_ = 0;
+    // A spare keeps its size (cutting it would cost the journal commit recycling spares).
+    if (reused_fd_size_ok()) return;
     if (::ftruncate(fd_, off_t(size_)) != 0) throw_errno("truncate blob", errno);
   }
 
@@ -263,8 +338,11 @@ class LocalWriter final : public BlobWriter {
     }
   }
 
+  bool reused_fd_size_ok() const { return reused_size_ > 0 && size_ <= reused_size_; }
+
   asio::thread_pool& blocking_;
   int fd_ = -1;
+  std::uint64_t reused_size_;  // 0: a new file
   std::uint64_t size_ = 0;
   bool finished_ = false;
   bool direct_ = true;
@@ -329,13 +407,22 @@ class LocalStore final : public BlobStore {
     struct statfs fs {};
     if (::statfs((root_ / "blobs").c_str(), &fs) == 0)
       sync_dir_ = !(fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC);
+    recycle_ = !sync_dir_ && keeps_nanosecond_mtimes();
+  }
+
+  ~LocalStore() override {
+    syncers_.join();
+    for (const auto& [size, spare] : spares_) ::unlink(path_of(spare.name).c_str());
   }
 
   fs::path path_of(const std::string& id) const { return blob_path(root_, id); }
 
-  std::unique_ptr<BlobWriter> create() override {
-    auto id = new_blob_id();
-    return std::make_unique<LocalWriter>(id, path_of(id), sync_dir_, syncers_, in_flight_);
+  std::unique_ptr<BlobWriter> create(std::uint64_t expected_size) override {
+    if (recycle_ && expected_size > 0)
+      if (auto w = reuse_spare(expected_size)) return w;
+    auto name = new_blob_id();
+    return std::make_unique<LocalWriter>(name, recycle_ ? next_generation() : 0, path_of(name), sync_dir_, syncers_,
+                                         in_flight_);
   }
 
   Result<std::unique_ptr<BlobReader>> open(const std::string& id, std::uint64_t offset,
@@ -345,6 +432,18 @@ class LocalStore final : public BlobStore {
     if (fd < 0) {
       if (errno == ENOENT) return make_error(Errc::not_found, "blob " + id + " is missing");
       return make_error(Errc::internal, std::string("cannot open blob: ") + std::strerror(errno));
+    }
+    if (auto g = generation_of(id)) {  // a file that may be recycled: see the top of the file
+      bool current = !is_spare(blob_file_name(id)) && ::flock(fd, LOCK_SH | LOCK_NB) == 0;
+      struct stat st {};
+      if (current && ::fstat(fd, &st) == 0) {
+        auto mtime = to_ns(st.st_mtim);
+        current = mtime == g || mtime < era_ns_;
+      }
+      if (!current) {
+        ::close(fd);
+        return make_error(Errc::not_found, "blob " + id + " was removed");
+      }
     }
     ::posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_SEQUENTIAL);
     return std::unique_ptr<BlobReader>(std::make_unique<LocalReader>(fd, offset, length));
@@ -361,10 +460,40 @@ class LocalStore final : public BlobStore {
   asio::awaitable<void> remove_all(std::vector<std::string> ids) override {
     if (ids.empty()) co_return;
     auto work = [this, &ids]() -> asio::awaitable<void> {
-      for (const auto& id : ids) remove(id);
+      for (const auto& id : ids)
+        if (!keep_spare(id)) remove(id);
       co_return;
     };
     co_await asio::co_spawn(syncers_.get_executor(), work, asio::use_awaitable);
+  }
+
+  void drop_idle_spares() override {
+    std::vector<std::string> idle;
+    {
+      std::lock_guard lk(spare_mu_);
+      idle = take_idle_spares(std::chrono::steady_clock::now());
+    }
+    for (const auto& name : idle) ::unlink(path_of(name).c_str());
+  }
+
+  // Another server sharing the directory may be about to write over the file (a spare of its
+  // own): the exclusive flock, held until the file is gone, keeps the two apart.
+  void remove_orphan(const std::string& name, std::chrono::seconds grace) override {
+    if (!valid_name(name)) return;
+    auto path = path_of(name);
+    int fd = -1;
+    {
+      std::lock_guard lk(spare_mu_);  // reuse_spare hands spares out under it
+      if (spare_names_.count(name) || in_flight_.contains(name)) return;
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0) return;
+    struct stat st {};
+    const auto now = realtime_ns();
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &st) == 0 &&
+        now - std::min(now, to_ns(st.st_mtim)) >= std::uint64_t(grace.count()) * 1000000000u)
+      ::unlink(path.c_str());
+    ::close(fd);
   }
 
   bool writable() override {
@@ -390,7 +519,7 @@ class LocalStore final : public BlobStore {
          it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       auto name = it->path().filename().string();
-      if (!valid_id(name) || in_flight_.contains(name)) continue;
+      if (!valid_name(name) || in_flight_.contains(name) || is_spare(name)) continue;
       auto age = std::chrono::duration_cast<std::chrono::seconds>(now - it->last_write_time(ec));
       fn(name, age);
     }
@@ -406,9 +535,123 @@ class LocalStore final : public BlobStore {
   }
 
  private:
+  // Spares: what is kept, and which upload may write over one (see the top of the file).
+  static constexpr std::uint64_t kSpareBytes = 256u << 20;
+  static constexpr std::size_t kSpareFiles = 1024;
+  // Long enough for a steady stream of uploads to find them; the space comes back soon after.
+  static constexpr auto kSpareAge = std::chrono::seconds(3);
+  struct Spare {
+    std::string name;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  // A file at least as large as the upload, and not much larger: the rest of it is space that
+  // holds nothing until the blob goes.
+  static bool fits(std::uint64_t spare, std::uint64_t wanted) { return spare >= wanted && spare <= wanted + wanted / 8 + (64u << 10); }
+
+  bool keeps_nanosecond_mtimes() {
+    auto probe = root_ / "tmp" / (".mtime-" + new_blob_id());
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    struct timespec times[2] = {{0, UTIME_OMIT}, {1700000000, 123456789}};
+    struct stat st {};
+    bool ok = ::futimens(fd, times) == 0 && ::fstat(fd, &st) == 0 && st.st_mtim.tv_sec == 1700000000 &&
+              st.st_mtim.tv_nsec == 123456789;
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return ok;
+  }
+
+  std::uint64_t next_generation() {
+    auto g = realtime_ns();
+    auto last = last_generation_.load();
+    while (!last_generation_.compare_exchange_weak(last, std::max(g, last + 1))) {
+    }
+    return std::max(g, last + 1);
+  }
+
+  bool is_spare(const std::string& name) {
+    std::lock_guard lk(spare_mu_);
+    return spare_names_.count(name) > 0;
+  }
+
+  // Keeps the file of a removed blob as a spare when there is room; false when it should go.
+  bool keep_spare(const std::string& id) {
+    if (!recycle_ || !generation_of(id) || !valid_id(id)) return false;
+    auto name = blob_file_name(id);
+    struct stat st {};
+    if (::stat(path_of(name).c_str(), &st) != 0 || st.st_size <= 0) return false;
+    const auto size = std::uint64_t(st.st_size);
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::string> expired;
+    bool kept = false;
+    {
+      std::lock_guard lk(spare_mu_);
+      expired = take_idle_spares(now);
+      if (spare_bytes_ + size <= kSpareBytes && spares_.size() < kSpareFiles) {
+        spares_.emplace(size, Spare{name, now});
+        spare_names_.insert(name);
+        spare_bytes_ += size;
+        kept = true;
+      }
+    }
+    for (const auto& e : expired) ::unlink(path_of(e).c_str());
+    return kept;
+  }
+
+  // Spares kept longer than kSpareAge, out of the pool, for the caller to unlink. Under spare_mu_.
+  std::vector<std::string> take_idle_spares(std::chrono::steady_clock::time_point now) {
+    std::vector<std::string> idle;
+    for (auto it = spares_.begin(); it != spares_.end();) {
+      if (now - it->second.since < kSpareAge) {
+        ++it;
+        continue;
+      }
+      idle.push_back(std::move(it->second.name));
+      spare_names_.erase(idle.back());
+      spare_bytes_ -= it->first;
+      it = spares_.erase(it);
+    }
+    return idle;
+  }
+
+  // A writer over a spare that fits, or null.
+  std::unique_ptr<BlobWriter> reuse_spare(std::uint64_t expected_size) {
+    for (;;) {
+      std::string name;
+      std::uint64_t size = 0;
+      {
+        std::lock_guard lk(spare_mu_);
+        auto it = spares_.lower_bound(expected_size);
+        if (it == spares_.end() || !fits(it->first, expected_size)) return nullptr;
+        name = std::move(it->second.name);
+        size = it->first;
+        spare_names_.erase(name);
+        spare_bytes_ -= size;
+        spares_.erase(it);
+        in_flight_.add(name);  // before the lock goes: remove_orphan must not take it now
+      }
+      auto path = path_of(name);
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_DIRECT);
+      if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return std::make_unique<LocalWriter>(name, next_generation(), path, sync_dir_, syncers_, in_flight_, fd, size);
+      // A reader still has it open (or it is gone): it goes, and the next spare is tried.
+      if (fd >= 0) ::close(fd);
+      ::unlink(path.c_str());
+      in_flight_.remove(name);
+    }
+  }
+
   fs::path root_;
   asio::thread_pool& blocking_;
   InFlight in_flight_;
+  bool recycle_ = false;
+  const std::uint64_t era_ns_ = realtime_ns();  // this process's start, for open()
+  std::atomic<std::uint64_t> last_generation_{0};
+  std::mutex spare_mu_;
+  std::multimap<std::uint64_t, Spare> spares_;  // by file size
+  std::unordered_set<std::string> spare_names_;
+  std::uint64_t spare_bytes_ = 0;
   // Where uploads are made durable (fsync, rename, fsync of the directory). Its own threads: an
   // fsync waits for the disk, and concurrent uploads should wait together (the device and the
   // file system batch concurrent flushes), not queue behind the few shared blocking threads

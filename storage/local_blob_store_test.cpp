@@ -2,6 +2,8 @@
 // block and staging boundaries must read back exactly, and an unfinished writer leaves nothing.
 #include <boost/asio/thread_pool.hpp>
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <filesystem>
 #include <cstring>
 #include <fstream>
@@ -174,9 +176,120 @@ TEST_CASE("local blob store: new ids sort by time, and blobs under older random 
     w.reset();
     seen.clear();
     store->for_each_blob([&](const std::string& id, std::chrono::seconds) { seen.insert(id); });
-    CHECK(seen == std::set<std::string>{legacy, id});
+    CHECK(seen == std::set<std::string>{legacy, blob_file_name(id)});
     CHECK(read_all(*store, id, 0, 3) == "new");
   }
   blocking.join();
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("local blob store: files of removed blobs are written over by uploads of their size", "[blobs]") {
+  namespace fs = std::filesystem;
+  asio::thread_pool blocking{2};
+  auto dir = fs::temp_directory_path() / depot::testing::unique_name("depot-blobs-");
+  std::string spare_left;
+  {
+    auto store = make_local_blob_store(dir, blocking);
+    auto put = [&](const std::string& data, std::uint64_t expected) {
+      auto w = store->create(expected);
+      IoBuffer buf(data.size());
+      std::memcpy(buf.data(), data.data(), data.size());
+      depot::testing::run(w->write(buf.data(), data.size()));
+      REQUIRE(depot::testing::run(w->finish()).ok());
+      return w->id();
+    };
+    auto remove = [&](const std::string& id) { depot::testing::run(store->remove_all({id})); };
+    auto file_of = [&](const std::string& id) { return blob_path(dir, id); };
+    const auto a_data = pattern(300000, 1);
+    auto a = put(a_data, a_data.size());
+    if (a.find('.') == std::string::npos) {
+      WARN("the temporary directory's file system does not recycle (not ext4 or XFS)");
+      return;
+    }
+    REQUIRE(blob_file_name(a).size() == 33);
+
+    // A reader holds A open when A goes: the upload that would take its file starts a new one,
+    // and the reader reads A to its end.
+    auto reader = store->open(a, 0, a_data.size());
+    REQUIRE(reader.ok());
+    remove(a);
+    CHECK(fs::exists(file_of(a)));                              // kept as a spare...
+    CHECK(store->open(a, 0, 1).code() == Errc::not_found);      // ...but A is gone
+    auto b = put(pattern(300000, 2), 300000);
+    CHECK(blob_file_name(b) != blob_file_name(a));
+    CHECK_FALSE(fs::exists(file_of(a)));  // the spare a reader held went
+    std::string got;
+    depot::testing::run([&]() -> asio::awaitable<void> {
+      std::vector<char> buf(65536);
+      for (std::size_t n; (n = co_await (*reader)->read(buf.data(), buf.size())) > 0;) got.append(buf.data(), n);
+    }());
+    CHECK(got == a_data);
+    (*reader).reset();
+
+    // Without a reader, an upload of about the spare's size writes over its file, under a new id.
+    remove(b);
+    const auto c_data = pattern(290001, 3);
+    auto c = put(c_data, c_data.size());
+    CHECK(blob_file_name(c) == blob_file_name(b));
+    CHECK(c != b);
+    CHECK(fs::file_size(file_of(c)) == 300000);  // the file keeps its size; the blob's is its row's
+    CHECK(read_all(*store, c, 0, c_data.size()) == c_data);
+    CHECK(store->open(b, 0, 1).code() == Errc::not_found);  // an id looked up before: never the new bytes
+
+    // An mtime that differs from the id's generation but is older than the store (a crash lost
+    // the new one: fdatasync does not flush timestamps) leaves the blob readable; a newer one
+    // means the file holds another blob.
+    struct timespec old_times[2] = {{0, UTIME_OMIT}, {1000, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, file_of(c).c_str(), old_times, 0) == 0);
+    CHECK(read_all(*store, c, 0, c_data.size()) == c_data);
+    struct timespec now_times[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+    REQUIRE(::utimensat(AT_FDCWD, file_of(c).c_str(), now_times, 0) == 0);
+    CHECK(store->open(c, 0, 1).code() == Errc::not_found);
+
+    // A spare much larger than the upload, or smaller, is not taken.
+    const auto d_data = pattern(200000, 4);
+    auto d = put(d_data, d_data.size());
+    remove(d);
+    auto small = put(pattern(100000, 5), 100000);
+    CHECK(blob_file_name(small) != blob_file_name(d));
+    auto large = put(pattern(250000, 6), 250000);
+    CHECK(blob_file_name(large) != blob_file_name(d));
+    auto unknown = put(pattern(200000, 7), 0);
+    CHECK(blob_file_name(unknown) != blob_file_name(d));
+
+    // The sweeper neither sees nor removes a spare, nor a file written within the grace period;
+    // an old orphan goes.
+    std::set<std::string> seen;
+    store->for_each_blob([&](const std::string& name, std::chrono::seconds) { seen.insert(name); });
+    CHECK(seen.count(blob_file_name(d)) == 0);
+    CHECK(seen.count(blob_file_name(small)) == 1);
+    store->remove_orphan(blob_file_name(d), std::chrono::seconds(0));
+    CHECK(fs::exists(file_of(d)));
+    store->remove_orphan(blob_file_name(small), std::chrono::seconds(3600));
+    CHECK(fs::exists(file_of(small)));
+    store->remove_orphan(blob_file_name(small), std::chrono::seconds(0));
+    CHECK_FALSE(fs::exists(file_of(small)));
+
+    // Nor one that is open: the flock that keeps readers and a server writing over the file apart.
+    auto held = store->open(large, 0, 1);
+    REQUIRE(held.ok());
+    store->remove_orphan(blob_file_name(large), std::chrono::seconds(0));
+    CHECK(fs::exists(file_of(large)));
+    (*held).reset();
+
+    // Spares are kept for a few seconds, then their space comes back.
+    store->drop_idle_spares();
+    CHECK(fs::exists(file_of(d)));
+    remove(large);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+    store->drop_idle_spares();
+    CHECK_FALSE(fs::exists(file_of(d)));
+    CHECK_FALSE(fs::exists(file_of(large)));
+    remove(unknown);
+    spare_left = file_of(unknown).string();
+  }
+  // Spares live in memory: a store that closes removes their files.
+  if (!spare_left.empty()) CHECK_FALSE(fs::exists(spare_left));
+  blocking.join();
+  fs::remove_all(dir);
 }

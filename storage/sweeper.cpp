@@ -30,20 +30,24 @@ SweepStats Sweeper::stats() const {
 }
 
 asio::awaitable<std::int64_t> Sweeper::remove_orphans() {
-  // Candidates are files old enough; a batch query asks which of them no row names.
+  // Candidates are files old enough; a batch query asks which of them no row names. A file holds
+  // the blob whose id is its name, or its name, '.' and a generation (a recycled file): in the
+  // ids' C order those sort from the name up to the name followed by '/' ('.' + 1).
   std::vector<std::string> batch;
   std::int64_t removed = 0;
   auto flush = [&]() -> asio::awaitable<void> {
     if (batch.empty()) co_return;
     auto known = co_await db_.tx([&](pqxx::work& w) {
-      std::set<std::string> ids;
-      for (const auto& r : w.exec_params("SELECT id FROM blobs WHERE id = ANY($1::text[])", to_pg_text_array(batch)))
-        ids.insert(r[0].as<std::string>());
-      return ids;
+      std::set<std::string> names;
+      for (const auto& r : w.exec_params("SELECT f FROM unnest($1::text[]) f WHERE EXISTS "
+                                         "(SELECT 1 FROM blobs b WHERE b.id >= f COLLATE \"C\" AND b.id < (f || '/') COLLATE \"C\")",
+                                         to_pg_text_array(batch)))
+        names.insert(r[0].as<std::string>());
+      return names;
     });
-    for (const auto& id : batch) {
-      if (!known.count(id)) {
-        blobs_.remove(id);
+    for (const auto& name : batch) {
+      if (!known.count(name)) {
+        blobs_.remove_orphan(name, grace_);
         ++removed;
       }
     }
@@ -66,6 +70,7 @@ asio::awaitable<void> Sweeper::sweep_once() {
     co_await quota_.heartbeat();
     auto released = co_await quota_.release_dead_nodes(node_timeout_);
     blobs_.remove_stale_temporaries(grace_);
+    blobs_.drop_idle_spares();
     auto orphans = co_await remove_orphans();
     decltype(tasks_) tasks;
     {
