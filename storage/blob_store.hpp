@@ -40,6 +40,26 @@ class IoBuffer {
   std::size_t n_;
 };
 
+// The buffer an upload reads its body into, from an IoBuffer: sized to a declared body when
+// that is small; otherwise 1 MiB while at most 128 uploads hold one, else 256 KiB. A 1 MiB piece
+// costs one O_DIRECT write, one hop to the writer's thread and one MD5 job where 256 KiB pieces
+// cost four: 1 MiB WebDAV PUTs at 16 connections ran 376/s with 256 KiB, 478/s with 1 MiB
+// (server CPU 1.92 and 1.63 ms each). The cap bounds that memory at 128 MiB.
+class UploadBuffer {
+ public:
+  explicit UploadBuffer(std::optional<std::uint64_t> declared_size);
+  ~UploadBuffer();
+  UploadBuffer(const UploadBuffer&) = delete;
+  UploadBuffer& operator=(const UploadBuffer&) = delete;
+  char* data() const { return buf_.data(); }
+  std::size_t size() const { return buf_.size(); }
+
+ private:
+  static std::size_t size_for(std::optional<std::uint64_t> declared_size, bool& big);
+  bool big_ = false;
+  IoBuffer buf_;
+};
+
 class BlobWriter {
  public:
   virtual ~BlobWriter() = default;  // an unfinished writer removes its temporary file

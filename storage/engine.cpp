@@ -1275,12 +1275,8 @@ asio::awaitable<std::size_t> BodySource::read_full(char* buf, std::size_t n) {
 }
 
 asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& body) {
-  constexpr std::size_t kChunk = 256 * 1024;
   constexpr std::int64_t kGrowStep = 8 << 20;
-  // Sized for the body when it is small; not zeroed (every byte read is written first).
-  std::size_t buf_size = kChunk;
-  if (t.options.declared_size) buf_size = std::size_t(std::clamp<std::uint64_t>(*t.options.declared_size + 1, 4096, kChunk));
-  IoBuffer buf(buf_size);
+  UploadBuffer buf(t.options.declared_size);  // not zeroed: every byte read is written first
   crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
   std::string small;  // the body while it is small enough to keep inline
   std::unique_ptr<BlobWriter> writer;

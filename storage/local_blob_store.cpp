@@ -62,6 +62,31 @@ IoBuffer::IoBuffer(std::size_t n)
 
 void IoBuffer::Free::operator()(char* p) const { std::free(p); }
 
+namespace {
+constexpr std::size_t kUploadChunk = 256 * 1024, kBigUploadChunk = 1024 * 1024;
+constexpr int kBigUploadChunks = 128;
+std::atomic<int> big_upload_chunks{0};
+}  // namespace
+
+std::size_t UploadBuffer::size_for(std::optional<std::uint64_t> declared_size, bool& big) {
+  // One byte more than declared: a body of exactly that size then reads short, so its end is
+  // seen without another read.
+  if (declared_size && *declared_size < kUploadChunk)
+    return std::size_t(std::max<std::uint64_t>(*declared_size + 1, 4096));
+  if (big_upload_chunks.fetch_add(1) < kBigUploadChunks) {
+    big = true;
+    return declared_size ? std::size_t(std::min<std::uint64_t>(*declared_size + 1, kBigUploadChunk)) : kBigUploadChunk;
+  }
+  big_upload_chunks.fetch_sub(1);
+  return kUploadChunk;
+}
+
+UploadBuffer::UploadBuffer(std::optional<std::uint64_t> declared_size) : buf_(size_for(declared_size, big_)) {}
+
+UploadBuffer::~UploadBuffer() {
+  if (big_) big_upload_chunks.fetch_sub(1);
+}
+
 // 't', 12 hex digits of the time in milliseconds, 20 random hex digits. Time first, so a new
 // id sorts after the ones before it: the indexes on blob ids (blobs_pkey, objects_blob_idx) grow
 // at their right edge instead of taking each insert on a random leaf page. With random ids,

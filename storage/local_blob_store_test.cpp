@@ -293,3 +293,21 @@ TEST_CASE("local blob store: files of removed blobs are written over by uploads 
   blocking.join();
   fs::remove_all(dir);
 }
+
+TEST_CASE("upload buffers: sized to a small declared body; 1 MiB for at most 128 uploads at once, then 256 KiB",
+          "[blobs]") {
+  CHECK(UploadBuffer(std::uint64_t(10)).size() == 4096);
+  CHECK(UploadBuffer(std::uint64_t(100000)).size() == 100001);  // a body of that size then reads short
+  CHECK(UploadBuffer(std::uint64_t(300000)).size() == 300001);
+  CHECK(UploadBuffer(std::uint64_t(50) << 20).size() == 1 << 20);
+  std::vector<std::unique_ptr<UploadBuffer>> held;
+  for (int i = 0; i < 128; ++i) {
+    held.push_back(std::make_unique<UploadBuffer>(std::nullopt));
+    REQUIRE(held.back()->size() == 1 << 20);
+    REQUIRE(reinterpret_cast<std::uintptr_t>(held.back()->data()) % IoBuffer::kAlign == 0);
+  }
+  CHECK(UploadBuffer(std::nullopt).size() == 256 * 1024);
+  CHECK(UploadBuffer(std::uint64_t(10) << 20).size() == 256 * 1024);
+  held.pop_back();
+  CHECK(UploadBuffer(std::nullopt).size() == 1 << 20);
+}

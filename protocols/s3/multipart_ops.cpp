@@ -111,7 +111,7 @@ S3Error bad_part_number() {
 // Streams src into a new part blob, computing its MD5. Throws BodyError from src.
 asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::BodySource& src, std::uint64_t limit) {
   auto writer = c.app.blobs.create(limit);
-  storage::IoBuffer buf(256 * 1024);
+  storage::UploadBuffer buf(limit);
   crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
   std::uint64_t total = 0;
   for (bool at_end = false; !at_end;) {

@@ -37,10 +37,11 @@ std::atomic<std::uint64_t> g_jobs{0}, g_kernel_calls{0}, g_lanes_busy{0}, g_scal
 
 // One thread that hashes the jobs of every stream. It takes queued jobs into free lanes between
 // segments (kSeg blocks per lane, 16 KiB). A kernel call costs the same with 2 lanes busy as with
-// 16, and uploads hand in their 256 KiB chunks one at a time as they arrive from the network. So
-// when many uploads are busy (at least half as many streams as lanes handed in a chunk within the
-// last kBusy), the farm gathers: it holds jobs until kGather after they were handed in, for
-// others to fill the lanes (a job that joined a running batch late is held when the batch ends).
+// 16, and uploads hand in their chunks (1 MiB or 256 KiB, storage::UploadBuffer) one at a time
+// as they arrive from the network. So when many uploads are busy (at least half as many streams
+// as lanes handed in a chunk within the last kBusy), the farm gathers: it holds jobs until
+// kGather after they were handed in, for others to fill the lanes (a job that joined a running
+// batch late is held when the batch ends).
 // With 16 to 32 uploads at once that halves the kernel calls per chunk; each upload waits for its
 // hash once per chunk, and at that load a chunk's time on the wire is several times kGather. A
 // few uploads, or one fast upload beside idle ones, are never held.
