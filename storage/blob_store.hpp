@@ -104,10 +104,11 @@ class BlobStore {
   virtual void remove(const std::string& id) = 0;
   // Removes a file the sweeper found no row naming (`name` as for_each_blob gave it), unless the
   // store has used it since: a spare kept for recycling, one being written, or one written within
-  // `grace`.
-  virtual void remove_orphan(const std::string& name, std::chrono::seconds grace) {
+  // `grace`. True when it removed the file.
+  virtual bool remove_orphan(const std::string& name, std::chrono::seconds grace) {
     (void)grace;
     remove(name);
+    return true;
   }
   // Removes blobs no row names any more, away from the caller's thread where removing blocks (an
   // unlink of a large file on ext4 takes most of a millisecond); done when it returns. The store

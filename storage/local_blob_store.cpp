@@ -503,22 +503,23 @@ class LocalStore final : public BlobStore {
 
   // Another server sharing the directory may be about to write over the file (a spare of its
   // own): the exclusive flock, held until the file is gone, keeps the two apart.
-  void remove_orphan(const std::string& name, std::chrono::seconds grace) override {
-    if (!valid_name(name)) return;
+  bool remove_orphan(const std::string& name, std::chrono::seconds grace) override {
+    if (!valid_name(name)) return false;
     auto path = path_of(name);
     int fd = -1;
     {
       std::lock_guard lk(spare_mu_);  // reuse_spare hands spares out under it
-      if (spare_names_.count(name) || in_flight_.contains(name)) return;
+      if (spare_names_.count(name) || in_flight_.contains(name)) return false;
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     }
-    if (fd < 0) return;
+    if (fd < 0) return false;
     struct stat st {};
     const auto now = realtime_ns();
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &st) == 0 &&
-        now - std::min(now, to_ns(st.st_mtim)) >= std::uint64_t(grace.count()) * 1000000000u)
-      ::unlink(path.c_str());
+    const bool removed = ::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &st) == 0 &&
+                         now - std::min(now, to_ns(st.st_mtim)) >= std::uint64_t(grace.count()) * 1000000000u &&
+                         ::unlink(path.c_str()) == 0;
     ::close(fd);
+    return removed;
   }
 
   bool writable() override {

@@ -263,17 +263,17 @@ TEST_CASE("local blob store: files of removed blobs are written over by uploads 
     store->for_each_blob([&](const std::string& name, std::chrono::seconds) { seen.insert(name); });
     CHECK(seen.count(blob_file_name(d)) == 0);
     CHECK(seen.count(blob_file_name(small)) == 1);
-    store->remove_orphan(blob_file_name(d), std::chrono::seconds(0));
+    CHECK_FALSE(store->remove_orphan(blob_file_name(d), std::chrono::seconds(0)));
     CHECK(fs::exists(file_of(d)));
-    store->remove_orphan(blob_file_name(small), std::chrono::seconds(3600));
+    CHECK_FALSE(store->remove_orphan(blob_file_name(small), std::chrono::seconds(3600)));
     CHECK(fs::exists(file_of(small)));
-    store->remove_orphan(blob_file_name(small), std::chrono::seconds(0));
+    CHECK(store->remove_orphan(blob_file_name(small), std::chrono::seconds(0)));
     CHECK_FALSE(fs::exists(file_of(small)));
 
     // Nor one that is open: the flock that keeps readers and a server writing over the file apart.
     auto held = store->open(large, 0, 1);
     REQUIRE(held.ok());
-    store->remove_orphan(blob_file_name(large), std::chrono::seconds(0));
+    CHECK_FALSE(store->remove_orphan(blob_file_name(large), std::chrono::seconds(0)));
     CHECK(fs::exists(file_of(large)));
     (*held).reset();
 

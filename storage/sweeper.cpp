@@ -46,10 +46,7 @@ asio::awaitable<std::int64_t> Sweeper::remove_orphans() {
       return names;
     });
     for (const auto& name : batch) {
-      if (!known.count(name)) {
-        blobs_.remove_orphan(name, grace_);
-        ++removed;
-      }
+      if (!known.count(name) && blobs_.remove_orphan(name, grace_)) ++removed;
     }
     batch.clear();
   };
