@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=$(nproc)
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime CCACHE_NOHASHDIR=1
+# Both build trees fit in about 1 GB of compressed cache; a cap keeps older entries from filling
+# a machine that runs this often (unless the caller chose a size).
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-2G}"
+
+# Work directories of runs killed before their cleanup (a run takes well under 3 hours).
+find /tmp -maxdepth 1 -name 'depot-test.*' -type d -mmin +180 -exec rm -rf {} + 2>/dev/null
+# The suites need several GB (two builds, a 2.5 GiB upload): say what the machine has.
+disk_report() { df -h --output=avail,target "$ROOT" /tmp 2>/dev/null | tail -n +2 | sort -u | sed "s/^/# disk free ($1): /"; }
+disk_report start
 
 bash scripts/bootstrap.sh --test || { echo "bootstrap failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -130,6 +139,7 @@ for suite in conformance-tests/*/run.sh; do
 done
 
 if grep -qE "AddressSanitizer|runtime error:" "$WORK/server.log"; then fail "server-log-clean"; fi
+disk_report end
 
 echo
 if ((${#FAILURES[@]})); then echo "failed: ${FAILURES[*]}"; fi
