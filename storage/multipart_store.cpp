@@ -160,12 +160,20 @@ std::vector<std::string> parts_freed_with(pqxx::work& w, const std::string& mani
   return out;
 }
 
+// Reads a completed multipart object's parts in turn. The first kEagerParts files are opened
+// before the answer starts (open_multipart_object): a held file is neither unlinked under the
+// reader nor written over (the blob store's spares), so a GET started before a DELETE or an
+// overwrite sends the whole old object, as S3 does. Parts past those open when reached; if an
+// overwrite freed them by then, the body ends short and the connection closes.
+constexpr std::size_t kEagerParts = 64;
+
 class SegmentReader final : public BlobReader {
  public:
   struct Segment {
     std::string id;
     std::uint64_t offset;  // within the part blob
     std::uint64_t length;
+    std::unique_ptr<BlobReader> opened = {};  // set for the first kEagerParts
   };
   SegmentReader(BlobStore& blobs, std::vector<Segment> segs, std::uint64_t total)
       : blobs_(blobs), segs_(std::move(segs)), remaining_(total) {}
@@ -175,9 +183,13 @@ class SegmentReader final : public BlobReader {
       if (!cur_) {
         if (next_ >= segs_.size()) co_return 0;
         auto& s = segs_[next_++];
-        auto r = blobs_.open(s.id, s.offset, s.length);
-        if (!r) throw std::runtime_error("part blob " + s.id + " cannot be opened: " + r.error().message);
-        cur_ = std::move(r.value());
+        if (s.opened) {
+          cur_ = std::move(s.opened);
+        } else {
+          auto r = blobs_.open(s.id, s.offset, s.length);
+          if (!r) throw std::runtime_error("part blob " + s.id + " cannot be opened: " + r.error().message);
+          cur_ = std::move(r.value());
+        }
       }
       std::size_t got = co_await cur_->read(buf, static_cast<std::size_t>(std::min<std::uint64_t>(n, remaining_)));
       if (got == 0) {
@@ -541,6 +553,13 @@ asio::awaitable<Result<std::unique_ptr<BlobReader>>> open_multipart_object(Datab
     if (e <= offset || s >= end) continue;
     std::uint64_t from = std::max(s, offset), to = std::min(e, end);
     plan.push_back({id, base + (from - s), to - from});
+  }
+  // A part file that is gone answers not_found before any byte is sent: the object was replaced
+  // or deleted since the lookup (the GET handlers look up again), or the store lost the file.
+  for (std::size_t i = 0; i < plan.size() && i < kEagerParts; ++i) {
+    auto r = blobs.open(plan[i].id, plan[i].offset, plan[i].length);
+    if (!r) co_return r.error();
+    plan[i].opened = std::move(r.value());
   }
   co_return std::unique_ptr<BlobReader>(std::make_unique<SegmentReader>(blobs, std::move(plan), length));
 }
