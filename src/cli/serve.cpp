@@ -12,6 +12,7 @@
 #include <iostream>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <thread>
 
 #include "auth/access_keys.hpp"
@@ -100,6 +101,22 @@ std::string prepare_database(auth::UserStore& users, const auth::AccessKeys& key
   }
 }
 
+// Every connection and every open blob file holds a descriptor (a GET of a multipart object
+// holds several), and the soft limit is often 1024, far below max_connections: raise it to the
+// hard limit (at most 2^20: children that close every descriptor up to it stay quick), as nginx
+// and Go's runtime do.
+void raise_descriptor_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t target = std::min<rlim_t>(rl.rlim_max, rlim_t{1} << 20);
+  if (rl.rlim_cur < target) {
+    rlimit want = rl;
+    want.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  spdlog::info("open file limit {}", rl.rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_cur));
+}
+
 }  // namespace
 
 int serve(const std::vector<std::string>& args) {
@@ -115,6 +132,7 @@ int serve(const std::vector<std::string>& args) {
   }
   if (!pos.empty()) throw UsageError("unexpected argument '" + pos[0] + "'");
   setup_logging(c.log_format, c.log_level);
+  raise_descriptor_limit();
   fs::create_directories(c.data_dir);
   c.data_dir = fs::absolute(c.data_dir).lexically_normal().string();
 
