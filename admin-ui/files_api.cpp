@@ -300,7 +300,9 @@ std::string content_disposition(const std::string& name) {
   return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + http::percent_encode(name, false);
 }
 
-asio::awaitable<void> download(ApiContext& c) {
+// retried: the file was looked up again after its blob went between lookup and open (a write
+// replaced it and committed in between); the S3 and WebDAV GETs do the same.
+static asio::awaitable<void> download_file(ApiContext& c, bool retried) {
   auto b = co_await own_bucket(c);
   if (!b) co_return;
   auto key = q(c, "key");
@@ -358,10 +360,13 @@ asio::awaitable<void> download(ApiContext& c) {
     co_return co_await ex.respond(std::move(res));
   }
   auto reader = co_await c.app.engine.open_object(o, first, length);
+  if (!reader && reader.code() == Errc::not_found && !retried) co_return co_await download_file(c, true);
   if (!reader) co_return co_await c.fail(reader.error());
   co_await ex.begin_response(std::move(h), length);
   co_await http::send_blob_body(ex, **reader, length, "object " + o.key);
 }
+
+asio::awaitable<void> download(ApiContext& c) { co_return co_await download_file(c, false); }
 
 // ------------------------------------------------------------------ uploads
 
