@@ -31,6 +31,8 @@ cleanup() {
   [[ -n "${SERVER_PIDS:-}" ]] && kill $SERVER_PIDS 2>/dev/null
   sleep 1
   [[ -x build/depot ]] && build/depot db stop --data-dir "$WORK/pg" >/dev/null 2>&1
+  # A mount a suite left behind (davfs2) would keep its directory and stall later scans of /tmp.
+  awk -v w="$WORK/" 'index($2, w) == 1 {print $2}' /proc/mounts | xargs -r -n1 umount -l 2>/dev/null
   if [[ "${KEEP_WORK:-0}" != 1 ]]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
