@@ -37,8 +37,7 @@ std::string session_cookie(const ApiContext& c, const std::string& token, std::i
 asio::awaitable<bool> second_factor_ok(ApiContext& c, const auth::User& u, const std::string& code) {
   if (code.empty()) co_return false;
   co_return co_await c.app.db.tx([&](pqxx::work& w) {
-    auto secret = auth::load_totp_secret(w, c.app.keys.master(), u.id);
-    if (secret && auth::totp_check(*secret, code, std::time(nullptr))) return true;
+    if (auth::use_totp_code(w, c.app.keys.master(), u.id, code, std::time(nullptr))) return true;
     auto used = w.exec_params(
         "UPDATE totp_recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL "
         "RETURNING 1",

@@ -144,7 +144,10 @@ asio::awaitable<void> totp(ApiContext& c) {
     std::string raw(20, '\0');
     RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), int(raw.size()));
     auto secret = auth::base32(raw);
-    co_await c.app.db.tx([&](pqxx::work& w) { auth::store_totp_secret(w, c.app.keys.master(), uid, raw); });
+    co_await c.app.db.tx([&](pqxx::work& w) {
+      auth::store_totp_secret(w, c.app.keys.master(), uid, raw);
+      auth::reset_totp_steps(w, uid);
+    });
     co_return co_await c.reply(status::ok, [&] { return json::object{{"secret", secret},
                                                         {"otpauth_uri", auth::totp_uri(c.app.config.site_name, u->name, raw)}}; }());
   }
@@ -154,8 +157,8 @@ asio::awaitable<void> totp(ApiContext& c) {
     std::vector<std::string> codes;
     for (int i = 0; i < 10; ++i) codes.push_back(auth::hex(auth::base64url_decode(auth::random_token(6)).value()).substr(0, 10));
     bool ok = co_await c.app.db.tx([&](pqxx::work& w) {
-      auto secret = auth::load_totp_secret(w, c.app.keys.master(), uid);
-      if (!secret || !auth::totp_check(*secret, *code, std::time(nullptr))) return false;
+      // The code that turns it on is used up too: it cannot sign in afterwards.
+      if (!auth::use_totp_code(w, c.app.keys.master(), uid, *code, std::time(nullptr))) return false;
       w.exec_params("UPDATE users SET totp_enabled = true WHERE id = $1", uid);
       w.exec_params("DELETE FROM totp_recovery_codes WHERE user_id = $1", uid);
       for (const auto& rc : codes)

@@ -229,6 +229,35 @@ TEST_CASE("TOTP secrets are stored sealed, and clear ones from before are sealed
   CHECK(columns() == std::make_pair(std::string(), std::string()));
 }
 
+TEST_CASE("a TOTP code signs in once, and only a later step's code after it", "[accounts][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  auto mk = auth::MasterKey::from_bytes(std::string(32, 't'));
+  const std::string raw = "12345678901234567890";
+  f.db.tx_sync([&](pqxx::work& w) {
+    auth::store_totp_secret(w, mk, f.user.id, raw);
+    auth::reset_totp_steps(w, f.user.id);
+  });
+  auto use = [&](const std::string& code, std::int64_t now) {
+    return f.db.tx_sync([&](pqxx::work& w) { return auth::use_totp_code(w, mk, f.user.id, code, now); });
+  };
+  const std::int64_t t = 1700000010;  // in step t / 30
+  CHECK_FALSE(use("000000" == auth::totp_code(raw, t) ? "111111" : "000000", t));  // wrong code
+  CHECK(use(auth::totp_code(raw, t), t));
+  CHECK_FALSE(use(auth::totp_code(raw, t), t));           // the same code again
+  CHECK_FALSE(use(auth::totp_code(raw, t), t + 20));      // still refused later in its window
+  CHECK_FALSE(use(auth::totp_code(raw, t - 30), t));      // an earlier step's code
+  CHECK(use(auth::totp_code(raw, t + 30), t));             // the next step's (clock drift)
+  CHECK_FALSE(use(auth::totp_code(raw, t + 30), t + 30));
+  CHECK(use(auth::totp_code(raw, t + 60), t + 60));
+  // A new secret starts over.
+  f.db.tx_sync([&](pqxx::work& w) {
+    auth::store_totp_secret(w, mk, f.user.id, std::string(20, 'n'));
+    auth::reset_totp_steps(w, f.user.id);
+  });
+  CHECK(use(auth::totp_code(std::string(20, 'n'), t), t));
+}
+
 TEST_CASE("suspend and reactivate by name (the command line)", "[accounts][db]") {
   DEPOT_REQUIRE_DB();
   AccountsFixture f;

@@ -29,9 +29,14 @@ std::string totp_code(const std::string& secret, std::int64_t t) {
 }
 
 bool totp_check(const std::string& secret, const std::string& code, std::int64_t t) {
-  bool ok = false;
-  for (int d = -1; d <= 1; ++d) ok |= constant_time_equal(totp_code(secret, t + d * 30), code);
-  return ok;
+  return totp_step_of(secret, code, t).has_value();
+}
+
+std::optional<std::int64_t> totp_step_of(const std::string& secret, const std::string& code, std::int64_t t) {
+  std::optional<std::int64_t> step;
+  for (int d = -1; d <= 1; ++d)  // all three compared, whichever matches
+    if (constant_time_equal(totp_code(secret, t + d * 30), code)) step = t / 30 + d;
+  return step;
 }
 
 std::string totp_uri(const std::string& issuer, const std::string& account, const std::string& secret) {

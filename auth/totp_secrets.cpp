@@ -1,6 +1,7 @@
 #include "auth/totp_secrets.hpp"
 
 #include "auth/tokens.hpp"
+#include "auth/totp.hpp"
 
 namespace depot::auth {
 
@@ -21,6 +22,21 @@ std::optional<std::string> load_totp_secret(pqxx::work& w, const MasterKey& mk, 
   if (!raw || raw->empty()) return std::nullopt;
   store_totp_secret(w, mk, user, *raw);
   return raw;
+}
+
+bool use_totp_code(pqxx::work& w, const MasterKey& mk, storage::UserId user, const std::string& code, std::int64_t now) {
+  auto secret = load_totp_secret(w, mk, user);
+  if (!secret) return false;
+  auto step = totp_step_of(*secret, code, now);
+  if (!step) return false;
+  // The row lock orders two sign-ins racing with one code: the second finds the step taken.
+  return !w.exec_params("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 RETURNING 1", user,
+                        *step)
+              .empty();
+}
+
+void reset_totp_steps(pqxx::work& w, storage::UserId user) {
+  w.exec_params("UPDATE users SET totp_last_step = 0 WHERE id = $1", user);
 }
 
 void clear_totp_secret(pqxx::work& w, storage::UserId user) {

@@ -19,6 +19,12 @@ void store_totp_secret(pqxx::work& w, const MasterKey& mk, storage::UserId user,
 // The user's raw secret; nullopt when there is none or it cannot be unsealed (wrong master key).
 // A legacy clear secret is sealed on the way.
 std::optional<std::string> load_totp_secret(pqxx::work& w, const MasterKey& mk, storage::UserId user);
+// Accepts `code` once (RFC 6238 section 5.2): true when it is the user's code for now or a step
+// next to it, and of a later step than every code accepted before; that step is then recorded
+// (users.totp_last_step, migration 403), so a code seen by someone else cannot sign in again.
+bool use_totp_code(pqxx::work& w, const MasterKey& mk, storage::UserId user, const std::string& code, std::int64_t now);
+// A new secret starts a new sequence of codes.
+void reset_totp_steps(pqxx::work& w, storage::UserId user);
 // Forgets the secret (two-factor sign-in turned off).
 void clear_totp_secret(pqxx::work& w, storage::UserId user);
 // Seals every legacy clear secret; returns how many rows it sealed.
