@@ -6,6 +6,7 @@
 
 #include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
+#include "src/utf8.hpp"
 
 namespace depot::auth::sigv4 {
 namespace {
@@ -186,6 +187,19 @@ std::string format_amz_date(std::chrono::system_clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
   return buf;
+}
+
+std::optional<AuthError> check_region(const ParsedAuth& a, std::string_view expected) {
+  if (a.region == expected) return std::nullopt;
+  // The region is echoed as AWS does when it is printable UTF-8 (the error body is XML).
+  bool echo = a.region.size() <= 64 && valid_utf8(a.region) &&
+              std::none_of(a.region.begin(), a.region.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+  std::string why = (echo ? "the region '" + a.region + "' is wrong" : std::string("the region is wrong")) +
+                    "; expecting '" + std::string(expected) + "'";
+  AuthError e = a.presigned ? AuthError{"AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; " + why, 400, {}}
+                            : AuthError{"AuthorizationHeaderMalformed", "The authorization header is malformed; " + why, 400, {}};
+  e.details.emplace_back("Region", std::string(expected));
+  return e;
 }
 
 ParseOutcome parse_request_auth(const http::RequestHeader& req) {

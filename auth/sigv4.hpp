@@ -58,6 +58,10 @@ struct ParseOutcome {
   std::optional<AuthError> error;
 };
 ParseOutcome parse_request_auth(const http::RequestHeader& req);
+// AWS refuses a credential scope that names another region than the endpoint's, and says in the
+// error's Region element which one it expects (SDKs re-sign with it): AuthorizationHeaderMalformed,
+// or AuthorizationQueryParametersError for a presigned URL. Nothing when the region is `expected`.
+std::optional<AuthError> check_region(const ParsedAuth& auth, std::string_view expected);
 
 // Pieces of the algorithm, exposed for tests and for the streaming decoder.
 std::string uri_encode(std::string_view s, bool keep_slash);

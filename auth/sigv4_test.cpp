@@ -219,3 +219,26 @@ TEST_CASE("sign_request produces what verify_request accepts", "[sigv4]") {
   REQUIRE(p.auth);
   CHECK_FALSE(verify_request(r, *p.auth, "secret", kNow).error);
 }
+
+TEST_CASE("SigV4 scope naming another region is refused with the expected one", "[sigv4]") {
+  ParsedAuth a;
+  a.region = "us-east-1";
+  CHECK_FALSE(check_region(a, "us-east-1").has_value());
+  a.region = "eu-west-1";
+  auto e = check_region(a, "us-east-1");
+  REQUIRE(e.has_value());
+  CHECK(e->status == 400);
+  CHECK(e->code == "AuthorizationHeaderMalformed");
+  CHECK(e->message == "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting 'us-east-1'");
+  REQUIRE(e->details.size() == 1);
+  CHECK(e->details[0] == std::make_pair(std::string("Region"), std::string("us-east-1")));
+  a.presigned = true;
+  e = check_region(a, "us-east-1");
+  REQUIRE(e.has_value());
+  CHECK(e->code == "AuthorizationQueryParametersError");
+  CHECK(e->message == "Error parsing the X-Amz-Credential parameter; the region 'eu-west-1' is wrong; expecting 'us-east-1'");
+  a.region = std::string("\xff\x01", 2);  // not echoed into the XML body
+  e = check_region(a, "us-east-1");
+  REQUIRE(e.has_value());
+  CHECK(e->message == "Error parsing the X-Amz-Credential parameter; the region is wrong; expecting 'us-east-1'");
+}

@@ -69,14 +69,14 @@ def expect_error(code, fn, status=None):
     raise AssertionError(f"expected {code}, the request succeeded")
 
 
-def raw(method, path, body=b"", headers=None, payload_hash=None, sign=True, secret=SK, when=None):
-    """Sends a hand-built request signed with SigV4 (optionally at another time)."""
+def raw(method, path, body=b"", headers=None, payload_hash=None, sign=True, secret=SK, when=None, region="us-east-1"):
+    """Sends a hand-built request signed with SigV4 (optionally at another time or for another region)."""
     url = EP + path
     headers = dict(headers or {})
     if sign:
         req = AWSRequest(method=method, url=url, data=body, headers=headers)
         req.headers["x-amz-content-sha256"] = payload_hash or hashlib.sha256(body).hexdigest()
-        auth = SigV4Auth(Credentials(AK, secret), "s3", "us-east-1")
+        auth = SigV4Auth(Credentials(AK, secret), "s3", region)
         if when is not None:
             class Shifted(datetime.datetime):
                 @classmethod
@@ -435,6 +435,31 @@ def _():
 def _():
     st, data = raw("GET", f"/{BUCKET}?list-type=2", when=datetime.datetime.utcnow() - datetime.timedelta(minutes=20))
     must(st, data, 403, "RequestTimeTooSkewed")
+
+
+@scenario("boto3-wrong-region")
+def _():
+    # As AWS: a scope naming another region is refused with the one expected in <Region>, and the
+    # SDK re-signs with it (boto3 for bucket operations; ListBuckets has no bucket to redirect).
+    st, data = raw("GET", "/", region="eu-west-1")
+    must(st, data, 400, "AuthorizationHeaderMalformed")
+    assert b"<Region>us-east-1</Region>" in data and b"'eu-west-1' is wrong" in data, data
+    other = boto3.client("s3", endpoint_url=EP, aws_access_key_id=AK, aws_secret_access_key=SK, region_name="eu-west-1",
+                         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    other.put_object(Bucket=BUCKET, Key="region.txt", Body=b"re-signed")
+    assert other.get_object(Bucket=BUCKET, Key="region.txt")["Body"].read() == b"re-signed"
+    presigner = boto3.client("s3", endpoint_url=EP, aws_access_key_id=AK, aws_secret_access_key=SK,
+                             region_name="eu-west-1", config=Config(s3={"addressing_style": "path"},
+                                                                     signature_version="s3v4"))
+    url = presigner.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "region.txt"})
+    try:
+        urllib.request.urlopen(url)
+        raise AssertionError("a URL presigned for eu-west-1 was accepted")
+    except urllib.error.HTTPError as e:
+        body = e.read()
+        assert e.code == 400 and b"<Code>AuthorizationQueryParametersError</Code>" in body, body
+        assert b"<Region>us-east-1</Region>" in body, body
+    s3.delete_object(Bucket=BUCKET, Key="region.txt")
 
 
 @scenario("boto3-expired-presign")

@@ -148,6 +148,7 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
   auto parsed = sigv4::parse_request_auth(c.ex.request());
   if (parsed.error) co_return from_auth(*parsed.error);
   if (!parsed.auth) co_return s3_error(403, "AccessDenied", "Access Denied");
+  if (auto wrong = sigv4::check_region(*parsed.auth, app_.config.region)) co_return from_auth(*wrong);
   const std::string addr = c.ex.info().remote_addr;
   if (!c.op.bucket.empty()) {
     if (auto known = keys_.get(parsed.auth->access_key)) {
