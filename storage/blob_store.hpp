@@ -117,6 +117,13 @@ class BlobStore {
     for (const auto& id : ids) remove(id);
     co_return;
   }
+  // Holds the files of `ids` (a multipart GET's later parts, opened when reached) until the
+  // handle goes: removing one of them meanwhile (remove, remove_all, remove_orphan) waits for
+  // its last holder. Null when the store's files need no holding.
+  virtual std::shared_ptr<void> pin(const std::vector<std::string>& ids) {
+    (void)ids;
+    return nullptr;
+  }
   // Removes the spares kept for longer than a few seconds (the sweeper calls it every interval;
   // uploads that keep spares drop the idle ones too).
   virtual void drop_idle_spares() {}

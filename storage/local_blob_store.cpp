@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
 #include <cerrno>
@@ -46,6 +47,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <system_error>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "storage/blob_store.hpp"
@@ -475,8 +477,22 @@ class LocalStore final : public BlobStore {
   }
 
   void remove(const std::string& id) override {
-    if (!valid_id(id)) return;
+    if (!valid_id(id) || defer_if_pinned(id)) return;
     ::unlink(path_of(id).c_str());
+  }
+
+  std::shared_ptr<void> pin(const std::vector<std::string>& ids) override {
+    struct Pins {
+      LocalStore* store;
+      std::vector<std::string> names;
+      ~Pins() { store->unpin(names); }
+    };
+    auto p = std::make_shared<Pins>(Pins{this, {}});
+    for (const auto& id : ids)
+      if (valid_id(id)) p->names.push_back(blob_file_name(id));
+    std::lock_guard lk(pin_mu_);
+    for (const auto& n : p->names) ++pins_[n];
+    return p;
   }
 
   // Measured: an unlink of a 1 MiB blob took 0.83 ms on this VM's ext4, on an I/O thread
@@ -486,7 +502,7 @@ class LocalStore final : public BlobStore {
     if (ids.empty()) co_return;
     auto work = [this, &ids]() -> asio::awaitable<void> {
       for (const auto& id : ids)
-        if (!keep_spare(id)) remove(id);
+        if (!defer_if_pinned(id) && !keep_spare(id)) remove(id);
       co_return;
     };
     co_await asio::co_spawn(syncers_.get_executor(), work, asio::use_awaitable);
@@ -504,7 +520,7 @@ class LocalStore final : public BlobStore {
   // Another server sharing the directory may be about to write over the file (a spare of its
   // own): the exclusive flock, held until the file is gone, keeps the two apart.
   bool remove_orphan(const std::string& name, std::chrono::seconds grace) override {
-    if (!valid_name(name)) return false;
+    if (!valid_name(name) || pinned(name)) return false;
     auto path = path_of(name);
     int fd = -1;
     {
@@ -596,6 +612,38 @@ class LocalStore final : public BlobStore {
     return std::max(g, last + 1);
   }
 
+  bool pinned(const std::string& name) {
+    std::lock_guard lk(pin_mu_);
+    return pins_.contains(name);
+  }
+
+  // True when the blob's file is pinned: it is removed when the last pin goes.
+  bool defer_if_pinned(const std::string& id) {
+    auto name = blob_file_name(id);
+    std::lock_guard lk(pin_mu_);
+    if (!pins_.contains(name)) return false;
+    doomed_[name] = id;
+    return true;
+  }
+
+  void unpin(const std::vector<std::string>& names) {
+    std::vector<std::string> due;
+    {
+      std::lock_guard lk(pin_mu_);
+      for (const auto& n : names) {
+        auto it = pins_.find(n);
+        if (it == pins_.end() || --it->second > 0) continue;
+        pins_.erase(it);
+        if (auto d = doomed_.find(n); d != doomed_.end()) {
+          due.push_back(std::move(d->second));
+          doomed_.erase(d);
+        }
+      }
+    }
+    // Off the reader's thread, as remove_all; a file pinned again meanwhile waits again.
+    if (!due.empty()) asio::co_spawn(syncers_.get_executor(), remove_all(std::move(due)), asio::detached);
+  }
+
   bool is_spare(const std::string& name) {
     std::lock_guard lk(spare_mu_);
     return spare_names_.count(name) > 0;
@@ -677,6 +725,9 @@ class LocalStore final : public BlobStore {
   std::mutex spare_mu_;
   std::multimap<std::uint64_t, Spare> spares_;  // by file size
   std::unordered_set<std::string> spare_names_;
+  std::mutex pin_mu_;
+  std::unordered_map<std::string, int> pins_;               // file name -> holders
+  std::unordered_map<std::string, std::string> doomed_;     // pinned file name -> blob id removed
   std::uint64_t spare_bytes_ = 0;
   // Where uploads are made durable (fsync, rename, fsync of the directory). Its own threads: an
   // fsync waits for the disk, and concurrent uploads should wait together (the device and the

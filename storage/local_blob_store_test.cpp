@@ -311,3 +311,45 @@ TEST_CASE("upload buffers: sized to a small declared body; 1 MiB for at most 128
   held.pop_back();
   CHECK(UploadBuffer(std::nullopt).size() == 1 << 20);
 }
+
+TEST_CASE("local blob store: removing a pinned file waits for its last pin", "[blobs]") {
+  for_each_file_system([](BlobStore& store, const std::filesystem::path&) {
+    auto put = [&](const std::string& data) {
+      auto w = store.create(data.size());
+      IoBuffer buf(data.size());
+      std::memcpy(buf.data(), data.data(), data.size());
+      depot::testing::run(w->write(buf.data(), data.size()));
+      REQUIRE(depot::testing::run(w->finish()).ok());
+      return w->id();
+    };
+    auto gone = [&](const std::string& id) {  // removal after the last pin runs on the store's threads
+      for (int i = 0; i < 500; ++i) {
+        if (store.open(id, 0, 1).code() == Errc::not_found) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      return false;
+    };
+    const auto a_data = pattern(200000, 11), b_data = pattern(5000, 12);
+    auto a = put(a_data), b = put(b_data);
+    auto pin1 = store.pin({a, b});
+    auto pin2 = store.pin({a});
+    REQUIRE(pin1);
+    depot::testing::run(store.remove_all({a}));
+    store.remove(b);
+    CHECK_FALSE(store.remove_orphan(blob_file_name(a), std::chrono::seconds(0)));
+    CHECK(read_all(store, a, 0, a_data.size()) == a_data);
+    CHECK(read_all(store, b, 0, b_data.size()) == b_data);
+    // A new upload of A's size does not write over its file.
+    auto c = put(pattern(200000, 13));
+    CHECK(blob_file_name(c) != blob_file_name(a));
+    CHECK(read_all(store, a, 0, a_data.size()) == a_data);
+    pin1.reset();  // B's last pin: B goes; A is still held
+    CHECK(gone(b));
+    CHECK(read_all(store, a, 0, a_data.size()) == a_data);
+    pin2.reset();
+    CHECK(gone(a));
+    // A pin of a file nobody removes changes nothing.
+    store.pin({c}).reset();
+    CHECK(read_all(store, c, 0, 200000) == pattern(200000, 13));
+  });
+}

@@ -160,11 +160,14 @@ std::vector<std::string> parts_freed_with(pqxx::work& w, const std::string& mani
   return out;
 }
 
-// Reads a completed multipart object's parts in turn. The first kEagerParts files are opened
-// before the answer starts (open_multipart_object): a held file is neither unlinked under the
-// reader nor written over (the blob store's spares), so a GET started before a DELETE or an
-// overwrite sends the whole old object, as S3 does. Parts past those open when reached; if an
-// overwrite freed them by then, the body ends short and the connection closes.
+// Reads a completed multipart object's parts in turn. A GET started before a DELETE or an
+// overwrite sends the whole old object, as S3 does (open_multipart_object):
+// - the first kEagerParts files are opened before the answer starts: a held file is neither
+//   unlinked under the reader nor written over (a spare), also by another server sharing the
+//   directory;
+// - the rest (up to 10,000 parts: too many descriptors to hold) are pinned in the blob store,
+//   which puts off their removal until the reader goes, and checked to be there; they open
+//   when reached.
 constexpr std::size_t kEagerParts = 64;
 
 class SegmentReader final : public BlobReader {
@@ -175,8 +178,8 @@ class SegmentReader final : public BlobReader {
     std::uint64_t length;
     std::unique_ptr<BlobReader> opened = {};  // set for the first kEagerParts
   };
-  SegmentReader(BlobStore& blobs, std::vector<Segment> segs, std::uint64_t total)
-      : blobs_(blobs), segs_(std::move(segs)), remaining_(total) {}
+  SegmentReader(BlobStore& blobs, std::vector<Segment> segs, std::uint64_t total, std::shared_ptr<void> pins)
+      : blobs_(blobs), segs_(std::move(segs)), remaining_(total), pins_(std::move(pins)) {}
 
   asio::awaitable<std::size_t> read(char* buf, std::size_t n) override {
     while (remaining_ > 0) {
@@ -209,6 +212,7 @@ class SegmentReader final : public BlobReader {
   std::size_t next_ = 0;
   std::unique_ptr<BlobReader> cur_;
   std::uint64_t remaining_;
+  std::shared_ptr<void> pins_;  // the files of the parts not opened yet
 };
 
 }  // namespace
@@ -554,14 +558,22 @@ asio::awaitable<Result<std::unique_ptr<BlobReader>>> open_multipart_object(Datab
     std::uint64_t from = std::max(s, offset), to = std::min(e, end);
     plan.push_back({id, base + (from - s), to - from});
   }
+  std::shared_ptr<void> pins;
+  if (plan.size() > kEagerParts) {
+    std::vector<std::string> later;
+    for (std::size_t i = kEagerParts; i < plan.size(); ++i) later.push_back(plan[i].id);
+    pins = blobs.pin(later);
+  }
   // A part file that is gone answers not_found before any byte is sent: the object was replaced
   // or deleted since the lookup (the GET handlers look up again), or the store lost the file.
-  for (std::size_t i = 0; i < plan.size() && i < kEagerParts; ++i) {
+  // A pinned one is only checked (opened and closed): from now on it stays.
+  for (std::size_t i = 0; i < plan.size(); ++i) {
     auto r = blobs.open(plan[i].id, plan[i].offset, plan[i].length);
     if (!r) co_return r.error();
-    plan[i].opened = std::move(r.value());
+    if (i < kEagerParts) plan[i].opened = std::move(r.value());
   }
-  co_return std::unique_ptr<BlobReader>(std::make_unique<SegmentReader>(blobs, std::move(plan), length));
+  co_return std::unique_ptr<BlobReader>(
+      std::make_unique<SegmentReader>(blobs, std::move(plan), length, std::move(pins)));
 }
 
 }  // namespace depot::storage
