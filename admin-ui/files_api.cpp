@@ -11,12 +11,14 @@
 #include <pqxx/pqxx>
 
 #include "admin-ui/api_context.hpp"
+#include "admin-ui/console_admin.hpp"
 #include "src/crypto/checksum.hpp"
 #include "src/crypto/md5_stream.hpp"
 #include "src/http/body_source.hpp"
 #include "src/http/semantics.hpp"
 #include "src/http/send_blob.hpp"
 #include "storage/dav_store.hpp"
+#include "storage/db.hpp"
 #include "storage/engine.hpp"
 #include "storage/multipart_store.hpp"
 #include "storage/quota.hpp"
@@ -752,6 +754,13 @@ asio::awaitable<void> files_op(ApiContext& c) {
     std::string name = as->second;
     auto target = co_await c.app.users.find_by_name(name);
     if (!target) co_return co_await c.fail(status::not_found, "not_found", "no such user");
+    // Looking into an account is in the audit log, as every change an admin makes is.
+    json::object details{{"user", name}};
+    for (const char* q : {"prefix", "key", "q"})
+      if (auto it = c.query.find(q); it != c.query.end()) details[q] = it->second;
+    auto entry = audit_entry(c, std::move(details));
+    entry.target = name + (entry.target.empty() ? "" : "/" + entry.target);
+    co_await c.app.db.tx([&](pqxx::work& w) { storage::ConsoleStore::audit(w, entry); });
     c.caller = std::move(target.value());
   }
   switch (c.endpoint.op) {

@@ -325,6 +325,12 @@ def t_admin_reads_user_files():
     assert [x["key"] for x in js["items"]] == ["a/b.txt"], js
     st, _, got = admin.call("GET", f"/files/{b}/object?user={uname}&key=a/b.txt")
     assert st == 200 and got == body, f"admin download: {st}"
+    # Each look into the account is in the audit log, with whose files and what was read.
+    st, js, _ = admin.call("GET", f"/audit?actor={S['admin_name']}&limit=3")
+    seen = [(e["target"], e["details"]) for e in js["items"]]
+    assert seen[0] == (f"{uname}/{b}", {"user": uname, "key": "a/b.txt"}), seen
+    assert seen[1] == (f"{uname}/{b}", {"user": uname, "prefix": "a/"}), seen
+    assert seen[2][0] == uname and seen[2][1] == {"user": uname}, seen
     st, text = raw_call(admin, "PUT", f"/files/{b}/object?user={uname}&key=x.txt", b"x")
     expect(st, 403, text, "admin write into another account")
     st, js, _ = admin.call("DELETE", f"/files/{b}/object?user={uname}&key=a/b.txt")
