@@ -246,9 +246,19 @@ asio::awaitable<void> email_change_confirm(ApiContext& c) {
   if (!token) co_return co_await c.fail(status::bad_request, "invalid_argument", "the token is missing");
   auto t = co_await c.app.db.tx([&](pqxx::work& w) { return auth::consume_email_token(w, *token, "email_change"); });
   if (!t) co_return co_await c.fail(status::bad_request, "invalid_token", t.error().message);
+  auto before = co_await c.app.users.find_by_id(t->user);
+  if (!before) co_return co_await c.fail(before.error());
   if (auto r = co_await c.app.users.set_email(t->user, t->new_email, true); !r) co_return co_await c.fail(r.error());
   auto u = co_await c.app.users.mark_email_verified(t->user);
   if (!u) co_return co_await c.fail(u.error());
+  // The old address hears of it: a stolen session that changed the address is noticed there.
+  if (!before->email.empty() && before->email != u->email) {
+    co_await c.app.db.tx([&](pqxx::work& w) {
+      auth::Mailer::enqueue(w, auth::render_mail(storage::ConsoleStore::site_name(w, c.app.config.site_name), "email_changed",
+                                                 before->email, {{"name", u->name}, {"new_email", u->email}}));
+    });
+    c.svc.mailer.kick(co_await asio::this_coro::executor);
+  }
   co_await c.reply(status::ok, [&] { return json::object{{"user", user_json(*u)}}; }());
 }
 

@@ -35,6 +35,10 @@ constexpr Template kTemplates[] = {
     {"email_change", "Confirm your new email address for {site}",
      "Hello {name},\n\nPlease confirm that this is the new email address of your {site} account:\n\n{link}\n\n"
      "The link works once and expires in 48 hours."},
+    {"email_changed", "The email address of your {site} account was changed",
+     "Hello {name},\n\nThe email address of your {site} account was changed to {new_email}. Mail about the account "
+     "goes there from now on.\n\nIf you did not make this change, reset your password at once and tell the "
+     "administrator."},
     {"plan_changed", "Your {site} plan has changed",
      "Hello {name},\n\n{detail}\n\nThank you for using {site}."},
     {"payment_failed", "Your {site} payment failed",

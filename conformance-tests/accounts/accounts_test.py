@@ -785,6 +785,8 @@ def t_email_change_and_delete():
     st, js, _ = b.call("POST", "/auth/email-change/confirm", {"token": token_of(link)})
     expect(st, 200, js, "confirm new email")
     assert js["user"]["email"] == new, js
+    text, _ = wait_mail(f"{bob}@example.test", "email address of your")
+    assert new in text, "the notice to the old address names the new one: " + text
     # Some data of bob's, to see it go with the account.
     bb = "bobdata-" + RUN
     rc, out = aws(S["bob_key"], "s3api", "create-bucket", "--bucket", bb)
