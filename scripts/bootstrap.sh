@@ -7,7 +7,8 @@ BUILD_PKGS=(build-essential cmake pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   libpugixml-dev libpqxx-dev libpq-dev libssl-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev
   catch2 libargon2-dev libgoogle-perftools-dev postgresql postgresql-contrib openssl ca-certificates curl)
-TEST_PKGS=(litmus awscli python3-boto3 rclone s3cmd cadaver python3-aiosmtpd chromium nodejs npm davfs2 apache2 apache2-utils)
+TEST_PKGS=(litmus awscli python3-boto3 rclone s3cmd cadaver python3-aiosmtpd chromium nodejs npm davfs2 apache2 apache2-utils
+  golang-go golang-github-aws-aws-sdk-go-v2-dev)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PKGS[@]}"); fi

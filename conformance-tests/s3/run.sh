@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# S3 conformance: the aws CLI v2, boto3, rclone and s3cmd against a running depot.
+# S3 conformance: the aws CLI v2, boto3, the JavaScript and Go SDKs, rclone and s3cmd against a running depot.
 # Env (from conformance-tests/run.sh): DEPOT_ENDPOINT, DEPOT_ACCESS_KEY, DEPOT_SECRET_KEY, DEPOT_WORK.
 # Prints "PASS name" / "FAIL name: why" per scenario; exits non-zero if any failed.
 set -uo pipefail
@@ -145,6 +145,19 @@ if run_group js; then
   else
     echo "FAIL js-sdk-install: $(tail -n 2 "$JS/npm.log" | tr '\n' ' ')"; FAILED=$((FAILED + 1))
   fi
+fi
+
+# ---------------------------------------------------------------- Go SDK v2
+if run_group go; then
+  GO_DIR="$WORK/go"; mkdir -p "$GO_DIR"
+  # Debian's packaged SDK, built offline in GOPATH mode.
+  if (cd "$GO_DIR" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$GO_DIR/cache" GOFLAGS= \
+        timeout 600 go build -o go_suite "$HERE/go_suite.go" >"$GO_DIR/build.log" 2>&1); then
+    (cd "$GO_DIR" && timeout 300 ./go_suite "go-$RUN_ID") || FAILED=$((FAILED + 1))
+  else
+    echo "FAIL go-sdk-build: $(tail -n 2 "$GO_DIR/build.log" | tr '\n' ' ')"; FAILED=$((FAILED + 1))
+  fi
+  rm -rf "$GO_DIR/cache"
 fi
 
 # ---------------------------------------------------------------- rclone
