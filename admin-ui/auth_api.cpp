@@ -2,6 +2,7 @@
 // JWT issue and refresh, /me.
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <map>
 
 #include "admin-ui/api_context.hpp"
 #include "auth/email_tokens.hpp"
@@ -142,6 +143,13 @@ asio::awaitable<void> logout(ApiContext& c, bool everywhere) {
   co_await c.reply(status::no_content, nullptr);
 }
 
+// Puts a mail of template `kind` in the outbox, in w's transaction (delivery starts after its
+// commit: Mailer::kick).
+void enqueue_mail(ApiContext& c, pqxx::work& w, const std::string& kind, const std::string& to,
+                  std::map<std::string, std::string> vars) {
+  auth::Mailer::enqueue(w, auth::render_mail(storage::ConsoleStore::site_name(w, c.app.config.site_name), kind, to, vars));
+}
+
 // Enqueues the verification mail for u (address `to`) and starts delivery.
 asio::awaitable<void> send_token_mail(ApiContext& c, const auth::User& u, const std::string& purpose,
                                       const std::string& to, const std::string& new_email = {}) {
@@ -156,7 +164,7 @@ asio::awaitable<void> send_token_mail(ApiContext& c, const auth::User& u, const 
     std::string link = purpose == "reset"          ? c.svc.link(c.ex, "/ui/reset-password?token=" + token)
                        : purpose == "verify"       ? c.svc.link(c.ex, "/ui/verify-email?token=" + token)
                                                    : c.svc.link(c.ex, "/ui/confirm-email-change?token=" + token);
-    auth::Mailer::enqueue(w, auth::render_mail(storage::ConsoleStore::site_name(w, c.app.config.site_name), kind, to, {{"name", u.name}, {"link", link}}));
+    enqueue_mail(c, w, kind, to, {{"name", u.name}, {"link", link}});
   });
   c.svc.mailer.kick(co_await asio::this_coro::executor);
 }
@@ -253,10 +261,8 @@ asio::awaitable<void> email_change_confirm(ApiContext& c) {
   if (!u) co_return co_await c.fail(u.error());
   // The old address hears of it: a stolen session that changed the address is noticed there.
   if (!before->email.empty() && before->email != u->email) {
-    co_await c.app.db.tx([&](pqxx::work& w) {
-      auth::Mailer::enqueue(w, auth::render_mail(storage::ConsoleStore::site_name(w, c.app.config.site_name), "email_changed",
-                                                 before->email, {{"name", u->name}, {"new_email", u->email}}));
-    });
+    co_await c.app.db.tx(
+        [&](pqxx::work& w) { enqueue_mail(c, w, "email_changed", before->email, {{"name", u->name}, {"new_email", u->email}}); });
     c.svc.mailer.kick(co_await asio::this_coro::executor);
   }
   co_await c.reply(status::ok, [&] { return json::object{{"user", user_json(*u)}}; }());

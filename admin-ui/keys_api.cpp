@@ -144,10 +144,7 @@ asio::awaitable<void> totp(ApiContext& c) {
     std::string raw(20, '\0');
     RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), int(raw.size()));
     auto secret = auth::base32(raw);
-    co_await c.app.db.tx([&](pqxx::work& w) {
-      auth::store_totp_secret(w, c.app.keys.master(), uid, raw);
-      auth::reset_totp_steps(w, uid);
-    });
+    co_await c.app.db.tx([&](pqxx::work& w) { auth::start_totp_secret(w, c.app.keys.master(), uid, raw); });
     co_return co_await c.reply(status::ok, [&] { return json::object{{"secret", secret},
                                                         {"otpauth_uri", auth::totp_uri(c.app.config.site_name, u->name, raw)}}; }());
   }

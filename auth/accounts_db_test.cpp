@@ -234,10 +234,7 @@ TEST_CASE("a TOTP code signs in once, and only a later step's code after it", "[
   AccountsFixture f;
   auto mk = auth::MasterKey::from_bytes(std::string(32, 't'));
   const std::string raw = "12345678901234567890";
-  f.db.tx_sync([&](pqxx::work& w) {
-    auth::store_totp_secret(w, mk, f.user.id, raw);
-    auth::reset_totp_steps(w, f.user.id);
-  });
+  f.db.tx_sync([&](pqxx::work& w) { auth::start_totp_secret(w, mk, f.user.id, raw); });
   auto use = [&](const std::string& code, std::int64_t now) {
     return f.db.tx_sync([&](pqxx::work& w) { return auth::use_totp_code(w, mk, f.user.id, code, now); });
   };
@@ -251,10 +248,7 @@ TEST_CASE("a TOTP code signs in once, and only a later step's code after it", "[
   CHECK_FALSE(use(auth::totp_code(raw, t + 30), t + 30));
   CHECK(use(auth::totp_code(raw, t + 60), t + 60));
   // A new secret starts over.
-  f.db.tx_sync([&](pqxx::work& w) {
-    auth::store_totp_secret(w, mk, f.user.id, std::string(20, 'n'));
-    auth::reset_totp_steps(w, f.user.id);
-  });
+  f.db.tx_sync([&](pqxx::work& w) { auth::start_totp_secret(w, mk, f.user.id, std::string(20, 'n')); });
   CHECK(use(auth::totp_code(std::string(20, 'n'), t), t));
 }
 

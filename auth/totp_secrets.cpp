@@ -35,7 +35,8 @@ bool use_totp_code(pqxx::work& w, const MasterKey& mk, storage::UserId user, con
               .empty();
 }
 
-void reset_totp_steps(pqxx::work& w, storage::UserId user) {
+void start_totp_secret(pqxx::work& w, const MasterKey& mk, storage::UserId user, std::string_view raw) {
+  store_totp_secret(w, mk, user, raw);
   w.exec_params("UPDATE users SET totp_last_step = 0 WHERE id = $1", user);
 }
 

@@ -23,8 +23,9 @@ std::optional<std::string> load_totp_secret(pqxx::work& w, const MasterKey& mk, 
 // next to it, and of a later step than every code accepted before; that step is then recorded
 // (users.totp_last_step, migration 403), so a code seen by someone else cannot sign in again.
 bool use_totp_code(pqxx::work& w, const MasterKey& mk, storage::UserId user, const std::string& code, std::int64_t now);
-// A new secret starts a new sequence of codes.
-void reset_totp_steps(pqxx::work& w, storage::UserId user);
+// Stores a newly made secret: its codes start a new sequence (store_totp_secret alone re-seals
+// the same secret and keeps the last accepted step).
+void start_totp_secret(pqxx::work& w, const MasterKey& mk, storage::UserId user, std::string_view raw);
 // Forgets the secret (two-factor sign-in turned off).
 void clear_totp_secret(pqxx::work& w, storage::UserId user);
 // Seals every legacy clear secret; returns how many rows it sealed.
