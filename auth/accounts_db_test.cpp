@@ -332,3 +332,52 @@ TEST_CASE("billing: invoice events out of order do not undo a newer payment or f
   invoice("e", "invoice.paid", 3500);
   CHECK_FALSE(in_grace());
 }
+
+TEST_CASE("billing: a Stripe customer belongs to one account; a checkout for another moves it", "[accounts][billing][db]") {
+  DEPOT_REQUIRE_DB();
+  AccountsFixture f;
+  storage::BillingStore billing(f.db, std::chrono::seconds(3600));
+  auto sink = [](pqxx::work&, const storage::BillingNotice&) {};
+  auto name = depot::testing::unique_name("acct");
+  auto other = f.users.create_sync({name, name + "@x.test", f.password, false, "free", "active"});
+  REQUIRE(other.ok());
+  auto id = depot::testing::unique_name("cus");
+  std::string cus = "cus_" + id;
+  auto checkout = [&](const std::string& suffix, storage::UserId user, std::int64_t created) {
+    boost::json::object ev{{"id", id + suffix},
+                           {"type", "checkout.session.completed"},
+                           {"created", created},
+                           {"data", {{"object", {{"client_reference_id", std::to_string(user)},
+                                                 {"customer", cus},
+                                                 {"metadata", {{"plan", "premium"}}}}}}}};
+    REQUIRE(run(billing.apply(ev, sink)).ok());
+  };
+  auto holders = [&] {
+    return f.db.tx_sync([&](pqxx::work& w) {
+      std::vector<storage::UserId> ids;
+      for (auto row : w.exec_params("SELECT id FROM users WHERE stripe_customer_id = $1 ORDER BY id", cus))
+        ids.push_back(row[0].as<storage::UserId>());
+      return ids;
+    });
+  };
+  checkout("a", f.user.id, 1000);
+  CHECK(holders() == std::vector<storage::UserId>{f.user.id});
+  checkout("b", other->id, 2000);
+  CHECK(holders() == std::vector<storage::UserId>{other->id});
+  // The invoice events of that customer now reach the second account only.
+  boost::json::object failed{{"id", id + "c"}, {"type", "invoice.payment_failed"}, {"created", 3000},
+                             {"data", {{"object", {{"customer", cus}}}}}};
+  REQUIRE(run(billing.apply(failed, sink)).ok());
+  auto in_grace = [&](storage::UserId u) {
+    return f.db.tx_sync([&](pqxx::work& w) {
+      return !w.exec_params("SELECT payment_grace_until FROM users WHERE id = $1", u)[0][0].is_null();
+    });
+  };
+  CHECK(in_grace(other->id));
+  CHECK_FALSE(in_grace(f.user.id));
+  // The database refuses a second holder outright.
+  CHECK_THROWS_AS(f.db.tx_sync([&](pqxx::work& w) {
+                    w.exec_params("UPDATE users SET stripe_customer_id = $2 WHERE id = $1", f.user.id, cus);
+                  }),
+                  pqxx::unique_violation);
+}

@@ -117,7 +117,13 @@ boost::asio::awaitable<Result<EventOutcome>> BillingStore::apply(json::object ev
       if (!user) {
         effect = "ignored: no user " + ref;
       } else {
-        if (!customer.empty()) w.exec_params("UPDATE users SET stripe_customer_id = $2 WHERE id = $1", *user, customer);
+        if (!customer.empty()) {
+          // One account per customer (migration 404): a checkout of the same customer for another
+          // account moves the link to it.
+          w.exec_params("UPDATE users SET stripe_customer_id = NULL WHERE stripe_customer_id = $2 AND id <> $1", *user,
+                        customer);
+          w.exec_params("UPDATE users SET stripe_customer_id = $2 WHERE id = $1", *user, customer);
+        }
       }
       if (user && !paid) {
         effect = "customer remembered; plan unchanged until the payment succeeds (payment_status " + payment + ")";
