@@ -610,6 +610,36 @@ def _():
     must(st, data, 403, "InvalidAccessKeyId")
 
 
+@scenario("boto3-bucket-configurations-depot-has-none")
+def _():
+    # Tools that read every bucket setting (s3cmd info, Terraform's provider) get what S3 answers for
+    # a bucket without the setting; deleting one succeeds; setting one is NotImplemented.
+    absent = [("NoSuchBucketPolicy", s3.get_bucket_policy), ("NoSuchBucketPolicy", s3.get_bucket_policy_status),
+              ("NoSuchLifecycleConfiguration", s3.get_bucket_lifecycle_configuration),
+              ("NoSuchWebsiteConfiguration", s3.get_bucket_website),
+              ("ReplicationConfigurationNotFoundError", s3.get_bucket_replication),
+              ("ObjectLockConfigurationNotFoundError", s3.get_object_lock_configuration),
+              ("NoSuchPublicAccessBlockConfiguration", s3.get_public_access_block),
+              ("OwnershipControlsNotFoundError", s3.get_bucket_ownership_controls),
+              ("ServerSideEncryptionConfigurationNotFoundError", s3.get_bucket_encryption)]
+    for code, fn in absent:
+        e = expect_error(code, lambda: fn(Bucket=BUCKET))
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, (code, e.response["ResponseMetadata"])
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=BUCKET)
+    n = s3.get_bucket_notification_configuration(Bucket=BUCKET)
+    assert not any(k.endswith("Configurations") for k in n), n
+    assert s3.get_bucket_request_payment(Bucket=BUCKET)["Payer"] == "BucketOwner"
+    assert "Status" not in s3.get_bucket_accelerate_configuration(Bucket=BUCKET)
+    for fn in (s3.delete_bucket_policy, s3.delete_bucket_lifecycle, s3.delete_bucket_website, s3.delete_bucket_replication,
+               s3.delete_public_access_block, s3.delete_bucket_ownership_controls, s3.delete_bucket_encryption):
+        assert fn(Bucket=BUCKET)["ResponseMetadata"]["HTTPStatusCode"] == 204, fn
+    expect_error("NotImplemented", lambda: s3.put_bucket_policy(Bucket=BUCKET, Policy='{"Version": "2012-10-17", "Statement": []}'))
+    expect_error("NoSuchBucket", lambda: s3.get_bucket_policy(Bucket="no-such-bucket-" + BUCKET))
+    expect_error("NoSuchBucket", lambda: s3.delete_bucket_lifecycle(Bucket="no-such-bucket-" + BUCKET))
+    st, data = raw("DELETE", f"/{BUCKET}?object-lock")
+    must(st, data, 405, "MethodNotAllowed")
+
+
 # Clean up through ListObjectVersions, as some tools do.
 try:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):

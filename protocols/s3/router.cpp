@@ -15,11 +15,21 @@ S3Error not_implemented(std::string what) {
   return s3_error(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented: " + what);
 }
 
-// Bucket sub-resources we do not implement answer NotImplemented instead of acting on the bucket.
-constexpr std::string_view kUnsupportedBucket[] = {
-    "policy", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock",
-    "ownershipControls", "publicAccessBlock", "requestPayment", "accelerate", "analytics", "metrics", "inventory",
-    "intelligent-tiering", "policyStatus"};
+// Bucket configurations depot does not have. A bucket never has one: reading it answers as S3
+// does for a bucket without it, deleting it succeeds (GetBucketAbsentConfig, DeleteBucketAbsentConfig
+// in bucket_ops.cpp), and setting it is NotImplemented. Those with no DELETE in S3 are marked.
+struct AbsentConfig {
+  std::string_view sub;
+  bool deletable;
+};
+constexpr AbsentConfig kAbsentConfigs[] = {
+    {"policy", true},          {"policyStatus", false},       {"lifecycle", true},       {"website", true},
+    {"replication", true},     {"object-lock", false},        {"publicAccessBlock", true}, {"ownershipControls", true},
+    {"encryption", true},      {"logging", false},            {"notification", false},   {"requestPayment", false},
+    {"accelerate", false}};
+
+// Bucket sub-resources we do not implement at all answer NotImplemented instead of acting on the bucket.
+constexpr std::string_view kUnsupportedBucket[] = {"analytics", "metrics", "inventory", "intelligent-tiering"};
 
 RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
   RouteOutcome out;
@@ -34,6 +44,13 @@ RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
   };
   for (auto s : kUnsupportedBucket)
     if (op.has(s)) return fail(not_implemented(std::string(s)));
+  for (const auto& a : kAbsentConfigs) {
+    if (!op.has(a.sub)) continue;
+    if (m == V::get) return set(Op::GetBucketAbsentConfig);
+    if (m == V::delete_ && a.deletable) return set(Op::DeleteBucketAbsentConfig);
+    if (m == V::put) return fail(not_implemented(std::string(a.sub)));
+    return fail(method_not_allowed());
+  }
   if (m == V::options) return set(Op::Preflight);
   if (op.has("location")) return m == V::get ? set(Op::GetBucketLocation) : fail(method_not_allowed());
   if (op.has("versioning")) {
@@ -149,7 +166,7 @@ const char* op_name(Op op) {
     N(ListMultipartUploads) N(DeleteObjects) N(PutObject) N(CopyObject) N(GetObject) N(HeadObject) N(DeleteObject)
     N(GetObjectAttributes) N(GetObjectTagging) N(PutObjectTagging) N(DeleteObjectTagging) N(GetObjectAcl)
     N(PutObjectAcl) N(CreateMultipartUpload) N(UploadPart) N(UploadPartCopy) N(CompleteMultipartUpload)
-    N(AbortMultipartUpload) N(ListParts) N(Preflight)
+    N(AbortMultipartUpload) N(ListParts) N(Preflight) N(GetBucketAbsentConfig) N(DeleteBucketAbsentConfig)
 #undef N
   }
   return "Unknown";

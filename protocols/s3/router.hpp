@@ -17,6 +17,8 @@ enum class Op {
   CreateBucket, DeleteBucket, HeadBucket, ListObjects, ListObjectsV2, ListObjectVersions, GetBucketLocation,
   GetBucketVersioning, PutBucketVersioning, GetBucketTagging, PutBucketTagging, DeleteBucketTagging,
   GetBucketCors, PutBucketCors, DeleteBucketCors, GetBucketAcl, PutBucketAcl, ListMultipartUploads, DeleteObjects,
+  // a configuration no bucket has here (policy, lifecycle, website, ...; router.cpp kAbsentConfigs)
+  GetBucketAbsentConfig, DeleteBucketAbsentConfig,
   // objects
   PutObject, CopyObject, GetObject, HeadObject, DeleteObject, GetObjectAttributes,
   GetObjectTagging, PutObjectTagging, DeleteObjectTagging, GetObjectAcl, PutObjectAcl,

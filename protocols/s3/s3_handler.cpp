@@ -274,6 +274,8 @@ asio::awaitable<void> S3Handler::dispatch(Ctx& c) {
     case Op::GetBucketLocation:
     case Op::GetBucketVersioning:
     case Op::PutBucketVersioning:
+    case Op::GetBucketAbsentConfig:
+    case Op::DeleteBucketAbsentConfig:
       co_await handle_bucket_op(c);
       co_return;
     case Op::GetBucketAcl:
