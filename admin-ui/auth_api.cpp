@@ -192,6 +192,17 @@ asio::awaitable<void> signup(ApiContext& c) {
     });
     if (!ok) co_return co_await c.fail(status::forbidden, "invite_invalid", "this invite code is not valid or was used");
   }
+  // At most signup_limit sign-ups per client address per 15 minutes: each makes an account and
+  // mails the address it names, so one client could otherwise fill the database and send mail to
+  // any number of addresses.
+  if (c.app.config.signup_limit > 0) {
+    bool allowed = co_await c.svc.throttle.take("signup:" + c.ex.info().remote_addr, c.app.config.signup_limit);
+    if (!allowed) {
+      c.retry_after = "900";
+      co_return co_await c.fail(status::too_many_requests, "too_many_signups",
+                                "too many sign-ups from this address; try again in 15 minutes");
+    }
+  }
   bool verify = c.app.config.require_email_verification;
   auth::NewUser nu{*name, *email, *password, false, "free", verify ? "pending" : "active", false};
   auto u = co_await c.app.users.create(nu);

@@ -4,6 +4,19 @@
 #include "storage/object_rows.hpp"
 
 namespace depot::auth {
+namespace {
+// Counts one event of `scope` (a failure, a sign-up) in its window, a new window once the last
+// one is over; returns the window's count.
+int count_event(pqxx::work& w, const std::string& scope, std::chrono::seconds window) {
+  auto r = w.exec_params(
+      "INSERT INTO auth_throttle AS t (scope, failures) VALUES ($1, 1) ON CONFLICT (scope) DO UPDATE SET "
+      "failures = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN 1 ELSE t.failures + 1 END, "
+      "window_start = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN now() ELSE t.window_start END, "
+      "last_failure = now() RETURNING failures",
+      scope, double(window.count()));
+  return r[0][0].as<int>();
+}
+}  // namespace
 
 boost::asio::awaitable<std::optional<std::int64_t>> Throttle::banned(std::string addr, std::string account) {
   co_return co_await db_.tx([&](pqxx::work& w) -> std::optional<std::int64_t> {
@@ -21,13 +34,7 @@ boost::asio::awaitable<std::chrono::milliseconds> Throttle::record_failure(std::
     int most = 0;
     for (const std::string& scope : {"ip:" + addr, account.empty() ? std::string() : "user:" + account}) {
       if (scope.empty()) continue;
-      auto r = w.exec_params(
-          "INSERT INTO auth_throttle AS t (scope, failures) VALUES ($1, 1) ON CONFLICT (scope) DO UPDATE SET "
-          "failures = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN 1 ELSE t.failures + 1 END, "
-          "window_start = CASE WHEN t.window_start < now() - make_interval(secs => $2) THEN now() ELSE t.window_start END, "
-          "last_failure = now() RETURNING failures",
-          scope, double(window_.count()));
-      int n = r[0][0].as<int>();
+      int n = count_event(w, scope, window_);
       int limit = scope.starts_with("ip:") ? threshold_ * 4 : threshold_;
       if (n >= limit)
         w.exec_params(
@@ -41,6 +48,11 @@ boost::asio::awaitable<std::chrono::milliseconds> Throttle::record_failure(std::
   // Back-off from the fourth failure: 0.2 s, 0.4 s ... at most 2 s.
   if (worst <= 3) co_return std::chrono::milliseconds(0);
   co_return std::chrono::milliseconds(std::min(2000, 100 * (1 << std::min(worst - 3, 5))));
+}
+
+boost::asio::awaitable<bool> Throttle::take(std::string scope, int limit) {
+  int n = co_await db_.tx([&](pqxx::work& w) { return count_event(w, scope, window_); });
+  co_return n <= limit;
 }
 
 boost::asio::awaitable<void> Throttle::record_success(std::string account) {

@@ -36,6 +36,9 @@ class Throttle {
   // Counts a failure for both scopes (account may be empty); returns the back-off to wait
   // before answering.
   boost::asio::awaitable<std::chrono::milliseconds> record_failure(std::string addr, std::string account);
+  // Counts one use of `scope` in the current window; false when the window already had `limit`
+  // (the use is still counted). For rates of actions other than sign-in (scope "signup:ADDR").
+  boost::asio::awaitable<bool> take(std::string scope, int limit);
   // A success clears the account's counter (not the address's).
   boost::asio::awaitable<void> record_success(std::string account);
   boost::asio::awaitable<std::vector<Ban>> list_bans();

@@ -53,6 +53,7 @@ struct Config {
   std::string site_name = "depot";            // in emails and the console
   std::string signup_mode = "open";           // open | invite | closed
   bool require_email_verification = true;     // storage usable only once the email is verified
+  int signup_limit = 10;                      // sign-ups per client address per 15 minutes (0: no limit)
   std::string smtp_url;                       // smtp://host:port (STARTTLS if offered) or smtps://; empty: mail waits
   std::string smtp_user;
   std::string smtp_password;

@@ -57,6 +57,7 @@ po::options_description serve_options(Config& c) {
       ("admin-password", po::value(&c.admin_password), "password of the admin created on first run (default: generated)")
       ("site-name", po::value(&c.site_name)->default_value(c.site_name), "name shown in emails and the console")
       ("signup-mode", po::value(&c.signup_mode)->default_value(c.signup_mode), "open, invite or closed")
+      ("signup-limit", po::value(&c.signup_limit)->default_value(c.signup_limit), "sign-ups per client address per 15 minutes (0: no limit)")
       ("require-email-verification", po::value(&c.require_email_verification)->default_value(c.require_email_verification), "storage usable only after the email is verified")
       ("smtp-url", po::value(&c.smtp_url), "smtp://host:port or smtps://host:port (empty: mail waits in the outbox)")
       ("smtp-user", po::value(&c.smtp_user), "SMTP user name")

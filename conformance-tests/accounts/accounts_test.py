@@ -239,7 +239,10 @@ def start_server(signup_mode="open", extra=()):
          "--site-name", "Depot Test", "--signup-mode", signup_mode, "--smtp-url", f"smtp://127.0.0.1:{SMTP_PORT}",
          "--mail-from", "noreply@depot.test", "--stripe-api-base", f"http://127.0.0.1:{STRIPE_PORT}",
          "--stripe-secret-key", "sk_test_" + RUN, "--auth-ban-threshold", "6", "--auth-ban-duration", "120",
-         "--payment-grace", "2", "--shutdown-grace", "2", *extra],
+         "--payment-grace", "2", "--shutdown-grace", "2",
+         # The suite signs up more accounts from 127.0.0.1 than the default allows; the limit has
+         # its own scenario (signup-limit-per-address).
+         "--signup-limit", "100", *extra],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     for _ in range(150):
         try:
@@ -1101,6 +1104,46 @@ def t_cli_set_password_ends_sessions():
     expect(Client().login(name, new)[0], 200, None, "the new password")
 
 
+def t_signup_limit():
+    """Sign-ups per client address are limited (--signup-limit per 15 minutes): past the limit a
+    sign-up is refused with 429 too_many_signups and Retry-After, and makes no account."""
+    psql("DELETE FROM auth_throttle WHERE scope = 'signup:127.0.0.1'")
+    data = os.path.join(WORK, "data-limit")
+    os.makedirs(data, exist_ok=True)
+    shutil.copy(os.path.join(WORK, "data", "master.key"), os.path.join(data, "master.key"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(os.path.join(WORK, "server-limit.log"), "a")
+    proc = subprocess.Popen([BIN, "serve", "--database-url", DB, "--data-dir", data, "--listen", f"127.0.0.1:{port}",
+                             "--tls-listen", "", "--shutdown-grace", "1", "--signup-limit", "2"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except Exception:  # noqa: BLE001
+                pass
+            assert proc.poll() is None, "the server with --signup-limit 2 did not start"
+            time.sleep(0.2)
+        for i in range(3):
+            name = f"limit{i}{RUN}"
+            st, js, hdrs = Client().call("POST", f"http://127.0.0.1:{port}/api/v1/auth/signup",
+                                         dict(name=name, email=f"{name}@example.test", password="limit password " + RUN))
+            if i < 2:
+                expect(st, 201, js, f"sign-up {i + 1} of 2")
+                continue
+            expect(st, 429, js, "the third sign-up from one address")
+            assert err_code(js) == "too_many_signups", js
+            assert hdrs.get("Retry-After") == "900", dict(hdrs)
+            assert psql(f"SELECT count(*) FROM users WHERE name = '{name}'") == "0", "the refused sign-up made an account"
+    finally:
+        stop_server(proc)
+        psql("DELETE FROM auth_throttle WHERE scope = 'signup:127.0.0.1'")
+
+
 def stop_server(proc):
     proc.terminate()
     try:
@@ -1178,7 +1221,8 @@ def main():
         rc, out = depot("user", "add", admin_name, "--email", f"{admin_name}@example.test", "--admin", "--password-stdin",
                         stdin=admin_pw + "\n")
         assert rc == 0, out
-        psql("DELETE FROM auth_throttle WHERE scope = 'ip:127.0.0.1'")  # left by an earlier run on this database
+        # Left by an earlier run on this database.
+        psql("DELETE FROM auth_throttle WHERE scope IN ('ip:127.0.0.1', 'signup:127.0.0.1')")
         S["admin_client"] = Client()
         expect(S["admin_client"].login(admin_name, admin_pw)[0], 200, None, "admin login")
         for name, fn in [("signup-verify-login-key-awscli", t_signup_to_aws), ("signup-refusals", t_signup_refusals),
@@ -1195,7 +1239,8 @@ def main():
                          ("reset-link-ignores-host-header", t_reset_link_ignores_host),
                          ("cli-set-password-ends-sessions", t_cli_set_password_ends_sessions),
                          ("totp-secrets-sealed-at-start", t_totp_sealed_at_start),
-                         ("signup-modes-invite-closed", t_signup_modes)]:
+                         ("signup-modes-invite-closed", t_signup_modes),
+                         ("signup-limit-per-address", t_signup_limit)]:
             scenario(name, fn)
     except Exception as e:  # noqa: BLE001
         print(f"FAIL accounts-setup: {e}")
@@ -1203,6 +1248,10 @@ def main():
     finally:
         if S.get("proc"):
             stop_server(S["proc"])
+        try:  # the later suites sign up from 127.0.0.1 too, against the default limit
+            psql("DELETE FROM auth_throttle WHERE scope = 'signup:127.0.0.1'")
+        except Exception:  # noqa: BLE001
+            pass
         stripe.shutdown()
         try:
             S["smtp"].stop()
