@@ -257,6 +257,33 @@ def start_server(signup_mode="open", extra=()):
     raise RuntimeError("the accounts test server did not start; see " + os.path.join(WORK, "server.log"))
 
 
+def start_side_server(name, *args):
+    """A second server on the suite's database, on a free port, plain HTTP, with the server
+    defaults but for args (no --public-url, no SMTP: mail stays in the outbox). Returns (process,
+    port) once it is ready."""
+    data = os.path.join(WORK, "data-" + name)
+    os.makedirs(data, exist_ok=True)
+    shutil.copy(os.path.join(WORK, "data", "master.key"), os.path.join(data, "master.key"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(os.path.join(WORK, f"server-{name}.log"), "a")
+    proc = subprocess.Popen([BIN, "serve", "--database-url", DB, "--data-dir", data, "--listen", f"127.0.0.1:{port}",
+                             "--tls-listen", "", "--shutdown-grace", "1", *args], stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(150):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return proc, port
+        except Exception:  # noqa: BLE001
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    stop_server(proc)
+    raise RuntimeError(f"the side server {name} did not start; see server-{name}.log")
+
+
 S = {}  # state shared by the scenarios, in order
 
 
@@ -1048,25 +1075,8 @@ def t_reset_link_ignores_host():
     assert "attacker.example" not in text and "attacker.example" not in html, "the mail names the request's Host"
     # The default: a second server on the same database without --public-url (and without SMTP:
     # the mail is read from the outbox).
-    data = os.path.join(WORK, "data-nopublic")
-    os.makedirs(data, exist_ok=True)
-    shutil.copy(os.path.join(WORK, "data", "master.key"), os.path.join(data, "master.key"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = open(os.path.join(WORK, "server-nopublic.log"), "a")
-    proc = subprocess.Popen([BIN, "serve", "--database-url", DB, "--data-dir", data, "--listen", f"127.0.0.1:{port}",
-                             "--tls-listen", "", "--shutdown-grace", "1"], stdout=log, stderr=subprocess.STDOUT)
+    proc, port = start_side_server("nopublic")
     try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except Exception:  # noqa: BLE001
-                pass
-            assert proc.poll() is None, "the server without --public-url did not start"
-            time.sleep(0.2)
         last = psql(f"SELECT coalesce(max(id), 0) FROM outbox WHERE to_addr = '{email}'")
         st, js, _ = Client().call("POST", f"http://127.0.0.1:{port}/api/v1/auth/password-reset", {"email": email},
                                   headers={"Host": "attacker.example"})
@@ -1108,26 +1118,8 @@ def t_signup_limit():
     """Sign-ups per client address are limited (--signup-limit per 15 minutes): past the limit a
     sign-up is refused with 429 too_many_signups and Retry-After, and makes no account."""
     psql("DELETE FROM auth_throttle WHERE scope = 'signup:127.0.0.1'")
-    data = os.path.join(WORK, "data-limit")
-    os.makedirs(data, exist_ok=True)
-    shutil.copy(os.path.join(WORK, "data", "master.key"), os.path.join(data, "master.key"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = open(os.path.join(WORK, "server-limit.log"), "a")
-    proc = subprocess.Popen([BIN, "serve", "--database-url", DB, "--data-dir", data, "--listen", f"127.0.0.1:{port}",
-                             "--tls-listen", "", "--shutdown-grace", "1", "--signup-limit", "2"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc, port = start_side_server("limit", "--signup-limit", "2")
     try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except Exception:  # noqa: BLE001
-                pass
-            assert proc.poll() is None, "the server with --signup-limit 2 did not start"
-            time.sleep(0.2)
         for i in range(3):
             name = f"limit{i}{RUN}"
             st, js, hdrs = Client().call("POST", f"http://127.0.0.1:{port}/api/v1/auth/signup",
