@@ -44,6 +44,7 @@ RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
   };
   for (auto s : kUnsupportedBucket)
     if (op.has(s)) return fail(not_implemented(std::string(s)));
+  if (m == V::options) return set(Op::Preflight);  // a browser's preflight of any request below
   for (const auto& a : kAbsentConfigs) {
     if (!op.has(a.sub)) continue;
     if (m == V::get) return set(Op::GetBucketAbsentConfig);
@@ -51,7 +52,6 @@ RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
     if (m == V::put) return fail(not_implemented(std::string(a.sub)));
     return fail(method_not_allowed());
   }
-  if (m == V::options) return set(Op::Preflight);
   if (op.has("location")) return m == V::get ? set(Op::GetBucketLocation) : fail(method_not_allowed());
   if (op.has("versioning")) {
     if (m == V::get) return set(Op::GetBucketVersioning);

@@ -46,6 +46,7 @@ TEST_CASE("S3 router: path style", "[s3]") {
   CHECK(r(V::delete_, "/bkt?lifecycle").operation->op == Op::DeleteBucketAbsentConfig);
   CHECK(r(V::put, "/bkt?policy").error->code == "NotImplemented");
   CHECK(r(V::delete_, "/bkt?object-lock").error->code == "MethodNotAllowed");
+  CHECK(r(V::options, "/bkt?policy").operation->op == Op::Preflight);
   CHECK(r(V::get, "/bkt?analytics").error->code == "NotImplemented");
   CHECK(r(V::patch, "/bkt/k").error->code == "MethodNotAllowed");
   CHECK(r(V::get, "/bkt/k").operation->resource() == "/bkt/k");
