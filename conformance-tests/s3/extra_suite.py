@@ -546,6 +546,20 @@ try:
         assert st == 501 and xml_code(body) == "NotImplemented", ("x-amz-acl: public-read", st, body[:300])
         st, _, _ = s3raw("HEAD", f"/{FZ}/acl-bogus")
         assert st == 404, ("a refused ACL stored the object", st)
+        # Grants to others are refused like public canned ACLs, never ignored; the owner's own
+        # full control is what every object has.
+        everyone = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
+        st, _, body = s3raw("GET", f"/{FZ}?acl")
+        assert st == 200, ("GetBucketAcl", st, body[:300])
+        OWNER = ET.fromstring(body).find(f"{S3NS}Owner/{S3NS}ID").text
+        st, _, body = s3raw("PUT", f"/{FZ}/acl-grant", b"x", {"x-amz-grant-read": everyone})
+        assert st == 501 and xml_code(body) == "NotImplemented", ("x-amz-grant-read on PUT", st, body[:300])
+        st, _, _ = s3raw("HEAD", f"/{FZ}/acl-grant")
+        assert st == 404, ("a refused grant stored the object", st)
+        st, _, body = s3raw("PUT", f"/{FZ}/obj?acl", b"", {"x-amz-grant-full-control": f'id="{OWNER}", {everyone}'})
+        assert st == 501 and xml_code(body) == "NotImplemented", ("PutObjectAcl granting everyone", st, body[:300])
+        st, _, body = s3raw("PUT", f"/{FZ}/acl-owner", b"x", {"x-amz-grant-full-control": f'id="{OWNER}"'})
+        assert st == 200, ("the owner's full control as a grant", st, body[:300])
 
     @scenario("s3-multipart-uploads-listing-and-checksum-types")
     def _():

@@ -1,5 +1,6 @@
-// Canned ACLs: depot has one owner per bucket, so only `private` (and its single-owner synonym
-// bucket-owner-full-control) is accepted; anything else is refused with a clear error.
+// Canned ACLs and grants: depot has one owner per bucket, so only `private` (and its single-owner
+// synonym bucket-owner-full-control), and no grant but the owner's full control, are accepted;
+// anything else is refused with a clear error.
 #pragma once
 #include <optional>
 

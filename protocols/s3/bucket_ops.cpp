@@ -12,7 +12,32 @@
 
 namespace depot::s3 {
 
+namespace {
+// True when a grant header's value (grantees "type=value" separated by commas) names the owner
+// alone: `id=NAME` or `id="NAME"`.
+bool grants_owner_only(std::string_view v, const std::string& owner) {
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto g = v.substr(0, comma);
+    while (!g.empty() && g.front() == ' ') g.remove_prefix(1);
+    while (!g.empty() && g.back() == ' ') g.remove_suffix(1);
+    if (g != "id=" + owner && g != "id=\"" + owner + "\"") return false;
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  return true;
+}
+}  // namespace
+
 std::optional<S3Error> check_canned_acl(const Ctx& c) {
+  // Grants to others, as for canned ACLs other than private: refused rather than ignored, so a
+  // client never believes it shared what stays private. The owner's full control is what every
+  // bucket and object has.
+  bool others = !grants_owner_only(c.header("x-amz-grant-full-control"), c.user_name);
+  for (std::string_view h : {"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp"})
+    others = others || !c.header(h).empty();
+  if (others)
+    return s3_error(501, "NotImplemented", "Grants are not supported: every bucket and object belongs to its owner alone.");
   auto acl = c.header("x-amz-acl");
   if (acl.empty() || acl == "private" || acl == "bucket-owner-full-control") return std::nullopt;
   // S3's other canned ACLs are not implemented; anything else is no canned ACL at all.
