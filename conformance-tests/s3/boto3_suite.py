@@ -640,6 +640,27 @@ def _():
     must(st, data, 405, "MethodNotAllowed")
 
 
+@scenario("boto3-storage-options-depot-lacks-are-refused")
+def _():
+    # Server-side encryption, archive storage classes and object lock are refused, never ignored: a
+    # client is not told its object is encrypted, archived or locked when it is not.
+    k = "storage-options.txt"
+    expect_error("NotImplemented", lambda: s3.put_object(Bucket=BUCKET, Key=k, Body=b"x", ServerSideEncryption="AES256"))
+    expect_error("NotImplemented", lambda: s3.put_object(Bucket=BUCKET, Key=k, Body=b"x", ServerSideEncryption="aws:kms"))
+    st, data = raw("PUT", f"/{BUCKET}/{k}", b"x", {"x-amz-server-side-encryption-customer-algorithm": "AES256",
+                                                  "x-amz-server-side-encryption-customer-key": base64.b64encode(b"k" * 32).decode()})
+    must(st, data, 501, "NotImplemented")
+    expect_error("InvalidStorageClass", lambda: s3.put_object(Bucket=BUCKET, Key=k, Body=b"x", StorageClass="GLACIER"))
+    expect_error("InvalidStorageClass", lambda: s3.create_multipart_upload(Bucket=BUCKET, Key=k, StorageClass="DEEP_ARCHIVE"))
+    expect_error("InvalidRequest", lambda: s3.put_object(Bucket=BUCKET, Key=k, Body=b"x", ObjectLockLegalHoldStatus="ON"))
+    expect_error("404", lambda: s3.head_object(Bucket=BUCKET, Key=k))
+    assert not s3.list_multipart_uploads(Bucket=BUCKET, Prefix=k).get("Uploads"), "a refused upload was created"
+    s3.put_object(Bucket=BUCKET, Key=k, Body=b"x", StorageClass="STANDARD")
+    expect_error("NotImplemented", lambda: s3.copy_object(Bucket=BUCKET, Key=k + ".copy", CopySource={"Bucket": BUCKET, "Key": k},
+                                                          ServerSideEncryption="AES256"))
+    s3.delete_object(Bucket=BUCKET, Key=k)
+
+
 # Clean up through ListObjectVersions, as some tools do.
 try:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):
