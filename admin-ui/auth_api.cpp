@@ -192,15 +192,16 @@ asio::awaitable<void> signup(ApiContext& c) {
     });
     if (!ok) co_return co_await c.fail(status::forbidden, "invite_invalid", "this invite code is not valid or was used");
   }
-  // At most signup_limit sign-ups per client address per 15 minutes: each makes an account and
-  // mails the address it names, so one client could otherwise fill the database and send mail to
-  // any number of addresses.
+  // At most signup_limit sign-ups per client address in the throttle's window (15 minutes): each
+  // makes an account and mails the address it names, so one client could otherwise fill the
+  // database and send mail to any number of addresses.
   if (c.app.config.signup_limit > 0) {
     bool allowed = co_await c.svc.throttle.take("signup:" + c.ex.info().remote_addr, c.app.config.signup_limit);
     if (!allowed) {
-      c.retry_after = "900";
+      auto window = c.svc.throttle.window().count();
+      c.retry_after = std::to_string(window);
       co_return co_await c.fail(status::too_many_requests, "too_many_signups",
-                                "too many sign-ups from this address; try again in 15 minutes");
+                                "too many sign-ups from this address; try again in " + std::to_string(window / 60) + " minutes");
     }
   }
   bool verify = c.app.config.require_email_verification;

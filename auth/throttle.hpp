@@ -39,6 +39,8 @@ class Throttle {
   // Counts one use of `scope` in the current window; false when the window already had `limit`
   // (the use is still counted). For rates of actions other than sign-in (scope "signup:ADDR").
   boost::asio::awaitable<bool> take(std::string scope, int limit);
+  // The window the counters count in.
+  std::chrono::seconds window() const { return window_; }
   // A success clears the account's counter (not the address's).
   boost::asio::awaitable<void> record_success(std::string account);
   boost::asio::awaitable<std::vector<Ban>> list_bans();

@@ -161,37 +161,17 @@ asio::awaitable<void> put_versioning(Ctx& c) {
   co_await respond_empty(c, bhttp::status::ok);
 }
 
-// A configuration no bucket has here (router.cpp kAbsentConfigs): GET answers what S3 answers for
+// A configuration no bucket has here (router.hpp AbsentConfig): GET answers what S3 answers for
 // a bucket without it, the "not found" error of that configuration or its empty document; DELETE
 // succeeds, as S3's does when there is nothing to delete.
-asio::awaitable<void> absent_config(Ctx& c) {
+asio::awaitable<void> answer_absent_config(Ctx& c) {
   auto b = co_await require_bucket(c);
   if (!b) co_return;
   if (c.op.op == Op::DeleteBucketAbsentConfig) co_return co_await respond_empty(c, bhttp::status::no_content);
-  struct NotFound {
-    std::string_view sub;
-    const char* code;
-    const char* message;
-  };
-  static constexpr NotFound kNotFound[] = {
-      {"policy", "NoSuchBucketPolicy", "The bucket policy does not exist"},
-      {"policyStatus", "NoSuchBucketPolicy", "The bucket policy does not exist"},
-      {"lifecycle", "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
-      {"website", "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},
-      {"replication", "ReplicationConfigurationNotFoundError", "The replication configuration was not found"},
-      {"object-lock", "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"},
-      {"publicAccessBlock", "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found"},
-      {"ownershipControls", "OwnershipControlsNotFoundError", "The bucket ownership controls were not found"},
-      {"encryption", "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"}};
-  for (const auto& n : kNotFound)
-    if (c.op.has(n.sub)) co_return co_await respond_error(c, s3_error(404, n.code, n.message));
-  // The configurations S3 answers with an empty (or default) document: logging off, no
-  // notifications, the owner pays, no transfer acceleration.
-  if (c.op.has("logging")) co_return co_await respond_xml(c, XmlDoc("BucketLoggingStatus").str());
-  if (c.op.has("notification")) co_return co_await respond_xml(c, XmlDoc("NotificationConfiguration").str());
-  if (c.op.has("accelerate")) co_return co_await respond_xml(c, XmlDoc("AccelerateConfiguration").str());
-  XmlDoc doc("RequestPaymentConfiguration");
-  doc.root().add("Payer", "BucketOwner");
+  const AbsentConfig* a = absent_config(c.op);  // the router found one
+  if (a->not_found_code) co_return co_await respond_error(c, s3_error(404, a->not_found_code, a->text));
+  XmlDoc doc(a->text);
+  if (a->sub == "requestPayment") doc.root().add("Payer", "BucketOwner");  // the default payer
   co_await respond_xml(c, doc.str());
 }
 
@@ -207,7 +187,7 @@ asio::awaitable<void> handle_bucket_op(Ctx& c) {
     case Op::GetBucketVersioning: co_await get_versioning(c); break;
     case Op::PutBucketVersioning: co_await put_versioning(c); break;
     case Op::GetBucketAbsentConfig:
-    case Op::DeleteBucketAbsentConfig: co_await absent_config(c); break;
+    case Op::DeleteBucketAbsentConfig: co_await answer_absent_config(c); break;
     default: co_await respond_error(c, s3_error(501, "NotImplemented", "Not implemented.")); break;
   }
 }

@@ -49,33 +49,31 @@ std::variant<storage::WriteConditions, S3Error> write_conditions(const Ctx& c) {
 }
 
 namespace {
-// Storage options of a write that depot does not offer: refused, never ignored, so a client is
-// not told its object is encrypted, archived or locked when it is not.
-std::optional<S3Error> check_storage_options(const Ctx& c) {
-  for (const auto& f : c.ex.request()) {
-    std::string name = lower(f.name_string());
-    if (name.starts_with("x-amz-server-side-encryption") || name.starts_with("x-amz-copy-source-server-side-encryption"))
-      return s3_error(501, "NotImplemented",
-                      "Server-side encryption is not supported: depot stores the bytes as they were sent (" + name + ").");
-    if (name.starts_with("x-amz-object-lock-"))
-      return s3_error(400, "InvalidRequest", "Bucket is missing Object Lock Configuration");
-  }
-  // One class: STANDARD. REDUCED_REDUNDANCY (s3cmd --rr) asks for less durability than that, so
-  // STANDARD serves it too; the others (archive and infrequent-access tiers) are refused.
-  if (auto sc = c.header("x-amz-storage-class"); !sc.empty() && sc != "STANDARD" && sc != "REDUCED_REDUNDANCY")
-    return s3_error(400, "InvalidStorageClass", "The storage class you specified is not valid: depot offers STANDARD only.");
+// Storage options of a write that depot does not offer, by header name (lower case): refused,
+// never ignored, so a client is not told its object is encrypted or locked when it is not.
+std::optional<S3Error> refused_option(std::string_view name) {
+  if (name.starts_with("x-amz-server-side-encryption") || name.starts_with("x-amz-copy-source-server-side-encryption"))
+    return s3_error(501, "NotImplemented",
+                    "Server-side encryption is not supported: depot stores the bytes as they were sent (" +
+                        std::string(name) + ").");
+  if (name.starts_with("x-amz-object-lock-"))
+    return s3_error(400, "InvalidRequest", "Bucket is missing Object Lock Configuration");
   return std::nullopt;
 }
 }  // namespace
 
 std::variant<storage::PutOptions, S3Error> put_options_from_request(const Ctx& c) {
   if (auto e = check_canned_acl(c)) return *e;
-  if (auto e = check_storage_options(c)) return *e;
+  // One storage class: STANDARD. REDUCED_REDUNDANCY (s3cmd --rr) asks for less durability than
+  // that, so STANDARD serves it too; the others (archive and infrequent-access tiers) are refused.
+  if (auto sc = c.header("x-amz-storage-class"); !sc.empty() && sc != "STANDARD" && sc != "REDUCED_REDUNDANCY")
+    return s3_error(400, "InvalidStorageClass", "The storage class you specified is not valid: depot offers STANDARD only.");
   storage::PutOptions o;
   o.content_type = std::string(c.header("content-type"));
   std::size_t meta_bytes = 0;
   for (auto& f : c.ex.request()) {
     std::string name = lower(f.name_string());
+    if (auto e = refused_option(name)) return *e;
     if (name.starts_with("x-amz-meta-")) {
       std::string k = name.substr(11);
       if (k.empty()) continue;  // `x-amz-meta-` alone names nothing: S3 drops it too

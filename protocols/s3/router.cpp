@@ -15,21 +15,35 @@ S3Error not_implemented(std::string what) {
   return s3_error(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented: " + what);
 }
 
-// Bucket configurations depot does not have. A bucket never has one: reading it answers as S3
-// does for a bucket without it, deleting it succeeds (GetBucketAbsentConfig, DeleteBucketAbsentConfig
-// in bucket_ops.cpp), and setting it is NotImplemented. Those with no DELETE in S3 are marked.
-struct AbsentConfig {
-  std::string_view sub;
-  bool deletable;
-};
+// Bucket configurations depot does not have (router.hpp AbsentConfig).
 constexpr AbsentConfig kAbsentConfigs[] = {
-    {"policy", true},          {"policyStatus", false},       {"lifecycle", true},       {"website", true},
-    {"replication", true},     {"object-lock", false},        {"publicAccessBlock", true}, {"ownershipControls", true},
-    {"encryption", true},      {"logging", false},            {"notification", false},   {"requestPayment", false},
-    {"accelerate", false}};
+    {"policy", true, "NoSuchBucketPolicy", "The bucket policy does not exist"},
+    {"policyStatus", false, "NoSuchBucketPolicy", "The bucket policy does not exist"},
+    {"lifecycle", true, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
+    {"website", true, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},
+    {"replication", true, "ReplicationConfigurationNotFoundError", "The replication configuration was not found"},
+    {"object-lock", false, "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"},
+    {"publicAccessBlock", true, "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found"},
+    {"ownershipControls", true, "OwnershipControlsNotFoundError", "The bucket ownership controls were not found"},
+    {"encryption", true, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"},
+    // Empty (or default) documents: logging off, no notifications, the owner pays, no acceleration.
+    {"logging", false, nullptr, "BucketLoggingStatus"},
+    {"notification", false, nullptr, "NotificationConfiguration"},
+    {"requestPayment", false, nullptr, "RequestPaymentConfiguration"},
+    {"accelerate", false, nullptr, "AccelerateConfiguration"}};
 
 // Bucket sub-resources we do not implement at all answer NotImplemented instead of acting on the bucket.
 constexpr std::string_view kUnsupportedBucket[] = {"analytics", "metrics", "inventory", "intelligent-tiering"};
+
+}  // namespace
+
+const AbsentConfig* absent_config(const Operation& op) {
+  for (const auto& a : kAbsentConfigs)
+    if (op.has(a.sub)) return &a;
+  return nullptr;
+}
+
+namespace {
 
 RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
   RouteOutcome out;
@@ -45,11 +59,10 @@ RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
   for (auto s : kUnsupportedBucket)
     if (op.has(s)) return fail(not_implemented(std::string(s)));
   if (m == V::options) return set(Op::Preflight);  // a browser's preflight of any request below
-  for (const auto& a : kAbsentConfigs) {
-    if (!op.has(a.sub)) continue;
+  if (const auto* a = absent_config(op)) {
     if (m == V::get) return set(Op::GetBucketAbsentConfig);
-    if (m == V::delete_ && a.deletable) return set(Op::DeleteBucketAbsentConfig);
-    if (m == V::put) return fail(not_implemented(std::string(a.sub)));
+    if (m == V::delete_ && a->deletable) return set(Op::DeleteBucketAbsentConfig);
+    if (m == V::put) return fail(not_implemented(std::string(a->sub)));
     return fail(method_not_allowed());
   }
   if (op.has("location")) return m == V::get ? set(Op::GetBucketLocation) : fail(method_not_allowed());

@@ -48,6 +48,18 @@ struct Operation {
 // Decodes a raw query string into names and values ('+' kept as '+').
 std::map<std::string, std::string> parse_query(std::string_view raw);
 
+// A bucket configuration depot does not have (policy, lifecycle, website, ...). No bucket has
+// one: a read answers what S3 answers for a bucket without it (GetBucketAbsentConfig), a DELETE
+// succeeds where S3 has one (DeleteBucketAbsentConfig), and setting it is NotImplemented.
+struct AbsentConfig {
+  std::string_view sub;         // the query sub-resource naming it
+  bool deletable;               // S3 has a DELETE for it
+  const char* not_found_code;   // the 404 code of a read, or nullptr: the read answers `document`
+  const char* text;             // the 404 message, or the empty document's root element
+};
+// The configuration op's query names, or nullptr.
+const AbsentConfig* absent_config(const Operation& op);
+
 struct RouteOutcome {
   std::optional<Operation> operation;
   std::optional<S3Error> error;
