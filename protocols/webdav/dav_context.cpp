@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "protocols/webdav/dav_headers.hpp"
 #include "protocols/webdav/error.hpp"
@@ -268,13 +269,15 @@ asio::awaitable<std::vector<storage::DavLock>> membership_locks(Ctx& c, const Wr
 asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, bool answer,
                                       const Resource* if_resource) {
   if (!if_resource && !targets.empty()) if_resource = targets.front().resource;
+  // Each target's membership locks, looked up once for the If header and the lock check.
+  std::vector<std::optional<std::vector<storage::DavLock>>> membership(targets.size());
   if (if_resource) {
     std::vector<std::string> extra;
     const bool has_if = !c.ex.header(bhttp::field::if_).empty();
-    for (const auto& t : targets)
-      if (has_if && t.resource == if_resource) {
-        auto parent_locks = co_await membership_locks(c, t);
-        for (auto& l : parent_locks) extra.push_back(l.token);
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      if (has_if && targets[i].resource == if_resource) {
+        membership[i] = co_await membership_locks(c, targets[i]);
+        for (const auto& l : *membership[i]) extra.push_back(l.token);
       }
     auto st = co_await evaluate_if(c, *if_resource, std::move(extra));
     if (st) {
@@ -284,7 +287,8 @@ asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, 
     }
   }
   auto submitted = submitted_tokens(c);
-  for (const auto& t : targets) {
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& t = targets[i];
     // Resolved together with "no lock is rooted at or above it": nothing to look up.
     if (t.resource->lock_free && !(t.deep && t.resource->is_collection())) continue;
     auto path = t.resource->lock_path();
@@ -297,8 +301,8 @@ asio::awaitable<unsigned> check_write(Ctx& c, std::vector<WriteTarget> targets, 
       auto below = co_await c.store.locks_below(path);
       if (below) locks->insert(locks->end(), below->begin(), below->end());
     }
-    auto parent_locks = co_await membership_locks(c, t);
-    for (auto& l : parent_locks) locks->push_back(std::move(l));
+    if (!membership[i]) membership[i] = co_await membership_locks(c, t);
+    for (auto& l : *membership[i]) locks->push_back(std::move(l));
     // Every lock root touched needs one of its locks' tokens.
     std::map<std::string, bool> satisfied;
     for (const auto& l : *locks) {
