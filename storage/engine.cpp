@@ -8,6 +8,7 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <map>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -1416,27 +1417,51 @@ asio::awaitable<Result<DeleteResult>> Engine::delete_object(const Bucket& b, std
   co_return res;
 }
 
-asio::awaitable<Result<std::vector<Result<DeleteResult>>>> Engine::delete_objects(const Bucket& b,
-                                                                                  std::vector<std::string> keys,
-                                                                                  TxHook in_tx) {
+asio::awaitable<Result<std::vector<Result<DeleteResult>>>> Engine::delete_objects(
+    const Bucket& b, std::vector<std::string> keys, KeysHook in_tx, std::vector<std::optional<std::string>> if_match) {
   std::vector<std::string> unlink;
+  bool conditional = false;
+  for (const auto& m : if_match) conditional = conditional || m.has_value();
   auto res = co_await db_.tx([&](pqxx::work& w) -> Result<std::vector<Result<DeleteResult>>> {
     unlink.clear();
-    // One statement for the whole batch; which keys existed comes back from RETURNING.
+    // The keys' current ETags (locked when a condition reads them), then one statement deletes
+    // every key whose condition holds.
     auto existed_rows = w.exec_params(
-        "SELECT key FROM objects WHERE bucket_id = $1 AND key = ANY($2::text[])", b.id, to_pg_text_array(keys));
-    std::set<std::string> existed;
-    for (const auto& r : existed_rows) existed.insert(r[0].as<std::string>());
-    auto rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = ANY($2::text[]) RETURNING blob_id, size",
-                               b.id, to_pg_text_array(keys));
-    QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
-    if (in_tx) in_tx(w);
-    unlink = std::move(rel.unlink);
+        std::string("SELECT key, etag FROM objects WHERE bucket_id = $1 AND key = ANY($2::text[])") +
+            (conditional ? " FOR UPDATE" : ""),
+        b.id, to_pg_text_array(keys));
+    std::map<std::string, std::string> existed;
+    for (const auto& r : existed_rows) existed.emplace(r[0].as<std::string>(), r[1].as<std::string>());
     std::vector<Result<DeleteResult>> out;
-    for (const auto& k : keys) {
-      if (auto v = valid_key(k); !v) out.emplace_back(v.error());
-      else out.emplace_back(DeleteResult{existed.count(k) > 0});
+    std::vector<std::string> doomed;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const auto& k = keys[i];
+      if (auto v = valid_key(k); !v) {
+        out.emplace_back(v.error());
+        continue;
+      }
+      auto it = existed.find(k);
+      if (i < if_match.size() && if_match[i]) {
+        WriteConditions cond;
+        cond.if_match = if_match[i];
+        std::optional<ObjectInfo> cur;
+        if (it != existed.end()) {
+          cur.emplace();
+          cur->etag = it->second;
+        }
+        if (auto c = check_conditions(cond, cur); !c) {
+          out.emplace_back(c.error());
+          continue;
+        }
+      }
+      out.emplace_back(DeleteResult{it != existed.end()});
+      doomed.push_back(k);
     }
+    auto rel = release_deleted(w, "DELETE FROM objects WHERE bucket_id = $1 AND key = ANY($2::text[]) RETURNING blob_id, size",
+                               b.id, to_pg_text_array(doomed));
+    QuotaEngine::credit(w, b.owner, rel.bytes, rel.objects);
+    if (in_tx) in_tx(w, doomed);
+    unlink = std::move(rel.unlink);
     return out;
   });
   co_await blobs_.remove_all(std::move(unlink));

@@ -29,6 +29,8 @@ class PgRow;
 // engine's own statements and may run again when the transaction is retried; throwing aborts
 // the whole change.
 using TxHook = std::function<void(pqxx::transaction_base&)>;
+// A hook told which keys a multi-key delete removes (the keys whose conditions held).
+using KeysHook = std::function<void(pqxx::transaction_base&, const std::vector<std::string>&)>;
 class QuotaEngine;
 class Reservation;
 
@@ -218,10 +220,12 @@ class Engine {
 
   boost::asio::awaitable<Result<DeleteResult>> delete_object(const Bucket& b, std::string key,
                                                              WriteConditions cond = {}, TxHook in_tx = {});
-  // Deletes every key in keys (S3 DeleteObjects): one transaction, per-key outcome.
-  boost::asio::awaitable<Result<std::vector<Result<DeleteResult>>>> delete_objects(const Bucket& b,
-                                                                                   std::vector<std::string> keys,
-                                                                                   TxHook in_tx = {});
+  // Deletes every key in keys (S3 DeleteObjects): one transaction, per-key outcome. if_match,
+  // when not empty, holds one entry per key: the ETag (or "*") that key's object must have, as
+  // check_conditions does for one delete; a key whose condition fails is kept and gets its error.
+  boost::asio::awaitable<Result<std::vector<Result<DeleteResult>>>> delete_objects(
+      const Bucket& b, std::vector<std::string> keys, KeysHook in_tx = {},
+      std::vector<std::optional<std::string>> if_match = {});
   // Deletes every key starting with prefix in one transaction. Returns how many.
   boost::asio::awaitable<Result<std::int64_t>> delete_prefix(const Bucket& b, std::string prefix, TxHook in_tx = {});
 

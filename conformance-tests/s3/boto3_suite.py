@@ -661,6 +661,67 @@ def _():
     s3.delete_object(Bucket=BUCKET, Key=k)
 
 
+
+def delete_body(objects):
+    """A DeleteObjects body for [(key, {element: value})] and its Content-MD5."""
+    xml = "<Delete>" + "".join(
+        "<Object><Key>" + k + "</Key>" + "".join(f"<{n}>{v}</{n}>" for n, v in extra.items()) + "</Object>"
+        for k, extra in objects) + "</Delete>"
+    body = xml.encode()
+    return body, base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+@scenario("boto3-deletes-keep-what-their-version-or-etag-does-not-name")
+def _():
+    k = "del-cond/obj"
+    etag = s3.put_object(Bucket=BUCKET, Key=k, Body=b"keep me")["ETag"]
+    # Buckets are unversioned: an id other than "null" names no version, and the object stays.
+    expect_error("InvalidArgument", lambda: s3.delete_object(Bucket=BUCKET, Key=k, VersionId="3HL4kqtJlcpXroDTDmJ"))
+    expect_error("InvalidArgument", lambda: s3.delete_object_tagging(Bucket=BUCKET, Key=k, VersionId="abc"))
+    expect_error("InvalidArgument", lambda: s3.get_object_acl(Bucket=BUCKET, Key=k, VersionId="abc"))
+    body, md5 = delete_body([(k, {"VersionId": "abc"}), (k + ".none", {"ETag": '"00000000000000000000000000000000"'})])
+    st, data = raw("POST", f"/{BUCKET}?delete", body, {"Content-MD5": md5})
+    must(st, data, 200)
+    assert data.count(b"<Error>") == 2 and b"<Code>InvalidArgument</Code>" in data and \
+        b"<Code>PreconditionFailed</Code>" in data, data
+    # A per-object ETag is a condition: a stale one keeps the object, the current one deletes it.
+    body, md5 = delete_body([(k, {"ETag": '"00000000000000000000000000000000"'})])
+    st, data = raw("POST", f"/{BUCKET}?delete", body, {"Content-MD5": md5})
+    must(st, data, 200)
+    assert b"<Error><Key>del-cond/obj</Key><Code>PreconditionFailed</Code>" in data, data
+    assert s3.get_object(Bucket=BUCKET, Key=k)["Body"].read() == b"keep me"
+    # S3 requires Content-MD5 or a checksum on a multi-object delete.
+    body, md5 = delete_body([(k, {})])
+    st, data = raw("POST", f"/{BUCKET}?delete", body)
+    must(st, data, 400, "InvalidRequest")
+    s3.head_object(Bucket=BUCKET, Key=k)
+    body, md5 = delete_body([(k, {"ETag": etag, "VersionId": "null"})])
+    st, data = raw("POST", f"/{BUCKET}?delete", body, {"Content-MD5": md5})
+    must(st, data, 200)
+    assert b"<Deleted><Key>del-cond/obj</Key></Deleted>" in data, data
+    expect_error("404", lambda: s3.head_object(Bucket=BUCKET, Key=k))
+
+
+@scenario("boto3-unknown-operations-are-not-taken-for-writes")
+def _():
+    k = "unknown-ops/dest"
+    s3.put_object(Bucket=BUCKET, Key=k, Body=b"destination")
+    # RenameObject (directory buckets only) must not become a PutObject with an empty body.
+    st, data = raw("PUT", f"/{BUCKET}/{k}?renameObject", b"", {"x-amz-rename-source": f"/{BUCKET}/unknown-ops/src"})
+    must(st, data, 501, "NotImplemented")
+    assert s3.get_object(Bucket=BUCKET, Key=k)["Body"].read() == b"destination"
+    # Metadata-table configurations must not become a DeleteBucket (this bucket is not empty
+    # here, so use a new, empty one).
+    b2 = BUCKET + "-mt"
+    s3.create_bucket(Bucket=b2)
+    for q in ("metadataTable", "metadataConfiguration", "someFutureThing"):
+        st, data = raw("DELETE", f"/{b2}?{q}")
+        must(st, data, 501, "NotImplemented")
+        assert f"<Resource>/{b2}</Resource>".encode() in data, data
+    s3.head_bucket(Bucket=b2)
+    s3.delete_bucket(Bucket=b2)
+    s3.delete_object(Bucket=BUCKET, Key=k)
+
 # Clean up through ListObjectVersions, as some tools do.
 try:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):

@@ -65,9 +65,6 @@ asio::awaitable<void> attributes(Ctx& c, const storage::ObjectInfo& o) {
 // retried: the object was looked up again after its blob went between lookup and open (a write
 // that replaced or deleted it committed in between): the second lookup finds the new object, or none.
 static asio::awaitable<void> get_object(Ctx& c, bool retried) {
-  // Buckets are unversioned: their one version is "null".
-  if (c.op.has("versionId") && c.op.get("versionId") != "null")
-    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid version id specified"));
   for (auto& [q, name] : kOverrides) {
     if (!c.op.has(q)) continue;
     auto v = c.op.get(q);

@@ -33,7 +33,26 @@ constexpr AbsentConfig kAbsentConfigs[] = {
     {"accelerate", false, nullptr, "AccelerateConfiguration"}};
 
 // Bucket sub-resources we do not implement at all answer NotImplemented instead of acting on the bucket.
-constexpr std::string_view kUnsupportedBucket[] = {"analytics", "metrics", "inventory", "intelligent-tiering"};
+constexpr std::string_view kUnsupportedBucket[] = {"analytics", "metrics", "inventory", "intelligent-tiering",
+                                                   "metadataTable", "metadataConfiguration",
+                                                   "metadataInventoryTable", "metadataJournalTable", "session"};
+// Object sub-resources likewise: a request for one must not fall through to PUT, GET or DELETE of
+// the object (a RenameObject taken for a PutObject would empty the destination).
+constexpr std::string_view kUnsupportedObject[] = {"restore", "select", "retention", "legal-hold", "torrent",
+                                                   "renameObject"};
+
+// A query parameter a plain write (PutObject, CreateBucket, DeleteObject, DeleteBucket) may carry:
+// the SDKs' x-id, a presigned request's X-Amz-* and, on a delete, the version. Any other names
+// an operation this server does not know, which must not be taken for the plain write.
+bool plain_write_param(const std::string& name, bool is_delete) {
+  if (name == "x-id" || (is_delete && name == "versionId")) return true;
+  return name.size() > 6 && (name.starts_with("X-Amz-") || name.starts_with("x-amz-"));
+}
+std::optional<std::string> unknown_write_param(const Operation& op, bool is_delete) {
+  for (const auto& [name, value] : op.query)
+    if (!plain_write_param(name, is_delete)) return name;
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -54,6 +73,7 @@ RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
   };
   auto fail = [&](S3Error e) {
     out.error = std::move(e);
+    out.operation = op;  // for the error's Resource
     return out;
   };
   for (auto s : kUnsupportedBucket)
@@ -91,11 +111,14 @@ RouteOutcome bucket_route(Operation op, V m, const http::RequestHeader& req) {
   if (op.has("uploads")) return m == V::get ? set(Op::ListMultipartUploads) : fail(method_not_allowed());
   if (op.has("delete")) return m == V::post ? set(Op::DeleteObjects) : fail(method_not_allowed());
   if (op.has("versions")) return m == V::get ? set(Op::ListObjectVersions) : fail(method_not_allowed());
+  if (m == V::put || m == V::delete_)
+    if (auto q = unknown_write_param(op, false)) return fail(not_implemented(*q));
   switch (m) {
     case V::put: return set(Op::CreateBucket);
     case V::delete_: return set(Op::DeleteBucket);
     case V::head: return set(Op::HeadBucket);
     case V::get: return set(op.get("list-type") == "2" ? Op::ListObjectsV2 : Op::ListObjects);
+    case V::post: return fail(not_implemented("POST object (browser form upload)"));
     default: return fail(method_not_allowed());
   }
 }
@@ -109,6 +132,7 @@ RouteOutcome object_route(Operation op, V m, const http::RequestHeader& req) {
   };
   auto fail = [&](S3Error e) {
     out.error = std::move(e);
+    out.operation = op;  // for the error's Resource
     return out;
   };
   bool copy_source = req.find("x-amz-copy-source") != req.end();
@@ -137,14 +161,15 @@ RouteOutcome object_route(Operation op, V m, const http::RequestHeader& req) {
       default: return fail(method_not_allowed());
     }
   }
-  if (op.has("restore") || op.has("select") || op.has("retention") || op.has("legal-hold") || op.has("torrent"))
-    return fail(not_implemented("object sub-resource"));
+  for (auto s : kUnsupportedObject)
+    if (op.has(s)) return fail(not_implemented(std::string(s)));
+  if (m == V::put || m == V::delete_)
+    if (auto q = unknown_write_param(op, m == V::delete_)) return fail(not_implemented(*q));
   switch (m) {
     case V::put: return set(copy_source ? Op::CopyObject : Op::PutObject);
     case V::get: return set(Op::GetObject);
     case V::head: return set(Op::HeadObject);
     case V::delete_: return set(Op::DeleteObject);
-    case V::post: return fail(not_implemented("POST object (browser form upload)"));
     default: return fail(method_not_allowed());
   }
 }

@@ -52,6 +52,29 @@ TEST_CASE("S3 router: path style", "[s3]") {
   CHECK(r(V::get, "/bkt/k").operation->resource() == "/bkt/k");
 }
 
+TEST_CASE("S3 router: an operation it does not know is never taken for a plain write", "[s3]") {
+  // Metadata-table configurations: a DELETE of one once deleted the bucket.
+  CHECK(r(V::delete_, "/bkt?metadataTable").error->code == "NotImplemented");
+  CHECK(r(V::delete_, "/bkt?metadataConfiguration").error->code == "NotImplemented");
+  CHECK(r(V::get, "/bkt?metadataTable").error->code == "NotImplemented");
+  // RenameObject: once a PutObject with an empty body over the destination.
+  CHECK(r(V::put, "/bkt/k?renameObject", "h", {{"x-amz-rename-source", "/bkt/src"}}).error->code == "NotImplemented");
+  // Any parameter a plain write does not take.
+  CHECK(r(V::put, "/bkt/k?someNewThing").error->code == "NotImplemented");
+  CHECK(r(V::delete_, "/bkt?someNewThing=1").error->code == "NotImplemented");
+  CHECK(r(V::put, "/bkt?someNewThing").error->code == "NotImplemented");
+  CHECK(r(V::delete_, "/bkt/k?someNewThing").error->code == "NotImplemented");
+  // What the SDKs and presigned URLs add still routes.
+  CHECK(r(V::put, "/bkt/k?x-id=PutObject").operation->op == Op::PutObject);
+  CHECK(r(V::put, "/bkt/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=ab").operation->op == Op::PutObject);
+  CHECK(r(V::delete_, "/bkt/k?versionId=null&x-id=DeleteObject").operation->op == Op::DeleteObject);
+  CHECK(r(V::delete_, "/bkt?x-id=DeleteBucket").operation->op == Op::DeleteBucket);
+  CHECK(r(V::get, "/bkt/k?cachebuster=1").operation->op == Op::GetObject);
+  // A refusal names the resource it was about.
+  CHECK(r(V::patch, "/bkt/k").operation->resource() == "/bkt/k");
+  CHECK(r(V::post, "/bkt").error->code == "NotImplemented");
+}
+
 TEST_CASE("S3 router: virtual-hosted style", "[s3]") {
   auto o = r(V::get, "/a/b.txt", "photos.s3.example.com:8080", {}, "s3.example.com");
   REQUIRE(o.operation);

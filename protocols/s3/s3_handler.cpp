@@ -225,11 +225,30 @@ asio::awaitable<std::optional<S3Error>> S3Handler::authenticate(Ctx& c) {
   co_return std::nullopt;
 }
 
+namespace {
+bool takes_version_id(Op op) {
+  switch (op) {
+    case Op::GetObject:
+    case Op::HeadObject:
+    case Op::GetObjectAttributes:
+    case Op::DeleteObject:
+    case Op::GetObjectAcl:
+    case Op::PutObjectAcl:
+    case Op::GetObjectTagging:
+    case Op::PutObjectTagging:
+    case Op::DeleteObjectTagging:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
   ex.info().protocol = "s3";
   auto routed = route(ex.request(), app_.config.s3_base_domain);
   if (routed.error) {
-    Ctx c{app_, ex, Operation{}};
+    Ctx c{app_, ex, routed.operation ? std::move(*routed.operation) : Operation{}};
     co_await respond_error(c, *routed.error);
     co_return;
   }
@@ -266,6 +285,10 @@ asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
 }
 
 asio::awaitable<void> S3Handler::dispatch(Ctx& c) {
+  // Buckets are unversioned: an object's one version is "null", and any other id names no
+  // version (S3 refuses it the same way, and a delete must not take the current object for it).
+  if (takes_version_id(c.op.op) && c.op.has("versionId") && c.op.get("versionId") != "null")
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid version id specified"));
   switch (c.op.op) {
     case Op::ListBuckets:
     case Op::CreateBucket:
