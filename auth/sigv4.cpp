@@ -33,9 +33,16 @@ std::string decode_or_raw(std::string_view s) {
   return d ? *d : std::string(s);
 }
 
-// name/value pairs of a raw query, percent-decoded ('+' kept as '+', as AWS signs it).
-std::vector<std::pair<std::string, std::string>> split_query(std::string_view raw) {
+// name/value pairs of a raw query, percent-decoded. A raw '+' is a space when plus_as_space
+// (form encoding, as S3 reads a query), else a '+'.
+std::vector<std::pair<std::string, std::string>> split_query(std::string_view raw, bool plus_as_space = false) {
   std::vector<std::pair<std::string, std::string>> out;
+  auto decode = [&](std::string_view s) {
+    if (!plus_as_space || s.find('+') == std::string_view::npos) return decode_or_raw(s);
+    std::string t(s);
+    std::replace(t.begin(), t.end(), '+', ' ');
+    return decode_or_raw(t);
+  };
   while (!raw.empty()) {
     auto amp = raw.find('&');
     auto piece = raw.substr(0, amp);
@@ -43,15 +50,32 @@ std::vector<std::pair<std::string, std::string>> split_query(std::string_view ra
     if (piece.empty()) continue;
     auto eq = piece.find('=');
     if (eq == std::string_view::npos)
-      out.emplace_back(decode_or_raw(piece), "");
+      out.emplace_back(decode(piece), "");
     else
-      out.emplace_back(decode_or_raw(piece.substr(0, eq)), decode_or_raw(piece.substr(eq + 1)));
+      out.emplace_back(decode(piece.substr(0, eq)), decode(piece.substr(eq + 1)));
   }
   return out;
 }
 
 AuthError error(std::string code, std::string message, unsigned status = 403) {
   return AuthError{std::move(code), std::move(message), status, {}};
+}
+
+// Whoever holds a signed request (a presigned URL, or a request seen on its way) may send it
+// with headers of their own: an x-amz-* header the signer did not sign (x-amz-copy-source would
+// turn a PUT into a copy of any of the signer's objects) is refused, as AWS does. The payload
+// hash is exempt: the signature covers it as the canonical request's last line.
+std::optional<AuthError> unsigned_amz_header(const http::RequestHeader& req, const ParsedAuth& a) {
+  for (const auto& f : req) {
+    auto name = lower(f.name_string());
+    if (name.starts_with("x-amz-") && name != "x-amz-content-sha256" &&
+        std::find(a.signed_headers.begin(), a.signed_headers.end(), name) == a.signed_headers.end()) {
+      AuthError e = error("AccessDenied", "There were headers present in the request which were not signed", 403);
+      e.details.emplace_back("HeadersNotSigned", name);
+      return e;
+    }
+  }
+  return std::nullopt;
 }
 
 // "AKID/20130524/us-east-1/s3/aws4_request"
@@ -139,9 +163,9 @@ std::string canonical_uri(std::string_view raw_path) {
   return uri_encode(decode_or_raw(raw_path), true);
 }
 
-std::string canonical_query(std::string_view raw_query, std::string_view exclude) {
+std::string canonical_query(std::string_view raw_query, std::string_view exclude, bool plus_as_space) {
   std::vector<std::pair<std::string, std::string>> enc;
-  for (auto& [k, v] : split_query(raw_query)) {
+  for (auto& [k, v] : split_query(raw_query, plus_as_space)) {
     if (!exclude.empty() && k == exclude) continue;
     enc.emplace_back(uri_encode(k, false), uri_encode(v, false));
   }
@@ -170,7 +194,8 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_
   int y, mo, d, h, mi, se;
   if (!num(0, 4, y) || !num(4, 2, mo) || !num(6, 2, d) || !num(9, 2, h) || !num(11, 2, mi) || !num(13, 2, se))
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  // Years past 2200 would overflow the clock's nanoseconds (and wrap to a time near now).
+  if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
@@ -261,6 +286,10 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
       out.error = error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400);
       return out;
     }
+    if (auto e = unsigned_amz_header(req, a)) {
+      out.error = std::move(e);
+      return out;
+    }
     out.auth = std::move(a);
     return out;
   }
@@ -306,17 +335,9 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
     out.error = host_not_signed();
     return out;
   }
-  // Whoever holds a presigned URL may send it with headers of their own: an x-amz-* header the
-  // signer did not sign (x-amz-copy-source would turn a presigned PUT into a copy of any of the
-  // signer's objects) is refused, as AWS does.
-  for (const auto& f : req) {
-    auto name = lower(f.name_string());
-    if (name.starts_with("x-amz-") && name != "x-amz-content-sha256" &&
-        std::find(a.signed_headers.begin(), a.signed_headers.end(), name) == a.signed_headers.end()) {
-      out.error = error("AccessDenied", "There were headers present in the request which were not signed", 403);
-      out.error->details.emplace_back("HeadersNotSigned", name);
-      return out;
-    }
+  if (auto e = unsigned_amz_header(req, a)) {
+    out.error = std::move(e);
+    return out;
   }
   try {
     std::size_t used = 0;
@@ -334,7 +355,7 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
   return out;
 }
 
-std::string canonical_request(const http::RequestHeader& req, const ParsedAuth& auth) {
+std::string canonical_request(const http::RequestHeader& req, const ParsedAuth& auth, bool plus_as_space) {
   std::string_view target = req.target();
   auto qpos = target.find('?');
   std::string_view path = target.substr(0, qpos);
@@ -345,7 +366,7 @@ std::string canonical_request(const http::RequestHeader& req, const ParsedAuth& 
   out += '\n';
   out += canonical_uri(path);
   out += '\n';
-  out += canonical_query(raw_query, auth.presigned ? "X-Amz-Signature" : "");
+  out += canonical_query(raw_query, auth.presigned ? "X-Amz-Signature" : "", plus_as_space);
   out += '\n';
   for (auto& h : auth.signed_headers) {
     out += h;
@@ -441,6 +462,17 @@ VerifyOutcome verify_request(const http::RequestHeader& req, const ParsedAuth& a
   std::string sts = string_to_sign(auth.amz_date, auth.scope(), creq);
   std::string key = signing_key(secret, auth.date, auth.region, auth.service);
   std::string expected = sign_hex(key, sts);
+  // A raw '+' in the query: SDKs that percent-encode everything never send one, but form
+  // encoders (URLSearchParams, urlencode) write a space as '+' and sign it as %20, as S3 reads it.
+  if (!crypto::equal_constant_time(expected, auth.signature) && req.target().find('+') != std::string_view::npos) {
+    std::string creq2 = canonical_request(req, auth, true);
+    std::string sts2 = string_to_sign(auth.amz_date, auth.scope(), creq2);
+    if (std::string e2 = sign_hex(key, sts2); crypto::equal_constant_time(e2, auth.signature)) {
+      expected = std::move(e2);
+      creq = std::move(creq2);
+      sts = std::move(sts2);
+    }
+  }
   if (!crypto::equal_constant_time(expected, auth.signature)) {
     out.error = error("SignatureDoesNotMatch",
                       "The request signature we calculated does not match the signature you provided. Check your key "

@@ -67,8 +67,9 @@ std::optional<AuthError> check_region(const ParsedAuth& auth, std::string_view e
 std::string uri_encode(std::string_view s, bool keep_slash);
 std::string canonical_uri(std::string_view raw_path);
 // Sorted, re-encoded query; the parameter named `exclude` (X-Amz-Signature) is left out.
-std::string canonical_query(std::string_view raw_query, std::string_view exclude = {});
-std::string canonical_request(const http::RequestHeader& req, const ParsedAuth& auth);
+std::string canonical_query(std::string_view raw_query, std::string_view exclude = {}, bool plus_as_space = false);
+// plus_as_space: a raw '+' in the query is a space (form encoding), signed as %20.
+std::string canonical_request(const http::RequestHeader& req, const ParsedAuth& auth, bool plus_as_space = false);
 std::string string_to_sign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request);
 std::string signing_key(std::string_view secret, std::string_view date, std::string_view region,
                         std::string_view service);

@@ -209,6 +209,42 @@ TEST_CASE("canonical query and URI encoding edge cases", "[sigv4]") {
   CHECK(canonical_uri("") == "/");
 }
 
+TEST_CASE("a '+' in the query is a space as form encoders sign it, or a plus", "[sigv4]") {
+  CHECK(canonical_query("q=a+b&r+s=1", {}, true) == "q=a%20b&r%20s=1");
+  // Signed with the space (URLSearchParams' way) or with the plus: both verify.
+  for (std::string signed_as : {"/bucket/k?response-content-disposition=a%20b", "/bucket/k?response-content-disposition=a%2Bb"}) {
+    http::RequestHeader r;
+    r.method(http::bhttp::verb::get);
+    r.target(signed_as);
+    r.set(http::bhttp::field::host, "127.0.0.1:8080");
+    sign_request(r, "AKID", "secret", "us-east-1", "UNSIGNED-PAYLOAD", kNow);
+    r.target("/bucket/k?response-content-disposition=a+b");
+    auto p = parse_request_auth(r);
+    REQUIRE(p.auth);
+    CHECK_FALSE(verify_request(r, *p.auth, "secret", kNow).error);
+  }
+}
+
+TEST_CASE("an x-amz header the Authorization header does not sign is refused", "[sigv4]") {
+  http::RequestHeader r;
+  r.method(http::bhttp::verb::put);
+  r.target("/bucket/k");
+  r.set(http::bhttp::field::host, "127.0.0.1:8080");
+  sign_request(r, "AKID", "secret", "us-east-1", "UNSIGNED-PAYLOAD", kNow);
+  REQUIRE(parse_request_auth(r).auth);
+  r.set("x-amz-copy-source", "/bucket/other");
+  auto p = parse_request_auth(r);
+  REQUIRE(p.error);
+  CHECK(p.error->code == "AccessDenied");
+  CHECK(p.error->details[0] == std::make_pair(std::string("HeadersNotSigned"), std::string("x-amz-copy-source")));
+}
+
+TEST_CASE("dates past the clock's range are refused, not wrapped to now", "[sigv4]") {
+  CHECK_FALSE(parse_amz_date("26110628T062908Z"));
+  CHECK_FALSE(parse_amz_date("99991231T235959Z"));
+  CHECK(parse_amz_date("21000101T000000Z"));
+}
+
 TEST_CASE("sign_request produces what verify_request accepts", "[sigv4]") {
   http::RequestHeader r;
   r.method(http::bhttp::verb::put);

@@ -722,6 +722,39 @@ def _():
     s3.delete_bucket(Bucket=b2)
     s3.delete_object(Bucket=BUCKET, Key=k)
 
+
+@scenario("boto3-presigned-query-headers-plus-and-unsigned-headers")
+def _():
+    from botocore.auth import S3SigV4QueryAuth
+    creds = Credentials(AK, SK)
+    # Presigners (the JS SDK, Ruby) move x-amz-meta-* and x-amz-tagging into the signed query.
+    k = "presign-hoist/obj"
+    req = AWSRequest("PUT", f"{EP}/{BUCKET}/{k}?x-amz-meta-colour=deep%20blue&x-amz-tagging=team%3Dinfra")
+    S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=300).add_auth(req)
+    with urllib.request.urlopen(urllib.request.Request(req.prepare().url, data=b"hoisted", method="PUT")) as r:
+        assert r.status == 200
+    assert s3.head_object(Bucket=BUCKET, Key=k)["Metadata"] == {"colour": "deep blue"}
+    assert s3.get_object_tagging(Bucket=BUCKET, Key=k)["TagSet"] == [{"Key": "team", "Value": "infra"}]
+    # Form encoders write a space in the query as '+' (and sign it as %20): S3 reads a space.
+    url = s3v4.generate_presigned_url("get_object", Params={
+        "Bucket": BUCKET, "Key": k, "ResponseContentDisposition": 'attachment; filename="a b.txt"'})
+    assert "%20" in url
+    with urllib.request.urlopen(url.replace("%20", "+")) as r:
+        assert r.headers["Content-Disposition"] == 'attachment; filename="a b.txt"', r.headers["Content-Disposition"]
+        assert r.read() == b"hoisted"
+    # An x-amz-* header the Authorization header does not sign is refused (a copy source added
+    # to a captured PUT would copy any of the signer's objects).
+    req = AWSRequest("PUT", f"{EP}/{BUCKET}/presign-hoist/target", data=b"")
+    req.headers["x-amz-content-sha256"] = hashlib.sha256(b"").hexdigest()
+    SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+    headers = dict(req.headers.items())
+    headers["x-amz-copy-source"] = f"/{BUCKET}/{k}"
+    st, data = raw("PUT", f"/{BUCKET}/presign-hoist/target", b"", headers, sign=False)
+    must(st, data, 403, "AccessDenied")
+    assert b"<HeadersNotSigned>x-amz-copy-source</HeadersNotSigned>" in data, data
+    expect_error("404", lambda: s3.head_object(Bucket=BUCKET, Key="presign-hoist/target"))
+    s3.delete_object(Bucket=BUCKET, Key=k)
+
 # Clean up through ListObjectVersions, as some tools do.
 try:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):

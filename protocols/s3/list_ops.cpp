@@ -1,5 +1,6 @@
 // Listings: ListObjects (v1), ListObjectsV2, ListObjectVersions (every object as version "null").
 // Each page is one engine range scan.
+#include <algorithm>
 #include <charconv>
 
 #include "protocols/s3/context.hpp"
@@ -93,6 +94,8 @@ asio::awaitable<void> list_v1(Ctx& c, const storage::Bucket& b, ListParams p) {
 
 asio::awaitable<void> list_v2(Ctx& c, const storage::Bucket& b, ListParams p) {
   std::string token = c.op.get("continuation-token");
+  // The token is base64: a '+' sent unencoded arrives as a space (router.hpp parse_query).
+  std::replace(token.begin(), token.end(), ' ', '+');
   std::string start_after = c.op.get("start-after");
   if (c.op.has("continuation-token")) {
     auto raw = crypto::base64_decode(token);

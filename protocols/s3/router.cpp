@@ -1,5 +1,7 @@
 #include "protocols/s3/router.hpp"
 
+#include <algorithm>
+
 #include "src/http/semantics.hpp"
 
 namespace depot::s3 {
@@ -227,9 +229,13 @@ std::map<std::string, std::string> parse_query(std::string_view raw) {
     auto eq = piece.find('=');
     auto name = piece.substr(0, eq);
     auto value = eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1);
-    auto dn = http::percent_decode(name);
-    auto dv = http::percent_decode(value);
-    out.emplace(dn ? *dn : std::string(name), dv ? *dv : std::string(value));
+    // A raw '+' is a space, as S3 reads a query (form encoding); a plus is sent as %2B.
+    std::string n(name), v(value);
+    std::replace(n.begin(), n.end(), '+', ' ');
+    std::replace(v.begin(), v.end(), '+', ' ');
+    auto dn = http::percent_decode(n);
+    auto dv = http::percent_decode(v);
+    out.emplace(dn ? *dn : n, dv ? *dv : v);
   }
   return out;
 }

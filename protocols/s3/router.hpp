@@ -45,7 +45,7 @@ struct Operation {
   std::string resource() const;
 };
 
-// Decodes a raw query string into names and values ('+' kept as '+').
+// Decodes a raw query string into names and values (a raw '+' is a space).
 std::map<std::string, std::string> parse_query(std::string_view raw);
 
 // A bucket configuration depot does not have (policy, lifecycle, website, ...). No bucket has

@@ -133,6 +133,20 @@ class S3Handler final : public http::Handler {
     c.access_key = key.id;
     c.payload_hash = a.payload_hash;
     if (!a.presigned) c.signer = std::move(signer);
+    if (a.presigned) hoist_query_headers(c);
+  }
+  // A presigner may move x-amz-* headers (x-amz-meta-*, x-amz-tagging, ...) into the signed
+  // query, where S3 reads them as the headers they stand for. A header sent too wins.
+  static void hoist_query_headers(Ctx& c) {
+    for (const auto& [name, value] : c.op.query) {
+      if (name.size() <= 6 || !boost::beast::iequals(std::string_view(name).substr(0, 6), "x-amz-")) continue;
+      static constexpr std::string_view kAuthParams[] = {"algorithm", "credential", "date", "expires",
+                                                         "signedheaders", "signature", "security-token"};
+      bool auth_param = false;
+      for (auto p : kAuthParams) auth_param = auth_param || boost::beast::iequals(std::string_view(name).substr(6), p);
+      if (auth_param || !c.ex.header(name).empty()) continue;
+      c.ex.add_request_header(name, value);
+    }
   }
   asio::awaitable<void> dispatch(Ctx& c);
   App& app_;

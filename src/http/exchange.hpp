@@ -44,6 +44,10 @@ class Exchange {
 
   virtual const RequestHeader& request() const = 0;
   virtual RequestInfo& info() = 0;
+  // Adds a header to the request as if the client had sent it (a presigned URL's signed query
+  // parameters that stand for headers). Never Content-Length or Transfer-Encoding: the body is
+  // already being framed by what arrived.
+  virtual void add_request_header(std::string_view name, std::string_view value) = 0;
 
   // The request target split: path (still percent-encoded) and raw query (without '?').
   std::string_view target() const { return request().target(); }

@@ -71,6 +71,9 @@ class SessionExchange final : public Exchange {
 
   const RequestHeader& request() const override { return parser_.get().base(); }
   RequestInfo& info() override { return info_; }
+  void add_request_header(std::string_view name, std::string_view value) override {
+    parser_.get().base().insert(name, value);
+  }
 
   std::optional<std::uint64_t> content_length() const override {
     auto cl = parser_.content_length();
