@@ -1,5 +1,6 @@
 #include "storage/multipart_store.hpp"
 
+#include <cctype>
 #include <map>
 #include <openssl/evp.h>
 
@@ -241,6 +242,16 @@ asio::awaitable<Result<UploadInfo>> MultipartStore::get(BucketId bucket, std::st
   });
 }
 
+asio::awaitable<Result<ObjectInfo>> MultipartStore::completed(BucketId bucket, std::string key, std::string upload_id) {
+  co_return co_await guarded_tx<ObjectInfo>(db_, [&](pqxx::work& w) {
+    auto r = w.exec_params(std::string("SELECT ") + kObjectColumns +
+                               " FROM objects o WHERE o.bucket_id = $1 AND o.key = $2 AND o.upload_id = $3",
+                           bucket, key, upload_id);
+    if (r.empty()) throw Abort(make_error(Errc::not_found, "no such upload"));
+    return object_from_row(r[0]);
+  });
+}
+
 asio::awaitable<Result<PartInfo>> MultipartStore::add_part(const UploadInfo& u, PartInfo part,
                                                            std::unique_ptr<Reservation> reservation) {
   std::vector<std::string> unlink;
@@ -313,8 +324,16 @@ asio::awaitable<Result<UploadPage>> MultipartStore::list_uploads(BucketId bucket
   });
 }
 
+namespace {
+std::string lower_ascii(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+}  // namespace
+
 asio::awaitable<Result<ObjectInfo>> MultipartStore::complete(const Bucket& b, const UploadInfo& u,
-                                                             std::vector<CompletePart> wanted, WriteConditions cond) {
+                                                             std::vector<CompletePart> wanted, WriteConditions cond,
+                                                             CompleteChecks checks) {
   std::vector<std::string> unlink;
   auto res = co_await guarded_tx<ObjectInfo>(db_, [&](pqxx::work& w) {
     unlink.clear();
@@ -336,10 +355,18 @@ asio::awaitable<Result<ObjectInfo>> MultipartStore::complete(const Bucket& b, co
                                                        "Parts must be ordered by part number."));
       last = want.number;
       auto it = stored.find(want.number);
-      if (it == stored.end() || it->second.etag != want.etag)
+      // A part checksum the client sent must be the part's, as its ETag must.
+      if (it == stored.end() || it->second.etag != want.etag ||
+          (!want.checksum.empty() && want.checksum != it->second.checksum))
         throw Abort(make_error(Errc::invalid_argument,
                                "InvalidPart: One or more of the specified parts could not be found. The part may not "
                                "have been uploaded, or the specified entity tag may not match the part's entity tag."));
+      // A COMPOSITE checksum is made of the part checksums the client lists (S3 requires them).
+      if (want.checksum.empty() && !u.checksum_algorithm.empty() && u.checksum_type != "FULL_OBJECT")
+        throw Abort(make_error(Errc::invalid_argument,
+                               "InvalidRequest: The upload was created using a " + lower_ascii(u.checksum_algorithm) +
+                                   " checksum. The complete request must include the checksum for each part. It was "
+                                   "missing for part " + std::to_string(want.number) + " in the request."));
       used.push_back(&it->second);
     }
     for (std::size_t i = 0; i + 1 < used.size(); ++i)
@@ -460,13 +487,38 @@ asio::awaitable<Result<ObjectInfo>> MultipartStore::complete(const Bucket& b, co
       }
     }
 
+    // What the request says of the whole object.
+    if (checks.size && *checks.size != total)
+      throw Abort(make_error(Errc::invalid_argument, "InvalidRequest: The provided 'x-amz-mp-object-size' header value " +
+                                                         std::to_string(*checks.size) +
+                                                         " does not match what was computed: " + std::to_string(total)));
+    if (!checks.type.empty() && !u.checksum_algorithm.empty() && checks.type != u.checksum_type)
+      throw Abort(make_error(Errc::invalid_argument, "BadDigest: The upload was created using the " + u.checksum_type +
+                                                         " checksum mode. The complete request must use the same checksum mode."));
+    if (!checks.checksum.empty()) {
+      if (checks.algorithm != u.checksum_algorithm)
+        throw Abort(make_error(Errc::invalid_argument,
+                               "InvalidRequest: The upload was created using " +
+                                   (u.checksum_algorithm.empty() ? std::string("no checksum algorithm")
+                                                                 : "the " + lower_ascii(u.checksum_algorithm) + " checksum algorithm") +
+                                   "; the complete request's checksum is " + lower_ascii(checks.algorithm) + "."));
+      auto bare = [](std::string v) {
+        if (auto dash = v.find('-'); dash != std::string::npos) v.resize(dash);
+        return v;
+      };
+      auto it = info.checksums.find(u.checksum_algorithm);
+      if (it == info.checksums.end() || bare(it->second) != bare(checks.checksum))
+        throw Abort(make_error(Errc::invalid_argument, "BadDigest: The " + lower_ascii(u.checksum_algorithm) +
+                                                           " you specified did not match the calculated checksum."));
+    }
+
     auto row = w.exec_params(
         std::string("INSERT INTO objects AS o (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, "
-                    "checksums, parts, part_sizes) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, "
-                    "$10, $11::bigint[]) RETURNING ") +
+                    "checksums, parts, part_sizes, upload_id) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, "
+                    "$9::jsonb, $10, $11::bigint[], $12) RETURNING ") +
             kObjectColumns,
         b.id, u.key, manifest, total, info.etag, u.content_type, map_to_json(u.user_meta), map_to_json(u.headers),
-        map_to_json(info.checksums), int(used.size()), pg_bigint_array(sizes));
+        map_to_json(info.checksums), int(used.size()), pg_bigint_array(sizes), u.id);
     // Part rows left out of the object go with the upload; their blobs are freed by the trigger.
     std::int64_t unused_bytes = 0;
     std::vector<std::string> unused;

@@ -60,7 +60,17 @@ struct PartInfo {
 
 struct CompletePart {
   int number = 0;
-  std::string etag;  // without quotes
+  std::string etag;      // without quotes
+  std::string checksum;  // the part's checksum of the upload's algorithm the client sent, or empty
+};
+
+// What a CompleteMultipartUpload request says of the whole object; each is checked before the
+// object is made (empty or unset: not said).
+struct CompleteChecks {
+  std::string algorithm;  // of checksum, e.g. "CRC32"
+  std::string checksum;   // base64, "-N" allowed for COMPOSITE
+  std::string type;       // COMPOSITE or FULL_OBJECT
+  std::optional<std::int64_t> size;
 };
 
 struct UploadPage {
@@ -75,6 +85,8 @@ class MultipartStore {
   boost::asio::awaitable<Result<UploadInfo>> create(UploadInfo u);
   // not_found when the upload does not exist (or is for another bucket or key).
   boost::asio::awaitable<Result<UploadInfo>> get(BucketId bucket, std::string key, std::string upload_id);
+  // The object the upload was completed into, while it is still the key's object; not_found otherwise.
+  boost::asio::awaitable<Result<ObjectInfo>> completed(BucketId bucket, std::string key, std::string upload_id);
 
   // Records a part whose bytes are already a durable blob file (blob_id) and whose size is
   // reserved in r; replaces an earlier part of the same number. not_found if the upload went.
@@ -91,7 +103,7 @@ class MultipartStore {
   // invalid_argument with the S3 code as message prefix "Code: ..."), writes one object row
   // whose blob is a manifest of the parts, frees parts left out, drops the upload.
   boost::asio::awaitable<Result<ObjectInfo>> complete(const Bucket& b, const UploadInfo& u, std::vector<CompletePart> parts,
-                                                      WriteConditions cond);
+                                                      WriteConditions cond, CompleteChecks checks = {});
   // Aborts: drops the upload and its parts, frees their usage.
   boost::asio::awaitable<Result<void>> abort(const Bucket& b, const UploadInfo& u);
   // Aborts every upload older than max_age (the sweeper's task). Returns how many.

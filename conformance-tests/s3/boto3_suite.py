@@ -755,6 +755,78 @@ def _():
     expect_error("404", lambda: s3.head_object(Bucket=BUCKET, Key="presign-hoist/target"))
     s3.delete_object(Bucket=BUCKET, Key=k)
 
+
+def b64crc32(data, prev=0):
+    return base64.b64encode(zlib.crc32(data, prev).to_bytes(4, "big")).decode()
+
+
+@scenario("boto3-multipart-checksums-checked-as-s3-checks-them")
+def _():
+    import xml.etree.ElementTree as ET
+    ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+    big, tail = os.urandom(5 * 1024 * 1024), b"tail"
+    k = "mp-sums/full"
+    # FULL_OBJECT CRC32: the header on Complete is the whole object's CRC, not the XML body's.
+    st, data = raw("POST", f"/{BUCKET}/{k}?uploads", b"", {"x-amz-checksum-algorithm": "CRC32",
+                                                           "x-amz-checksum-type": "FULL_OBJECT"})
+    must(st, data, 200)
+    up = ET.fromstring(data).find(f"{ns}UploadId").text
+    parts = []
+    for n, chunk in ((1, big), (2, tail)):
+        r = s3.upload_part(Bucket=BUCKET, Key=k, UploadId=up, PartNumber=n, Body=chunk, ChecksumCRC32=b64crc32(chunk))
+        parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+    whole = b64crc32(tail, zlib.crc32(big))
+    expect_error("BadDigest", lambda: s3.complete_multipart_upload(
+        Bucket=BUCKET, Key=k, UploadId=up, MultipartUpload={"Parts": parts}, ChecksumCRC32=b64crc32(b"other")))
+    done = s3.complete_multipart_upload(Bucket=BUCKET, Key=k, UploadId=up, MultipartUpload={"Parts": parts},
+                                        ChecksumCRC32=whole)
+    assert done["ChecksumCRC32"] == whole, (done.get("ChecksumCRC32"), whole)
+    assert hashlib.md5(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()).digest() == hashlib.md5(big + tail).digest()
+    # COMPOSITE CRC32: the part checksums listed must be the parts'; S3 requires them.
+    k2 = "mp-sums/composite"
+    up = s3.create_multipart_upload(Bucket=BUCKET, Key=k2, ChecksumAlgorithm="CRC32")["UploadId"]
+    r1 = s3.upload_part(Bucket=BUCKET, Key=k2, UploadId=up, PartNumber=1, Body=big, ChecksumAlgorithm="CRC32")
+    # A part sent without a checksum gets one computed (the object's checksum needs it).
+    st, data = raw("PUT", f"/{BUCKET}/{k2}?partNumber=2&uploadId={up}", tail)
+    must(st, data, 200)
+    listed = s3.list_parts(Bucket=BUCKET, Key=k2, UploadId=up)["Parts"]
+    assert [p.get("ChecksumCRC32") for p in listed] == [b64crc32(big), b64crc32(tail)], listed
+    good = [{"PartNumber": 1, "ETag": r1["ETag"], "ChecksumCRC32": b64crc32(big)},
+            {"PartNumber": 2, "ETag": listed[1]["ETag"], "ChecksumCRC32": b64crc32(tail)}]
+    wrong = [dict(good[0]), dict(good[1], ChecksumCRC32="AAAAAA==")]
+    missing = [dict(good[0]), {"PartNumber": 2, "ETag": listed[1]["ETag"]}]
+    expect_error("InvalidPart", lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key=k2, UploadId=up,
+                                                                     MultipartUpload={"Parts": wrong}))
+    expect_error("InvalidRequest", lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key=k2, UploadId=up,
+                                                                        MultipartUpload={"Parts": missing}))
+    done = s3.complete_multipart_upload(Bucket=BUCKET, Key=k2, UploadId=up, MultipartUpload={"Parts": good})
+    want = base64.b64encode(zlib.crc32(base64.b64decode(good[0]["ChecksumCRC32"]) +
+                                       base64.b64decode(good[1]["ChecksumCRC32"])).to_bytes(4, "big")).decode() + "-2"
+    assert done["ChecksumCRC32"] == want, (done["ChecksumCRC32"], want)
+    # A repeated Complete (an SDK retrying a lost answer) answers as the first did.
+    again = s3.complete_multipart_upload(Bucket=BUCKET, Key=k2, UploadId=up, MultipartUpload={"Parts": good})
+    assert (again["ETag"], again["ChecksumCRC32"]) == (done["ETag"], done["ChecksumCRC32"]), again
+    s3.put_object(Bucket=BUCKET, Key=k2, Body=b"replaced")
+    expect_error("NoSuchUpload", lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key=k2, UploadId=up,
+                                                                      MultipartUpload={"Parts": good}))
+    # UploadPartCopy of a small source computes the part's checksum and returns it.
+    s3.put_object(Bucket=BUCKET, Key="mp-sums/src", Body=b"0123456789" * 10)
+    up = s3.create_multipart_upload(Bucket=BUCKET, Key="mp-sums/copy", ChecksumAlgorithm="CRC32")["UploadId"]
+    r = s3.upload_part_copy(Bucket=BUCKET, Key="mp-sums/copy", UploadId=up, PartNumber=1,
+                            CopySource={"Bucket": BUCKET, "Key": "mp-sums/src"}, CopySourceRange="bytes=0-9")
+    assert r["CopyPartResult"].get("ChecksumCRC32") == b64crc32(b"0123456789"), r["CopyPartResult"]
+    s3.abort_multipart_upload(Bucket=BUCKET, Key="mp-sums/copy", UploadId=up)
+    # CRC64NVME is always a full-object checksum.
+    st, data = raw("POST", f"/{BUCKET}/mp-sums/n64?uploads", b"", {"x-amz-checksum-algorithm": "CRC64NVME"})
+    must(st, data, 200)
+    up = ET.fromstring(data).find(f"{ns}UploadId").text
+    s3.abort_multipart_upload(Bucket=BUCKET, Key="mp-sums/n64", UploadId=up)
+    st, data = raw("POST", f"/{BUCKET}/mp-sums/n64?uploads", b"", {"x-amz-checksum-algorithm": "CRC64NVME",
+                                                                   "x-amz-checksum-type": "COMPOSITE"})
+    must(st, data, 400, "InvalidRequest")
+    for key in (k, k2, "mp-sums/src"):
+        s3.delete_object(Bucket=BUCKET, Key=key)
+
 # Clean up through ListObjectVersions, as some tools do.
 try:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):

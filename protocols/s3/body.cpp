@@ -25,7 +25,7 @@ constexpr crypto::Algorithm kChecksumAlgorithms[] = {crypto::Algorithm::crc32, c
                                                      crypto::Algorithm::sha256};
 }  // namespace
 
-std::variant<std::unique_ptr<RequestBody>, S3Error> RequestBody::make(Ctx& c) {
+std::variant<std::unique_ptr<RequestBody>, S3Error> RequestBody::make(Ctx& c, bool describes_body) {
   std::unique_ptr<RequestBody> b(new RequestBody(c.ex));
   const std::string& ph = c.payload_hash;
   auto mode = auth::chunked_mode(ph);
@@ -60,7 +60,7 @@ std::variant<std::unique_ptr<RequestBody>, S3Error> RequestBody::make(Ctx& c) {
   b->declared_trailer_ = trailer;
   for (auto alg : kChecksumAlgorithms) {
     std::string h = crypto::checksum_header(alg);
-    auto v = c.header(h);
+    auto v = describes_body ? c.header(h) : std::string_view{};
     if (!v.empty()) {
       auto raw = crypto::base64_decode(v);
       if (!raw || raw->size() != crypto::digest_size(alg))
@@ -76,7 +76,7 @@ std::variant<std::unique_ptr<RequestBody>, S3Error> RequestBody::make(Ctx& c) {
     return s3_error(400, "InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.");
   if (!trailer.empty() && b->checks_.empty())
     return s3_error(400, "InvalidRequest", "The value specified in the x-amz-trailer header is not supported");
-  if (b->checks_.empty()) {
+  if (b->checks_.empty() && describes_body) {
     auto sdk = c.header("x-amz-sdk-checksum-algorithm");
     if (!sdk.empty()) {
       auto alg = crypto::parse_algorithm(sdk);
@@ -161,8 +161,8 @@ void RequestBody::finish() {
   if (!checks_.empty()) computed_["type"] = "FULL_OBJECT";
 }
 
-asio::awaitable<std::optional<std::string>> read_small_body(Ctx& c, std::size_t limit) {
-  auto made = RequestBody::make(c);
+asio::awaitable<std::optional<std::string>> read_small_body(Ctx& c, std::size_t limit, bool describes_body) {
+  auto made = RequestBody::make(c, describes_body);
   if (auto* e = std::get_if<S3Error>(&made)) {
     co_await respond_error(c, *e);
     co_return std::nullopt;

@@ -29,7 +29,9 @@ class ExchangeBody final : public storage::BodySource {
 class RequestBody final : public storage::BodySource {
  public:
   // Checks the payload headers (decoded length, checksum headers) and builds the pipeline.
-  static std::variant<std::unique_ptr<RequestBody>, S3Error> make(Ctx& c);
+  // describes_body: x-amz-checksum-* headers are this body's checksums (false for a request
+  // whose checksum headers describe something else: CompleteMultipartUpload's, the object's).
+  static std::variant<std::unique_ptr<RequestBody>, S3Error> make(Ctx& c, bool describes_body = true);
 
   asio::awaitable<std::size_t> read(char* buf, std::size_t n) override;
   std::map<std::string, std::string> extra_checksums() override { return computed_; }
@@ -64,7 +66,7 @@ class RequestBody final : public storage::BodySource {
 };
 
 // Reads a whole small request body (XML), verified; nullopt after answering the error itself.
-asio::awaitable<std::optional<std::string>> read_small_body(Ctx& c, std::size_t limit);
+asio::awaitable<std::optional<std::string>> read_small_body(Ctx& c, std::size_t limit, bool describes_body = true);
 
 // The Content-MD5 header as hex, or an InvalidDigest error; nullopt when absent.
 std::variant<std::optional<std::string>, S3Error> content_md5_hex(const Ctx& c);

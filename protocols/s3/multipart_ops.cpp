@@ -75,7 +75,11 @@ asio::awaitable<void> create_upload(Ctx& c, const storage::Bucket& b) {
       co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "Checksum algorithm provided is unsupported."));
     u.checksum_algorithm = crypto::algorithm_name(*a);
     u.checksum_type = std::string(c.header("x-amz-checksum-type"));
-    if (u.checksum_type.empty()) u.checksum_type = "COMPOSITE";
+    // CRC64NVME is always a full-object checksum; the others default to COMPOSITE.
+    if (u.checksum_type.empty()) u.checksum_type = *a == crypto::Algorithm::crc64nvme ? "FULL_OBJECT" : "COMPOSITE";
+    if (u.checksum_type == "COMPOSITE" && *a == crypto::Algorithm::crc64nvme)
+      co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "The COMPOSITE checksum type cannot be used with the "
+                                                                          "crc64nvme checksum algorithm."));
     if (u.checksum_type != "COMPOSITE" && u.checksum_type != "FULL_OBJECT")
       co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "Value for x-amz-checksum-type header is invalid."));
     // A whole object's checksum can be derived from its parts' only for the CRCs.
@@ -109,10 +113,14 @@ S3Error bad_part_number() {
 }
 
 // Streams src into a new part blob, computing its MD5. Throws BodyError from src.
-asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::BodySource& src, std::uint64_t limit) {
+// sum: an algorithm to compute the part's checksum with (the upload's, when the client sent none).
+asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::BodySource& src, std::uint64_t limit,
+                                                           std::optional<crypto::Algorithm> sum = std::nullopt) {
   auto writer = c.app.blobs.create(limit);
   storage::UploadBuffer buf(limit);
   crypto::Md5Stream md5;  // after buf: may still read it while being destroyed
+  std::unique_ptr<crypto::Hasher> sum_hasher;
+  if (sum) sum_hasher = crypto::make_hasher(*sum);
   std::uint64_t total = 0;
   for (bool at_end = false; !at_end;) {
     const std::size_t n = co_await src.read_full(buf.data(), buf.size());
@@ -121,6 +129,7 @@ asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::Body
     total += n;
     if (total > limit) co_return make_error(Errc::too_large, "the part is larger than announced");
     md5.submit(buf.data(), n);  // hashed while the bytes go to the disk
+    if (sum_hasher) sum_hasher->update(buf.data(), n);
     co_await writer->write(buf.data(), n);
     co_await md5.wait();
   }
@@ -130,7 +139,15 @@ asio::awaitable<Result<storage::PartInfo>> write_part_blob(Ctx& c, storage::Body
   p.blob_id = writer->id();
   p.size = static_cast<std::int64_t>(total);
   p.etag = crypto::to_hex(md5.finish());
+  if (sum_hasher) p.checksum = crypto::base64_encode(sum_hasher->finish());
   co_return p;
+}
+
+// The response header naming a checksum algorithm ("CRC32" -> x-amz-checksum-crc32).
+std::string checksum_header_of(std::string_view alg) {
+  std::string name = "x-amz-checksum-";
+  for (char ch : alg) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return name;
 }
 
 asio::awaitable<void> upload_part(Ctx& c, const storage::Bucket& b) {
@@ -165,8 +182,12 @@ asio::awaitable<void> upload_part(Ctx& c, const storage::Bucket& b) {
 
   std::optional<S3Error> failed;
   Result<storage::PartInfo> part = make_error(Errc::internal, "unwritten");
+  // A part sent without a checksum of the upload's algorithm gets one computed here, so the
+  // object's checksum can still be made of its parts'.
+  std::optional<crypto::Algorithm> compute;
+  if (!u->checksum_algorithm.empty() && !body.algorithm()) compute = crypto::parse_algorithm(u->checksum_algorithm);
   try {
-    part = co_await write_part_blob(c, body, size);
+    part = co_await write_part_blob(c, body, size, compute);
   } catch (const BodyError& e) {
     failed = body.failure() ? *body.failure() : from_engine(e.error);
   }
@@ -181,17 +202,14 @@ asio::awaitable<void> upload_part(Ctx& c, const storage::Bucket& b) {
   if (!u->checksum_algorithm.empty()) {
     auto it = sums.find(u->checksum_algorithm);
     if (it != sums.end()) part->checksum = it->second;
+    else if (!part->checksum.empty()) sums[u->checksum_algorithm] = part->checksum;
   }
   auto stored = co_await c.multipart->add_part(*u, std::move(part.value()), std::move(reservation.value()));
   if (!stored) co_return co_await respond_error(c, store_error(stored.error()));
   HeaderList h;
   h.emplace_back("ETag", quote_etag(stored->etag));
-  for (auto& [alg, v] : sums) {
-    if (alg == "type") continue;
-    std::string name = "x-amz-checksum-";
-    for (char ch : alg) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    h.emplace_back(name, v);
-  }
+  for (auto& [alg, v] : sums)
+    if (alg != "type") h.emplace_back(checksum_header_of(alg), v);
   co_await respond_empty(c, bhttp::status::ok, std::move(h));
 }
 
@@ -286,7 +304,7 @@ asio::awaitable<void> upload_part_copy(Ctx& c, const storage::Bucket& b) {
     reader = co_await c.app.engine.open_object(src->object, first, length);
     if (!reader) co_return co_await respond_error(c, from_engine(reader.error()));
     ReaderSource rs(**reader);
-    part = co_await write_part_blob(c, rs, length);
+    part = co_await write_part_blob(c, rs, length, crypto::parse_algorithm(u->checksum_algorithm));
     if (!part) co_return co_await respond_error(c, from_engine(part.error()));
   }
   part->number = *n;
@@ -295,44 +313,83 @@ asio::awaitable<void> upload_part_copy(Ctx& c, const storage::Bucket& b) {
   XmlDoc doc("CopyPartResult");
   doc.root().add("LastModified", http::format_iso8601(stored->modified));
   doc.root().add("ETag", quote_etag(stored->etag));
+  if (!u->checksum_algorithm.empty() && !stored->checksum.empty())
+    doc.root().add("Checksum" + u->checksum_algorithm, stored->checksum);
   co_await respond_xml(c, doc.str());
 }
 
+asio::awaitable<void> complete_result(Ctx& c, const storage::Bucket& b, const storage::ObjectInfo& done) {
+  XmlDoc out("CompleteMultipartUploadResult");
+  out.root().add("Location", "/" + b.name + "/" + http::percent_encode(c.op.key, true));
+  out.root().add("Bucket", b.name);
+  out.root().add("Key", c.op.key);
+  out.root().add("ETag", quote_etag(done.etag));
+  for (auto& [alg, v] : done.checksums) {
+    if (alg == "type") out.root().add("ChecksumType", v);
+    else out.root().add("Checksum" + alg, v);
+  }
+  co_await respond_xml(c, out.str());
+}
+
 asio::awaitable<void> complete_upload(Ctx& c, const storage::Bucket& b) {
-  auto u = co_await require_upload(c, b);
-  if (!u) co_return;
+  auto found = co_await c.multipart->get(b.id, c.op.key, c.op.get("uploadId"));
+  if (!found) {
+    // Completed already (a retry whose first answer was lost): the same answer, while the
+    // object it made is still the key's.
+    auto done = co_await c.multipart->completed(b.id, c.op.key, c.op.get("uploadId"));
+    if (done) co_return co_await complete_result(c, b, *done);
+    co_return co_await respond_error(c, no_such_upload());
+  }
+  std::optional<storage::UploadInfo> u = std::move(found.value());
   auto cond = write_conditions(c);
   if (auto* e = std::get_if<S3Error>(&cond)) co_return co_await respond_error(c, *e);
-  auto body = co_await read_small_body(c, 4 * 1024 * 1024);
+  // Its x-amz-checksum-* header is the whole object's checksum, not this XML body's.
+  auto body = co_await read_small_body(c, 4 * 1024 * 1024, false);
   if (!body) co_return;
+  storage::CompleteChecks checks;
+  for (auto alg : {"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"})
+    if (auto v = c.header(checksum_header_of(alg)); !v.empty()) {
+      if (!checks.checksum.empty())
+        co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "Expecting a single x-amz-checksum- header. "
+                                                                            "Multiple checksum Types are not allowed."));
+      checks.algorithm = alg;
+      checks.checksum = std::string(v);
+    }
+  checks.type = std::string(c.header("x-amz-checksum-type"));
+  if (auto sz = c.header("x-amz-mp-object-size"); !sz.empty()) {
+    std::int64_t n = -1;
+    auto r = std::from_chars(sz.data(), sz.data() + sz.size(), n);
+    if (r.ec != std::errc{} || r.ptr != sz.data() + sz.size() || n < 0)
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Value for x-amz-mp-object-size header is invalid."));
+    checks.size = n;
+  }
   auto malformed = malformed_xml();
   auto doc = parse_xml(*body, "CompleteMultipartUpload");
   if (!doc) co_return co_await respond_error(c, malformed);
   std::vector<storage::CompletePart> parts;
+  const std::string sum_element = u->checksum_algorithm.empty() ? std::string() : "Checksum" + u->checksum_algorithm;
   for (auto p : doc->document_element().children()) {
     std::string_view name = p.name();
     if (auto colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
     if (name != "Part") continue;
     auto num = parse_int(child_text(p, "PartNumber"));
     if (!num) co_return co_await respond_error(c, malformed);
-    parts.push_back({*num, std::string(http::unquote_etag(child_text(p, "ETag")))});
+    parts.push_back({*num, std::string(http::unquote_etag(child_text(p, "ETag"))),
+                     sum_element.empty() ? std::string() : child_text(p, sum_element)});
   }
   if (parts.empty())
     co_return co_await respond_error(c, malformed_xml());
   if (parts.size() > static_cast<std::size_t>(storage::MultipartStore::kMaxParts))
     co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"));
-  auto done = co_await c.multipart->complete(b, *u, std::move(parts), std::get<storage::WriteConditions>(cond));
-  if (!done) co_return co_await respond_error(c, store_error(done.error()));
-  XmlDoc out("CompleteMultipartUploadResult");
-  out.root().add("Location", "/" + b.name + "/" + http::percent_encode(c.op.key, true));
-  out.root().add("Bucket", b.name);
-  out.root().add("Key", c.op.key);
-  out.root().add("ETag", quote_etag(done->etag));
-  for (auto& [alg, v] : done->checksums) {
-    if (alg == "type") out.root().add("ChecksumType", v);
-    else out.root().add("Checksum" + alg, v);
+  auto done = co_await c.multipart->complete(b, *u, std::move(parts), std::get<storage::WriteConditions>(cond),
+                                             std::move(checks));
+  if (!done && done.code() == Errc::not_found) {
+    // Another Complete of the upload committed while this one waited for it.
+    auto first = co_await c.multipart->completed(b.id, c.op.key, u->id);
+    if (first) co_return co_await complete_result(c, b, *first);
   }
-  co_await respond_xml(c, out.str());
+  if (!done) co_return co_await respond_error(c, store_error(done.error()));
+  co_await complete_result(c, b, *done);
 }
 
 asio::awaitable<void> abort_upload(Ctx& c, const storage::Bucket& b) {

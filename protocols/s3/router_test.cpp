@@ -2,6 +2,7 @@
 
 #include "protocols/s3/error.hpp"
 #include "protocols/s3/router.hpp"
+#include "protocols/s3/xml.hpp"
 
 using namespace depot;
 using namespace depot::s3;
@@ -94,4 +95,12 @@ TEST_CASE("S3 error body", "[s3]") {
   CHECK(xml.find("<RequestId>req1</RequestId>") != std::string::npos);
   CHECK(from_engine(make_error(Errc::quota_exceeded, "")).code == "QuotaExceeded");
   CHECK(from_engine(make_error(Errc::too_large, "the key is longer than 1024 bytes")).code == "KeyTooLongError");
+}
+
+TEST_CASE("S3 XML: a carriage return in a value is written as a reference", "[s3]") {
+  XmlDoc d("ListBucketResult");
+  d.root().add("Key", "cr\rkey");
+  auto s = d.str();
+  CHECK(s.find("<Key>cr&#13;key</Key>") != std::string::npos);
+  CHECK(s.find('\r') == std::string::npos);
 }

@@ -35,7 +35,18 @@ XmlDoc::XmlDoc(std::string_view root, bool with_namespace) {
 std::string XmlDoc::str() const {
   std::ostringstream os;
   doc_.save(os, "", pugi::format_raw, pugi::encoding_utf8);
-  return os.str();
+  // pugixml writes a carriage return as is, and every XML parser reads it back as a line feed:
+  // a key with one would come back as another key. S3 writes &#13;. (format_raw adds no line
+  // breaks of its own, so every CR here is a value's.)
+  std::string out = os.str();
+  if (out.find('\r') == std::string::npos) return out;
+  std::string esc;
+  esc.reserve(out.size() + 16);
+  for (char ch : out) {
+    if (ch == '\r') esc += "&#13;";
+    else esc += ch;
+  }
+  return esc;
 }
 
 std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body) {
