@@ -827,6 +827,43 @@ def _():
     for key in (k, k2, "mp-sums/src"):
         s3.delete_object(Bucket=BUCKET, Key=key)
 
+
+@scenario("boto3-object-parts-attributes-and-redirect-location")
+def _():
+    k = "attrs/single"
+    s3.put_object(Bucket=BUCKET, Key=k, Body=b"0123456789", WebsiteRedirectLocation="/elsewhere")
+    assert s3.head_object(Bucket=BUCKET, Key=k)["WebsiteRedirectLocation"] == "/elsewhere"
+    expect_error("InvalidRedirectLocation", lambda: s3.put_object(Bucket=BUCKET, Key=k + "x", Body=b"x",
+                                                                  WebsiteRedirectLocation="elsewhere"))
+    # Part 1 of an object not uploaded in parts is the whole object, answered as a range.
+    st, data = raw("GET", f"/{BUCKET}/{k}?partNumber=1")
+    must(st, data, 206)
+    got = s3.get_object(Bucket=BUCKET, Key=k, PartNumber=1)
+    assert got["ContentRange"] == "bytes 0-9/10" and got["Body"].read() == b"0123456789", got.get("ContentRange")
+    # A multipart object: the parts count comes with a part request only; attributes list the parts.
+    mk = "attrs/multi"
+    big = os.urandom(5 * 1024 * 1024)
+    up = s3.create_multipart_upload(Bucket=BUCKET, Key=mk)["UploadId"]
+    parts = [{"PartNumber": n, "ETag": s3.upload_part(Bucket=BUCKET, Key=mk, UploadId=up, PartNumber=n, Body=b)["ETag"]}
+             for n, b in ((1, big), (2, big), (3, b"end"))]
+    s3.complete_multipart_upload(Bucket=BUCKET, Key=mk, UploadId=up, MultipartUpload={"Parts": parts})
+    assert "PartsCount" not in s3.head_object(Bucket=BUCKET, Key=mk)
+    assert s3.head_object(Bucket=BUCKET, Key=mk, PartNumber=2)["PartsCount"] == 3
+    a = s3.get_object_attributes(Bucket=BUCKET, Key=mk, ObjectAttributes=["ObjectParts", "ObjectSize"], MaxParts=2)
+    op = a["ObjectParts"]
+    assert op["TotalPartsCount"] == 3 and op["IsTruncated"] and op["NextPartNumberMarker"] == 2, op
+    assert [(p["PartNumber"], p["Size"]) for p in op["Parts"]] == [(1, len(big)), (2, len(big))], op
+    assert a["ObjectSize"] == 2 * len(big) + 3
+    op = s3.get_object_attributes(Bucket=BUCKET, Key=mk, ObjectAttributes=["ObjectParts"],
+                                  PartNumberMarker=2)["ObjectParts"]
+    assert [p["PartNumber"] for p in op["Parts"]] == [3] and not op["IsTruncated"], op
+    st, data = raw("GET", f"/{BUCKET}/{mk}?attributes", b"", {"x-amz-object-attributes": "ETag,Colour"})
+    must(st, data, 400, "InvalidArgument")
+    st, data = raw("GET", f"/{BUCKET}/{mk}?attributes")
+    must(st, data, 400, "InvalidArgument")
+    for key in (k, mk):
+        s3.delete_object(Bucket=BUCKET, Key=key)
+
 # Clean up through ListObjectVersions, as some tools do.
 try:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):

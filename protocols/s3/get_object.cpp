@@ -1,6 +1,8 @@
 // GetObject and HeadObject (Range, partNumber, conditional requests, response-* overrides,
 // checksum mode) and GetObjectAttributes.
+#include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/object_headers.hpp"
@@ -36,8 +38,37 @@ void add_checksums(http::ResponseHeader& h, const storage::ObjectInfo& o) {
 }
 
 asio::awaitable<void> attributes(Ctx& c, const storage::ObjectInfo& o) {
-  std::string wanted(c.header("x-amz-object-attributes"));
-  auto want = [&](std::string_view a) { return wanted.find(a) != std::string::npos; };
+  // x-amz-object-attributes: a comma-separated list of these names, required.
+  static constexpr std::string_view kNames[] = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"};
+  std::set<std::string_view> wanted;
+  std::string_view list = c.header("x-amz-object-attributes");
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    if (item.empty()) continue;
+    auto known = std::find(std::begin(kNames), std::end(kNames), item);
+    if (known == std::end(kNames))
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid attribute name specified."));
+    wanted.insert(*known);
+  }
+  if (wanted.empty())
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument",
+                                                 "The x-amz-object-attributes header specifying the attributes to be "
+                                                 "retrieved is either missing or empty"));
+  int marker = 0, max_parts = 1000;
+  for (auto [name, out] : {std::pair{"x-amz-part-number-marker", &marker}, std::pair{"x-amz-max-parts", &max_parts}}) {
+    auto v = c.header(name);
+    if (v.empty()) continue;
+    int n = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (r.ec != std::errc{} || r.ptr != v.data() + v.size() || n < 0)
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", std::string("Invalid ") + name));
+    *out = name == std::string_view("x-amz-max-parts") ? std::min(n, 1000) : n;
+  }
+  auto want = [&](std::string_view a) { return wanted.count(a) > 0; };
   XmlDoc doc("GetObjectAttributesResponse");
   auto r = doc.root();
   if (want("ETag")) r.add("ETag", o.etag);
@@ -49,8 +80,20 @@ asio::awaitable<void> attributes(Ctx& c, const storage::ObjectInfo& o) {
     }
   }
   if (want("ObjectParts") && o.parts > 0) {
+    // A page of the parts (number and size), from after the marker.
     auto p = r.add("ObjectParts");
-    p.add("TotalPartsCount", o.parts);
+    p.add("PartsCount", o.parts);
+    p.add("PartNumberMarker", marker);
+    const int total = static_cast<int>(o.part_sizes.size());
+    int last = std::min(total, marker + max_parts);
+    if (marker < last) p.add("NextPartNumberMarker", last);
+    p.add("MaxParts", max_parts);
+    p.add_bool("IsTruncated", last < total);
+    for (int i = marker; i < last; ++i) {
+      auto part = p.add("Part");
+      part.add("PartNumber", i + 1);
+      part.add("Size", o.part_sizes[static_cast<std::size_t>(i)]);
+    }
   }
   if (want("StorageClass")) r.add("StorageClass", "STANDARD");
   if (want("ObjectSize")) r.add("ObjectSize", o.size);
@@ -110,6 +153,7 @@ static asio::awaitable<void> get_object(Ctx& c, bool retried) {
       co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"));
     if (o.parts == 0) {
       if (n != 1) co_return co_await respond_error(c, s3_error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable"));
+      partial = o.size > 0;  // the whole object is part 1, answered as the range it is (as S3 does)
     } else {
       if (n > static_cast<int>(o.part_sizes.size()))
         co_return co_await respond_error(c, s3_error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable"));
@@ -140,6 +184,8 @@ static asio::awaitable<void> get_object(Ctx& c, bool retried) {
   h.result(partial ? bhttp::status::partial_content : bhttp::status::ok);
   h.version(c.ex.request().version());
   add_object_headers(h, o);
+  // The parts count answers a request for a part (S3 sends it only then).
+  if (o.parts > 0 && c.op.has("partNumber")) h.set("x-amz-mp-parts-count", std::to_string(o.parts));
   if (partial) {
     h.set(bhttp::field::content_range, "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) + "/" +
                                            std::to_string(o.size));

@@ -6,7 +6,7 @@
 namespace depot::s3 {
 namespace {
 constexpr std::string_view kStoredHeaders[] = {"content-encoding", "content-disposition", "content-language",
-                                               "cache-control", "expires"};
+                                               "cache-control", "expires", "x-amz-website-redirect-location"};
 constexpr std::size_t kMaxUserMeta = 2048;
 
 std::string lower(std::string_view s) {
@@ -85,6 +85,10 @@ std::variant<storage::PutOptions, S3Error> put_options_from_request(const Ctx& c
   }
   if (meta_bytes > kMaxUserMeta)
     return s3_error(400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.");
+  if (auto loc = c.header("x-amz-website-redirect-location");
+      !loc.empty() && !loc.starts_with("/") && !loc.starts_with("http://") && !loc.starts_with("https://"))
+    return s3_error(400, "InvalidRedirectLocation",
+                    "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.");
   for (auto h : kStoredHeaders) {
     auto v = c.header(h);
     if (v.empty()) continue;
@@ -110,7 +114,6 @@ void add_object_headers(http::ResponseHeader& h, const storage::ObjectInfo& o) {
   h.set(bhttp::field::accept_ranges, "bytes");
   for (auto& [k, v] : o.headers) h.set(k, v);
   for (auto& [k, v] : o.user_meta) h.set("x-amz-meta-" + k, v);
-  if (o.parts > 0) h.set("x-amz-mp-parts-count", std::to_string(o.parts));
   http::set_stored_content_guard(h);
 }
 
