@@ -771,8 +771,12 @@ bool Engine::valid_bucket_name(std::string_view n) {
     else if (!(c >= '0' && c <= '9')) all_ip = false;
   }
   if (all_ip && dots == 3) return false;  // looks like an IP address
-  if (n.starts_with("xn--") || n.starts_with("sthree-") || n.ends_with("-s3alias") || n.ends_with("--ol-s3"))
-    return false;
+  // Prefixes and suffixes S3 reserves (access point aliases, Multi-Region Access Points,
+  // directory and table buckets, documentation examples).
+  for (std::string_view p : {"xn--", "sthree-", "amzn-s3-demo-"})
+    if (n.starts_with(p)) return false;
+  for (std::string_view s : {"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"})
+    if (n.ends_with(s)) return false;
   // The server's own first path segments (src/http/router.cpp): a bucket of that name would be
   // out of reach of path-style requests.
   for (std::string_view own : {"api", "dav", "healthz", "readyz", "metrics"})

@@ -91,4 +91,18 @@ asio::awaitable<void> S3ConfigStore::set_cors(BucketId b, std::optional<std::str
   });
 }
 
+asio::awaitable<bool> S3ConfigStore::versioning_suspended(BucketId b) {
+  co_return co_await db_.tx([&](pqxx::work& w) {
+    auto rows = w.exec_params("SELECT versioning_suspended FROM buckets WHERE id = $1", b);
+    return !rows.empty() && rows[0][0].as<bool>();
+  });
+}
+
+asio::awaitable<void> S3ConfigStore::suspend_versioning(BucketId b) {
+  co_await db_.tx([&](pqxx::work& w) {
+    w.exec_params("UPDATE buckets SET versioning_suspended = true WHERE id = $1", b);
+    return true;
+  });
+}
+
 }  // namespace depot::storage

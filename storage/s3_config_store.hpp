@@ -34,6 +34,10 @@ class S3ConfigStore {
   boost::asio::awaitable<std::optional<std::string>> cors_by_bucket_name(std::string name);
   boost::asio::awaitable<void> set_cors(BucketId b, std::optional<std::string> xml);  // nullopt deletes
 
+  // PutBucketVersioning Suspended was sent (versioning itself is not offered).
+  boost::asio::awaitable<bool> versioning_suspended(BucketId b);
+  boost::asio::awaitable<void> suspend_versioning(BucketId b);
+
  private:
   Database& db_;
 };

@@ -864,6 +864,56 @@ def _():
     for key in (k, mk):
         s3.delete_object(Bucket=BUCKET, Key=key)
 
+
+@scenario("boto3-bucket-listing-pages-names-lock-owner-versioning-cors")
+def _():
+    import xml.etree.ElementTree as ET
+    ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+    made = [f"{BUCKET}-lb-{i}" for i in range(3)]
+    for b in made:
+        s3.create_bucket(Bucket=b)
+    try:
+        # ListBuckets' paginated form: prefix, max-buckets, continuation-token, BucketRegion.
+        seen, token = [], None
+        for _ in range(5):
+            q = f"/?prefix={BUCKET}-lb-&max-buckets=2" + (f"&continuation-token={urllib.parse.quote(token, safe='')}" if token else "")
+            st, data = raw("GET", q)
+            must(st, data, 200)
+            doc = ET.fromstring(data)
+            seen += [b.find(f"{ns}Name").text for b in doc.iter(f"{ns}Bucket")]
+            assert all(b.find(f"{ns}BucketRegion").text == "us-east-1" for b in doc.iter(f"{ns}Bucket"))
+            t = doc.find(f"{ns}ContinuationToken")
+            if t is None:
+                break
+            token = t.text
+        assert seen == made, seen
+        st, data = raw("GET", "/?max-buckets=0")
+        must(st, data, 400, "InvalidArgument")
+        # Names S3 reserves, and object lock asked for at creation, are refused.
+        for name in ("amzn-s3-demo-bkt", f"{BUCKET}.mrap", f"{BUCKET}--x-s3", f"{BUCKET}--table-s3"):
+            expect_error("InvalidBucketName", lambda: s3.create_bucket(Bucket=name))
+        expect_error("NotImplemented", lambda: s3.create_bucket(Bucket=BUCKET + "-locked", ObjectLockEnabledForBucket=True))
+        expect_error("404", lambda: s3.head_bucket(Bucket=BUCKET + "-locked"))
+        # The expected owner is the user (ListBuckets' Owner ID); any other is refused.
+        owner = s3.list_buckets()["Owner"]["ID"]
+        s3.head_bucket(Bucket=made[0], ExpectedBucketOwner=owner)
+        expect_error("403", lambda: s3.head_bucket(Bucket=made[0], ExpectedBucketOwner="111122223333"))
+        # Suspending versioning is remembered.
+        assert "Status" not in s3.get_bucket_versioning(Bucket=made[0])
+        s3.put_bucket_versioning(Bucket=made[0], VersioningConfiguration={"Status": "Suspended"})
+        assert s3.get_bucket_versioning(Bucket=made[0])["Status"] == "Suspended"
+        # CORS rules come back as written: the ID, and header names in their case.
+        rule = {"ID": "rule-1", "AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"],
+                "AllowedHeaders": ["Authorization"]}
+        s3.put_bucket_cors(Bucket=made[0], CORSConfiguration={"CORSRules": [rule]})
+        got = s3.get_bucket_cors(Bucket=made[0])["CORSRules"][0]
+        assert got["ID"] == "rule-1" and got["AllowedHeaders"] == ["Authorization"], got
+        expect_error("InvalidRequest", lambda: s3.put_bucket_cors(Bucket=made[0], CORSConfiguration={"CORSRules": [
+            dict(rule, AllowedOrigins=["http://*.*.example.com"])]}))
+    finally:
+        for b in made:
+            s3.delete_bucket(Bucket=b)
+
 # Clean up through ListObjectVersions, as some tools do.
 try:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):

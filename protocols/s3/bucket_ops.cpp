@@ -1,14 +1,17 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
 // versioning (reported unversioned) and ACLs (the owner's full control).
 #include <algorithm>
+#include <charconv>
 
 #include "protocols/s3/acl.hpp"
 #include "protocols/s3/body.hpp"
 #include "protocols/s3/context.hpp"
 #include "protocols/s3/xml.hpp"
+#include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
 #include "storage/engine.hpp"
 #include "storage/multipart_store.hpp"
+#include "storage/s3_config_store.hpp"
 
 namespace depot::s3 {
 
@@ -58,21 +61,62 @@ void add_owner(XmlNode parent, const Ctx& c) {
 }
 
 asio::awaitable<void> list_buckets(Ctx& c) {
+  // The paginated form: prefix, bucket-region, max-buckets (1..10000) and an opaque
+  // continuation-token (the last name of the page before, base64).
+  std::string prefix = c.op.get("prefix"), region = c.op.get("bucket-region"), after;
+  std::size_t max = 10000;
+  bool paged = c.op.has("max-buckets") || c.op.has("continuation-token");
+  if (c.op.has("max-buckets")) {
+    auto v = c.op.get("max-buckets");
+    std::size_t n = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (r.ec != std::errc{} || r.ptr != v.data() + v.size() || n < 1 || n > 10000)
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "max-buckets must be an integer from 1 to 10000"));
+    max = n;
+  }
+  if (c.op.has("continuation-token")) {
+    std::string token = c.op.get("continuation-token");
+    std::replace(token.begin(), token.end(), ' ', '+');  // a '+' sent unencoded (router.hpp parse_query)
+    auto raw = crypto::base64_decode(token);
+    if (!raw || raw->empty() || raw->front() != 'b')
+      co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "The continuation token provided is incorrect"));
+    after = raw->substr(1);
+  }
   auto buckets = co_await c.app.engine.list_buckets(c.user);
   if (!buckets) co_return co_await respond_error(c, from_engine(buckets.error()));
   XmlDoc doc("ListAllMyBucketsResult");
   add_owner(doc.root(), c);
   auto list = doc.root().add("Buckets");
-  for (auto& b : *buckets) {
+  std::size_t listed = 0;
+  std::string last;
+  bool more = false;
+  for (auto& b : *buckets) {  // in name order
+    if (!b.name.starts_with(prefix) || (!region.empty() && b.region != region) || (!after.empty() && b.name <= after))
+      continue;
+    if (listed == max) {
+      more = true;
+      break;
+    }
     auto e = list.add("Bucket");
     e.add("Name", b.name);
     e.add("CreationDate", http::format_iso8601(b.created));
+    e.add("BucketRegion", b.region);
+    last = b.name;
+    ++listed;
   }
+  if (more) doc.root().add("ContinuationToken", crypto::base64_encode("b" + last));
+  if (c.op.has("prefix") || paged) doc.root().add("Prefix", prefix);
   co_await respond_xml(c, doc.str());
 }
 
 asio::awaitable<void> create_bucket(Ctx& c) {
   if (auto e = check_canned_acl(c)) co_return co_await respond_error(c, *e);
+  // Object lock is not offered: a bucket asked to have it is refused, not made without it.
+  if (auto lock = c.header("x-amz-bucket-object-lock-enabled"); boost::beast::iequals(lock, "true"))
+    co_return co_await respond_error(c, s3_error(501, "NotImplemented", "Object Lock is not supported: depot buckets have no object lock."));
+  if (auto own = c.header("x-amz-object-ownership");
+      !own.empty() && own != "BucketOwnerEnforced" && own != "BucketOwnerPreferred" && own != "ObjectWriter")
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid x-amz-object-ownership header: " + std::string(own)));
   if (!storage::Engine::valid_bucket_name(c.op.bucket))
     co_return co_await respond_error(c, s3_error(400, "InvalidBucketName", "The specified bucket is not valid."));
   std::string region = c.app.config.region;
@@ -143,6 +187,8 @@ asio::awaitable<void> get_versioning(Ctx& c) {
   auto b = co_await require_bucket(c);
   if (!b) co_return;
   XmlDoc doc("VersioningConfiguration");
+  bool suspended = co_await c.s3config->versioning_suspended(b->id);
+  if (suspended) doc.root().add("Status", "Suspended");
   co_await respond_xml(c, doc.str());
 }
 
@@ -158,6 +204,7 @@ asio::awaitable<void> put_versioning(Ctx& c) {
     co_return co_await respond_error(c, s3_error(501, "NotImplemented", "Bucket versioning is not supported yet: buckets stay unversioned."));
   if (status != "Suspended")
     co_return co_await respond_error(c, s3_error(400, "MalformedXML", "Status must be Enabled or Suspended."));
+  co_await c.s3config->suspend_versioning(b->id);
   co_await respond_empty(c, bhttp::status::ok);
 }
 

@@ -1,5 +1,8 @@
 #include "protocols/s3/cors.hpp"
 
+#include <algorithm>
+
+
 #include "protocols/s3/body.hpp"
 #include "protocols/s3/xml.hpp"
 #include "src/utf8.hpp"
@@ -61,12 +64,18 @@ std::variant<std::vector<CorsRule>, S3Error> parse_cors(const std::string& xml) 
       // Origins and header names go back out in response headers: no line breaks or controls.
       if (has_control_chars(v))
         return s3_error(400, "InvalidRequest", "A CORS rule's " + std::string(n) + " has a control character.");
-      if (n == "AllowedOrigin") rule.origins.push_back(v);
+      // S3 allows one wildcard per origin or header pattern.
+      if ((n == "AllowedOrigin" || n == "AllowedHeader") && std::count(v.begin(), v.end(), '*') > 1)
+        return s3_error(400, "InvalidRequest", std::string(n) + " \"" + v + "\" can not have more than one wildcard.");
+      if (n == "ID") {
+        if (v.size() > 255) return s3_error(400, "InvalidArgument", "The ID of a CORS rule is longer than 255 characters.");
+        rule.id = v;
+      } else if (n == "AllowedOrigin") rule.origins.push_back(v);
       else if (n == "AllowedMethod") {
         if (v != "GET" && v != "PUT" && v != "POST" && v != "DELETE" && v != "HEAD")
           return s3_error(400, "InvalidRequest", "Found unsupported HTTP method in CORS config. Unsupported method is " + v);
         rule.methods.push_back(v);
-      } else if (n == "AllowedHeader") rule.headers.push_back(lower(v));
+      } else if (n == "AllowedHeader") rule.headers.push_back(v);
       else if (n == "ExposeHeader") rule.expose.push_back(v);
       else if (n == "MaxAgeSeconds") {
         try {
@@ -91,7 +100,7 @@ const CorsRule* match_cors(const std::vector<CorsRule>& rules, std::string_view 
     for (auto& x : r.methods) m = m || x == method;
     for (auto& want : request_headers) {
       bool ok = false;
-      for (auto& p : r.headers) ok = ok || wildcard_match(p, want);
+      for (auto& p : r.headers) ok = ok || wildcard_match(lower(p), want);
       h = h && ok;
     }
     if (o && m && h) return &r;
@@ -177,6 +186,7 @@ asio::awaitable<void> handle_cors_op(Ctx& c) {
   XmlDoc doc("CORSConfiguration");
   for (auto& r : std::get<std::vector<CorsRule>>(rules)) {
     auto x = doc.root().add("CORSRule");
+    if (!r.id.empty()) x.add("ID", r.id);
     for (auto& v : r.headers) x.add("AllowedHeader", v);
     for (auto& v : r.methods) x.add("AllowedMethod", v);
     for (auto& v : r.origins) x.add("AllowedOrigin", v);

@@ -10,7 +10,8 @@
 namespace depot::s3 {
 
 struct CorsRule {
-  std::vector<std::string> origins, methods, headers, expose;
+  std::string id;  // optional, kept for GetBucketCors
+  std::vector<std::string> origins, methods, headers, expose;  // as sent (headers match in any case)
   std::optional<int> max_age;
 };
 

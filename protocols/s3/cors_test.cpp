@@ -30,3 +30,18 @@ TEST_CASE("CORS rules: parse and match", "[s3]") {
                                                    "<AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>")));
   CHECK(std::holds_alternative<S3Error>(parse_cors("<CORSConfiguration>")));
 }
+
+TEST_CASE("CORS rules keep their ID and header case; two wildcards are refused", "[s3]") {
+  auto parsed = parse_cors(
+      "<CORSConfiguration><CORSRule><ID>rule-1</ID><AllowedOrigin>https://app.example.com</AllowedOrigin>"
+      "<AllowedMethod>GET</AllowedMethod><AllowedHeader>Authorization</AllowedHeader></CORSRule></CORSConfiguration>");
+  REQUIRE(std::holds_alternative<std::vector<CorsRule>>(parsed));
+  auto& rules = std::get<std::vector<CorsRule>>(parsed);
+  CHECK(rules[0].id == "rule-1");
+  CHECK(rules[0].headers == std::vector<std::string>{"Authorization"});
+  CHECK(match_cors(rules, "https://app.example.com", "GET", {"authorization"}) == &rules[0]);
+  auto two = parse_cors("<CORSConfiguration><CORSRule><AllowedOrigin>http://*.*.com</AllowedOrigin>"
+                        "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>");
+  REQUIRE(std::holds_alternative<S3Error>(two));
+  CHECK(std::get<S3Error>(two).code == "InvalidRequest");
+}

@@ -303,6 +303,11 @@ asio::awaitable<void> S3Handler::dispatch(Ctx& c) {
   // version (S3 refuses it the same way, and a delete must not take the current object for it).
   if (takes_version_id(c.op.op) && c.op.has("versionId") && c.op.get("versionId") != "null")
     co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid version id specified"));
+  // The owner a request expects its buckets to have (ListBuckets' Owner ID: the user's name).
+  // Every bucket a request reaches is its user's, so any other owner named is a refusal.
+  for (auto h : {"x-amz-expected-bucket-owner", "x-amz-source-expected-bucket-owner"})
+    if (auto want = c.header(h); !want.empty() && want != c.user_name)
+      co_return co_await respond_error(c, s3_error(403, "AccessDenied", "Access Denied"));
   switch (c.op.op) {
     case Op::ListBuckets:
     case Op::CreateBucket:
