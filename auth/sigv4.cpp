@@ -235,6 +235,14 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
   std::string_view raw_query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
 
   if (authz != req.end()) {
+    for (const auto& [k, val] : split_query(raw_query))
+      if (k == "X-Amz-Algorithm" || k == "X-Amz-Signature") {
+        out.error = error("InvalidArgument",
+                          "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+                          "string parameter or the Authorization header should be specified",
+                          400);
+        return out;
+      }
     std::string_view v = trim(authz->value());
     if (!v.starts_with(kAlgorithm) || (v.size() > kAlgorithm.size() && v[kAlgorithm.size()] != ' ')) {
       out.error = error("InvalidRequest",
@@ -339,6 +347,8 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
     out.error = std::move(e);
     return out;
   }
+  if (expires.starts_with('-') && expires.size() > 1 && expires.find_first_not_of("0123456789", 1) == std::string::npos)
+    return qerr("X-Amz-Expires must be non-negative");
   try {
     std::size_t used = 0;
     if (expires.empty() || expires.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument("x");
@@ -348,7 +358,8 @@ ParseOutcome parse_request_auth(const http::RequestHeader& req) {
     return qerr("X-Amz-Expires should be a number");
   }
   if (a.expires > kMaxExpires)
-    return qerr("X-Amz-Expires must be less than a week (in seconds) that is; 604800");
+    return qerr("X-Amz-Expires must be less than a week (in seconds) that is; the given X-Amz-Expires must be less "
+                "than 604800 seconds");
   auto ph = header_value(req, "x-amz-content-sha256");
   a.payload_hash = ph.empty() ? std::string(kUnsignedPayload) : ph;
   out.auth = std::move(a);
@@ -432,12 +443,27 @@ VerifyOutcome verify_request(const http::RequestHeader& req, const ParsedAuth& a
     return out;
   }
   if (auth.amz_date.substr(0, 8) != auth.date) {
-    out.error = error(auth.presigned ? "AuthorizationQueryParametersError" : "AuthorizationHeaderMalformed",
-                      "The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.",
-                      400);
+    out.error = auth.presigned
+                    ? error("AuthorizationQueryParametersError",
+                            "Invalid credential date \"" + auth.date + "\". This date is not the same as X-Amz-Date: \"" +
+                                auth.amz_date.substr(0, 8) + "\".",
+                            400)
+                    : error("AuthorizationHeaderMalformed",
+                            "The authorization header is malformed; Invalid credential date. Date is not the same as "
+                            "X-Amz-Date.",
+                            400);
     return out;
   }
-  std::string server_time = http::format_iso8601(std::chrono::time_point_cast<std::chrono::microseconds>(now));
+  // S3 writes these times to the second: 2026-12-07T06:40:12Z.
+  auto to_second = [](std::chrono::system_clock::time_point t) {
+    std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  std::string server_time = to_second(now);
   if (auth.presigned) {
     if (*t > now + kMaxSkew) {
       out.error = error("AccessDenied", "Request is not valid yet");
@@ -446,8 +472,7 @@ VerifyOutcome verify_request(const http::RequestHeader& req, const ParsedAuth& a
     if (now > *t + std::chrono::seconds(auth.expires)) {
       out.error = error("AccessDenied", "Request has expired");
       out.error->details = {{"X-Amz-Expires", std::to_string(auth.expires)},
-                            {"Expires", http::format_iso8601(std::chrono::time_point_cast<std::chrono::microseconds>(
-                                            *t + std::chrono::seconds(auth.expires)))},
+                            {"Expires", to_second(*t + std::chrono::seconds(auth.expires))},
                             {"ServerTime", server_time}};
       return out;
     }

@@ -239,6 +239,18 @@ TEST_CASE("an x-amz header the Authorization header does not sign is refused", "
   CHECK(p.error->details[0] == std::make_pair(std::string("HeadersNotSigned"), std::string("x-amz-copy-source")));
 }
 
+TEST_CASE("a request signed both ways is refused", "[sigv4]") {
+  http::RequestHeader r;
+  r.method(http::bhttp::verb::get);
+  r.target("/bucket/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00");
+  r.set(http::bhttp::field::host, "127.0.0.1:8080");
+  sign_request(r, "AKID", "secret", "us-east-1", "UNSIGNED-PAYLOAD", kNow);
+  auto p = parse_request_auth(r);
+  REQUIRE(p.error);
+  CHECK(p.error->code == "InvalidArgument");
+  CHECK(p.error->status == 400);
+}
+
 TEST_CASE("dates past the clock's range are refused, not wrapped to now", "[sigv4]") {
   CHECK_FALSE(parse_amz_date("26110628T062908Z"));
   CHECK_FALSE(parse_amz_date("99991231T235959Z"));

@@ -152,7 +152,8 @@ asio::awaitable<void> preflight(Ctx& c) {
                             "are not whitelisted by the resource's CORS spec.");
   if (c.op.bucket.empty()) co_return co_await respond_error(c, forbidden);
   auto xml = co_await c.s3config->cors_by_bucket_name(c.op.bucket);
-  if (!xml) co_return co_await respond_error(c, forbidden);
+  if (!xml)
+    co_return co_await respond_error(c, s3_error(403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket."));
   auto rules = parse_cors(*xml);
   auto* list = std::get_if<std::vector<CorsRule>>(&rules);
   auto wanted = split_list(c.header("access-control-request-headers"));

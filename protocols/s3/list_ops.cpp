@@ -135,6 +135,9 @@ asio::awaitable<void> list_versions(Ctx& c, const storage::Bucket& b, ListParams
   if (c.op.has("version-id-marker") && c.op.get("key-marker").empty())
     co_return co_await respond_error(c, s3_error(400, "InvalidArgument",
                                                  "A version-id marker cannot be specified without a key marker."));
+  // Every object's one version is "null": no other id can be a marker.
+  if (auto v = c.op.get("version-id-marker"); !v.empty() && v != "null")
+    co_return co_await respond_error(c, s3_error(400, "InvalidArgument", "Invalid version id specified"));
   p.q.start_after = c.op.get("key-marker");
   auto page = co_await fetch(c, b, p);
   if (!page) co_return;

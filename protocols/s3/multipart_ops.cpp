@@ -320,7 +320,10 @@ asio::awaitable<void> upload_part_copy(Ctx& c, const storage::Bucket& b) {
 
 asio::awaitable<void> complete_result(Ctx& c, const storage::Bucket& b, const storage::ObjectInfo& done) {
   XmlDoc out("CompleteMultipartUploadResult");
-  out.root().add("Location", "/" + b.name + "/" + http::percent_encode(c.op.key, true));
+  // An absolute URL, as S3 gives, in the style the request came in.
+  std::string base = std::string(c.ex.info().tls ? "https://" : "http://") + std::string(c.header("host"));
+  out.root().add("Location", c.op.virtual_host ? base + "/" + http::percent_encode(c.op.key, true)
+                                               : base + "/" + b.name + "/" + http::percent_encode(c.op.key, true));
   out.root().add("Bucket", b.name);
   out.root().add("Key", c.op.key);
   out.root().add("ETag", quote_etag(done.etag));
