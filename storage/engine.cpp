@@ -1240,8 +1240,16 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
     };
     auto u = co_await usage_for_put(user, opts, refuses, *opts.declared_size);
     if (!u) co_return u.error();
-    if (refuses(*u, *opts.declared_size))
-      co_return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
+    if (refuses(*u, *opts.declared_size)) {
+      // An upload replacing an object frees that object's bytes (the commit charges the
+      // difference): a user at the limit can still save a file no larger than before.
+      auto fresh = co_await quota_.usage(user);
+      if (!fresh) co_return fresh.error();
+      auto current = co_await db_.read([&](pqxx::transaction_base& w) { return fetch_object(w, b.id, key, false); });
+      std::int64_t frees = current ? current->size : 0;
+      if (fresh->bytes_used + fresh->bytes_reserved + std::int64_t(*opts.declared_size) - frees > fresh->bytes_limit)
+        co_return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
+    }
     t.checked_bytes = std::int64_t(*opts.declared_size);
   } else if (opts.declared_size && *opts.declared_size > 0) {
     auto r = co_await quota_.reserve(user, std::int64_t(*opts.declared_size));
@@ -1298,13 +1306,19 @@ asio::awaitable<Result<ObjectInfo>> Engine::finish_put(PutTicket t, BodySource& 
       // Bodies of unknown size reserve quota as they grow.
       std::int64_t reserved = t.reservation ? t.reservation->bytes() : t.checked_bytes;
       if (std::int64_t(total) > reserved) {
+        // In steps of 8 MiB, or of exactly what arrived when a step no longer fits (a body that
+        // fits the quota is never refused for the step's sake).
         if (!t.reservation) {
           t.checked_bytes = 0;  // the body outgrew its checked size: reserve like an unknown size
           auto r = co_await quota_.reserve(t.user, std::max<std::int64_t>(kGrowStep, std::int64_t(total)));
+          if (!r && r.code() == Errc::quota_exceeded && kGrowStep > std::int64_t(total))
+            r = co_await quota_.reserve(t.user, std::int64_t(total));
           if (!r) co_return r.error();
           t.reservation = std::move(r.value());
         } else {
-          auto g = co_await quota_.grow(*t.reservation, std::max<std::int64_t>(kGrowStep, std::int64_t(total) - reserved));
+          const std::int64_t need = std::int64_t(total) - reserved;
+          auto g = co_await quota_.grow(*t.reservation, std::max<std::int64_t>(kGrowStep, need));
+          if (!g && g.code() == Errc::quota_exceeded && kGrowStep > need) g = co_await quota_.grow(*t.reservation, need);
           if (!g) co_return g.error();
         }
       }

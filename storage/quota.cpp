@@ -121,7 +121,8 @@ Result<void> QuotaEngine::commit_batch(pqxx::work& w, UserId user, const std::ve
       "usage.bytes_used + GREATEST(usage.bytes_reserved - $4, 0) + $2 <= lim.bytes_limit) AND ($3 <= 0 OR "
       "lim.objects_limit IS NULL OR usage.objects_used + $3 <= lim.objects_limit) RETURNING 1";
   auto res = exec_prepared(w, "quota_commit_batch", sql.c_str(), user, bytes_delta, objects_delta, reserved, unreserved_bytes);
-  if (res.empty()) return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
+  if (res.empty())
+    return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota or the number of objects your plan allows");
   return {};
 }
 
@@ -132,7 +133,8 @@ Result<void> QuotaEngine::charge(pqxx::work& w, UserId user, std::int64_t bytes_
                                  "usage.bytes_reserved + $2 <= lim.bytes_limit) AND ($3 <= 0 OR lim.objects_limit IS NULL "
                                  "OR usage.objects_used + $3 <= lim.objects_limit) RETURNING 1";
   auto res = exec_prepared(w, "quota_charge", sql.c_str(), user, bytes_delta, objects_delta);
-  if (res.empty()) return make_error(Errc::quota_exceeded, "this would exceed your storage quota");
+  if (res.empty())
+    return make_error(Errc::quota_exceeded, "this would exceed your storage quota or the number of objects your plan allows");
   return {};
 }
 

@@ -719,6 +719,52 @@ try:
             request("DELETE", f"{url}/{key}", ak, sk)
         request("DELETE", url, ak, sk)
 
+    @scenario("s3-full-quota-overwrite-and-chunked-step")
+    def _():
+        # A user at the limit could not save a file in place (the replaced object's bytes were
+        # not counted as freed), and a WebDAV PUT of unknown length booked 8 MiB steps, so it was
+        # refused with less than 8 MiB free whatever its size.
+        plan = f"fullq-{RUN}"
+        depot("plan", "add", plan, "--bytes", "10000")
+        name = f"s3fullq{RUN}"
+        ak, sk = new_user(name, plan)
+        url = f"{EP}/fullq-{RUN}"
+        st, _, body = request("PUT", url, ak, sk)
+        assert st == 200, (st, body[:200])
+        for key, size in (("doc", 500), ("filler", 9500)):
+            st, _, body = request("PUT", f"{url}/{key}", ak, sk, body=os.urandom(size))
+            assert st == 200, (key, st, body[:200])
+        assert usage_row(name)[0] == (10000, 2), usage_row(name)
+        # Full: a new key is refused, a smaller or equal replacement of an object is not.
+        st, _, body = request("PUT", f"{url}/new", ak, sk, body=b"x")
+        assert st == 403 and b"QuotaExceeded" in body, (st, body[:200])
+        st, _, body = request("PUT", f"{url}/doc", ak, sk, body=os.urandom(400))
+        assert st == 200, ("overwrite at full quota", st, body[:300])
+        st, _, body = request("PUT", f"{url}/doc", ak, sk, body=os.urandom(500))
+        assert st == 200, ("overwrite within the freed room", st, body[:300])
+        st, _, body = request("PUT", f"{url}/doc", ak, sk, body=os.urandom(501))
+        assert st == 403 and b"QuotaExceeded" in body, ("overwrite past the limit", st, body[:200])
+        assert usage_row(name) == ((10000, 2), (10000, 2)), usage_row(name)
+        # A WebDAV PUT of unknown length (chunked) with 9,500 bytes free: 3,000 bytes fit.
+        st, _, _ = request("DELETE", f"{url}/filler", ak, sk)
+        assert st == 204
+        dav = http.client.HTTPConnection("127.0.0.1", urllib.parse.urlsplit(EP).port, timeout=30)
+        auth = base64.b64encode(f"{name}:pass-{name}".encode()).decode()
+        dav.putrequest("PUT", f"/dav/fullq-{RUN}/streamed")
+        dav.putheader("Authorization", "Basic " + auth)
+        dav.putheader("Transfer-Encoding", "chunked")
+        dav.endheaders()
+        payload = os.urandom(3000)
+        dav.send(b"%x\r\n" % len(payload) + payload + b"\r\n0\r\n\r\n")
+        r = dav.getresponse()
+        r.read()
+        assert r.status in (201, 204), ("chunked WebDAV PUT with room for it", r.status)
+        used = usage_row(name)
+        assert used[0] == used[1], ("usage drift", used)
+        for key in ("doc", "streamed"):
+            request("DELETE", f"{url}/{key}", ak, sk)
+        request("DELETE", url, ak, sk)
+
     @scenario("s3-usage-verify-counts-open-multipart-parts")
     def _():
         # `depot usage verify` recomputed usage from objects only: a user with an open upload (whose

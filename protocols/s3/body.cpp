@@ -26,6 +26,11 @@ constexpr crypto::Algorithm kChecksumAlgorithms[] = {crypto::Algorithm::crc32, c
 }  // namespace
 
 std::variant<std::unique_ptr<RequestBody>, S3Error> RequestBody::make(Ctx& c, bool describes_body) {
+  // An object or part with neither Content-Length nor a chunked body: HTTP reads that as no body,
+  // while the client may be sending one; S3 requires the length.
+  if ((c.op.op == Op::PutObject || c.op.op == Op::UploadPart) && !c.ex.has_body() &&
+      c.ex.request().find(bhttp::field::content_length) == c.ex.request().end())
+    return s3_error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.");
   std::unique_ptr<RequestBody> b(new RequestBody(c.ex));
   const std::string& ph = c.payload_hash;
   auto mode = auth::chunked_mode(ph);

@@ -19,8 +19,13 @@ asio::awaitable<std::optional<CopySource>> resolve_copy_source(Ctx& c) {
       co_return std::nullopt;
     }
   }
+  // A source that does not decode names no key (the literal text would name another one).
   auto decoded = http::percent_decode(raw);
-  std::string src = decoded ? *decoded : std::string(raw);
+  if (!decoded) {
+    co_await respond_error(c, s3_error(400, "InvalidArgument", "The copy source is not a valid percent-encoded bucket and key."));
+    co_return std::nullopt;
+  }
+  std::string src = std::move(*decoded);
   if (!http::valid_utf8(src)) {
     co_await respond_error(c, s3_error(400, "InvalidArgument", "The copy source is not valid UTF-8."));
     co_return std::nullopt;

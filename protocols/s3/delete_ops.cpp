@@ -43,7 +43,10 @@ asio::awaitable<void> delete_objects(Ctx& c, const storage::Bucket& b) {
   auto doc = parse_xml(*body, "Delete");
   if (!doc) co_return co_await respond_error(c, malformed_xml());
   auto root = doc->document_element();
-  bool quiet = child_text(root, "Quiet") == "true";
+  auto quiet_text = child_text(root, "Quiet");
+  if (!quiet_text.empty() && quiet_text != "true" && quiet_text != "false")
+    co_return co_await respond_error(c, malformed_xml());
+  bool quiet = quiet_text == "true";
   std::vector<std::string> keys;
   std::vector<std::optional<std::string>> if_match;  // the <ETag> of each key: delete only that version of it
   std::vector<bool> bad_version;                      // a <VersionId> other than "null": no such version here

@@ -219,7 +219,7 @@ std::string Operation::resource() const {
   return r;
 }
 
-std::map<std::string, std::string> parse_query(std::string_view raw) {
+std::map<std::string, std::string> parse_query(std::string_view raw, bool* undecodable) {
   std::map<std::string, std::string> out;
   while (!raw.empty()) {
     auto amp = raw.find('&');
@@ -235,7 +235,11 @@ std::map<std::string, std::string> parse_query(std::string_view raw) {
     std::replace(v.begin(), v.end(), '+', ' ');
     auto dn = http::percent_decode(n);
     auto dv = http::percent_decode(v);
-    out.emplace(dn ? *dn : n, dv ? *dv : v);
+    if (!dn || !dv) {
+      if (undecodable) *undecodable = true;
+      continue;
+    }
+    out.emplace(std::move(*dn), std::move(*dv));
   }
   return out;
 }
@@ -246,7 +250,14 @@ RouteOutcome route(const http::RequestHeader& req, std::string_view base_domain)
   auto qpos = target.find('?');
   std::string_view raw_path = target.substr(0, qpos);
   Operation op;
-  if (qpos != std::string_view::npos) op.query = parse_query(target.substr(qpos + 1));
+  bool undecodable = false;
+  if (qpos != std::string_view::npos) op.query = parse_query(target.substr(qpos + 1), &undecodable);
+  if (undecodable) {
+    // A malformed escape or %00 (a NUL names nothing here): refused before the signature is
+    // checked, so a client's encoding slip never counts as a failed authentication.
+    out.error = s3_error(400, "InvalidArgument", "A query parameter is not validly percent-encoded.");
+    return out;
+  }
   auto decoded = http::percent_decode(raw_path);
   if (!decoded || decoded->empty() || decoded->front() != '/' || !http::valid_utf8(*decoded)) {
     out.error = s3_error(400, "InvalidURI", "Couldn't parse the specified URI.");

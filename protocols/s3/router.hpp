@@ -45,8 +45,9 @@ struct Operation {
   std::string resource() const;
 };
 
-// Decodes a raw query string into names and values (a raw '+' is a space).
-std::map<std::string, std::string> parse_query(std::string_view raw);
+// Decodes a raw query string into names and values (a raw '+' is a space). A pair that does not
+// decode (a malformed escape, %00) is left out and sets *undecodable.
+std::map<std::string, std::string> parse_query(std::string_view raw, bool* undecodable = nullptr);
 
 // A bucket configuration depot does not have (policy, lifecycle, website, ...). No bucket has
 // one: a read answers what S3 answers for a bucket without it (GetBucketAbsentConfig), a DELETE

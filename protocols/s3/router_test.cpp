@@ -104,3 +104,28 @@ TEST_CASE("S3 XML: a carriage return in a value is written as a reference", "[s3
   CHECK(s.find("<Key>cr&#13;key</Key>") != std::string::npos);
   CHECK(s.find('\r') == std::string::npos);
 }
+
+TEST_CASE("S3 XML: documents that are not well-formed are refused", "[s3]") {
+  CHECK(parse_xml("<Tagging><TagSet/></Tagging>", "Tagging"));
+  CHECK(parse_xml("<?xml version=\"1.0\"?><!-- c --><Tagging><TagSet><Tag><Key>a&amp;b</Key><Value>&#65;&lt;</Value>"
+                  "</Tag></TagSet></Tagging>\n",
+                  "Tagging"));
+  CHECK(parse_xml("<Tagging><![CDATA[ & ]]></Tagging>", "Tagging"));
+  CHECK(parse_xml("<x:Tagging xmlns:x=\"http://s3.amazonaws.com/doc/2006-03-01/\"><x:TagSet/></x:Tagging>", "Tagging"));
+  CHECK_FALSE(parse_xml("<Tagging><TagSet><Tag><Key>k</Key><Value>a&nope;b</Value></Tag></TagSet></Tagging>", "Tagging"));
+  CHECK_FALSE(parse_xml("<!DOCTYPE t [<!ENTITY e \"X\">]><Tagging>&e;</Tagging>", "Tagging"));
+  CHECK_FALSE(parse_xml("<Tagging><TagSet/></Tagging>trailing", "Tagging"));
+  CHECK_FALSE(parse_xml("<Tagging/><Tagging/>", "Tagging"));
+  CHECK_FALSE(parse_xml("<x:Tagging><x:TagSet/></x:Tagging>", "Tagging"));
+}
+
+TEST_CASE("S3 router: a query that does not decode is refused before authentication", "[s3]") {
+  CHECK(r(V::get, "/bkt?list-type=2&prefix=a%00").error->code == "InvalidArgument");
+  CHECK(r(V::get, "/bkt?prefix=50%zz").error->code == "InvalidArgument");
+  CHECK(r(V::get, "/bkt?prefix=a%20b+c").operation->get("prefix") == "a b c");
+}
+
+TEST_CASE("S3 XML: text before or after the root is refused", "[s3]") {
+  CHECK_FALSE(parse_xml("junk<Tagging/>", "Tagging"));
+  CHECK(parse_xml("\xEF\xBB\xBF<Tagging/>\r\n", "Tagging"));
+}

@@ -291,6 +291,14 @@ asio::awaitable<void> S3Handler::handle(http::Exchange& ex) {
     if (c.op.op == Op::DeleteBucket || c.op.op == Op::CreateBucket) put_probes_.drop_bucket(c.op.bucket);
   } catch (const BodyError& e) {
     failed = from_engine(e.error);
+  } catch (const pqxx::foreign_key_violation& e) {
+    // The bucket went while the request was under way (deleted during an upload's body).
+    if (std::string_view(e.what()).find("bucket_id") != std::string_view::npos) {
+      failed = s3_error(404, "NoSuchBucket", "The specified bucket does not exist");
+    } else {
+      spdlog::error("s3 {}: database error: {}", op_name(c.op.op), e.what());
+      failed = s3_error(503, "ServiceUnavailable", "Please reduce your request rate.");
+    }
   } catch (const pqxx::failure& e) {
     spdlog::error("s3 {}: database error: {}", op_name(c.op.op), e.what());
     failed = s3_error(503, "ServiceUnavailable", "Please reduce your request rate.");

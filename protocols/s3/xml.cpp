@@ -1,5 +1,8 @@
 #include "protocols/s3/xml.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <sstream>
 
 #include "src/xml_valid.hpp"
@@ -49,11 +52,78 @@ std::string XmlDoc::str() const {
   return esc;
 }
 
+namespace {
+// pugixml leaves a reference to an entity it does not know (&nope;, or one a DOCTYPE declares)
+// as literal text; XML without a DTD knows only the five predefined ones and character
+// references. Markup whose text is not parsed (CDATA, comments, processing instructions) is
+// skipped.
+bool entity_refs_valid(std::string_view b) {
+  static constexpr std::string_view kSkipped[][2] = {{"<![CDATA[", "]]>"}, {"<!--", "-->"}, {"<?", "?>"}};
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (b[i] == '<') {
+      for (const auto& [open, close] : kSkipped)
+        if (b.substr(i, open.size()) == open) {
+          auto end = b.find(close, i + open.size());
+          if (end == std::string_view::npos) return false;
+          i = end + close.size() - 1;
+          break;
+        }
+      continue;
+    }
+    if (b[i] != '&') continue;
+    auto semi = b.find(';', i);
+    if (semi == std::string_view::npos) return false;
+    auto name = b.substr(i + 1, semi - i - 1);
+    if (name != "lt" && name != "gt" && name != "amp" && name != "apos" && name != "quot" && !name.starts_with('#'))
+      return false;
+  }
+  return true;
+}
+
+// One root element, nothing but whitespace (or comments, instructions) beside it, and every
+// namespace prefix declared where it is used.
+bool well_formed_tree(const pugi::xml_document& doc) {
+  int roots = 0;
+  for (auto n : doc.children()) {
+    if (n.type() == pugi::node_element) ++roots;
+    else if (n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata) return false;
+  }
+  if (roots != 1) return false;
+  struct Frame {
+    pugi::xml_node node;
+    std::vector<std::string> prefixes;  // declared on the way down to it
+  };
+  std::vector<Frame> stack{{doc.document_element(), {"xml"}}};
+  while (!stack.empty()) {
+    auto f = std::move(stack.back());
+    stack.pop_back();
+    for (auto a : f.node.attributes())
+      if (std::string_view an = a.name(); an.starts_with("xmlns:")) f.prefixes.emplace_back(an.substr(6));
+    std::string_view name = f.node.name();
+    if (auto colon = name.find(':'); colon != std::string_view::npos &&
+                                     std::find(f.prefixes.begin(), f.prefixes.end(), name.substr(0, colon)) == f.prefixes.end())
+      return false;
+    for (auto c : f.node.children())
+      if (c.type() == pugi::node_element) stack.push_back({c, f.prefixes});
+  }
+  return true;
+}
+}  // namespace
+
+// pugixml drops text outside the root element; a document has only markup there.
+static bool no_text_outside(std::string_view b) {
+  if (b.starts_with("\xEF\xBB\xBF")) b.remove_prefix(3);  // a UTF-8 byte order mark
+  auto first = b.find_first_not_of(" \t\r\n");
+  auto last = b.find_last_not_of(" \t\r\n");
+  return first == std::string_view::npos || (b[first] == '<' && b[last] == '>');
+}
+
 std::unique_ptr<pugi::xml_document> parse_xml(const std::string& body) {
   auto doc = std::make_unique<pugi::xml_document>();
-  if (!xml_char_refs_valid(body)) return nullptr;
+  if (!xml_char_refs_valid(body) || !entity_refs_valid(body) || !no_text_outside(body)) return nullptr;
   auto r = doc->load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype, pugi::encoding_utf8);
-  if (!r || !doc->document_element() || !xml_tree_valid(doc->document_element())) return nullptr;
+  if (!r || !doc->document_element() || !xml_tree_valid(doc->document_element()) || !well_formed_tree(*doc))
+    return nullptr;
   return doc;
 }
 
