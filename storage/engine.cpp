@@ -1553,12 +1553,18 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
         info.headers = opts.replacement.headers;
         if (opts.replacement.modified) info.modified = *opts.replacement.modified;
       }
+      std::optional<std::string> new_sums;
+      if (opts.checksums) {
+        info.checksums = *opts.checksums;
+        new_sums = map_to_json(info.checksums);
+      }
       if (self) {
-        // Self-copy (S3 REPLACE): only the metadata changes; blob and usage stay as they are.
+        // Self-copy (S3 REPLACE, or a new checksum): only metadata changes; blob and usage stay.
         w.exec_params("UPDATE objects SET content_type = $3, user_meta = $4::jsonb, headers = $5::jsonb, "
-                      "modified_at = to_timestamp($6::double precision / 1000000) WHERE bucket_id = $1 AND key = $2",
+                      "modified_at = to_timestamp($6::double precision / 1000000), "
+                      "checksums = COALESCE($7::jsonb, checksums) WHERE bucket_id = $1 AND key = $2",
                       dst.id, dst_key, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
-                      double(to_micros(info.modified)));
+                      double(to_micros(info.modified)), new_sums);
         return info;
       }
       w.exec_params("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", info.blob_id);
@@ -1568,11 +1574,11 @@ asio::awaitable<Result<ObjectInfo>> Engine::copy_object(UserId user, const Bucke
                               dst_key);
       w.exec_params(
           "INSERT INTO objects (bucket_id, key, blob_id, size, etag, content_type, user_meta, headers, checksums, parts, "
-          "part_sizes, modified_at, created_at) SELECT $1, $2, blob_id, size, etag, $3, $4::jsonb, $5::jsonb, checksums, "
-          "parts, part_sizes, to_timestamp($6::double precision / 1000000), to_timestamp($7::double precision / 1000000) "
-          "FROM objects WHERE bucket_id = $8 AND key = $9",
+          "part_sizes, modified_at, created_at) SELECT $1, $2, blob_id, size, etag, $3, $4::jsonb, $5::jsonb, "
+          "COALESCE($10::jsonb, checksums), parts, part_sizes, to_timestamp($6::double precision / 1000000), "
+          "to_timestamp($7::double precision / 1000000) FROM objects WHERE bucket_id = $8 AND key = $9",
           dst.id, dst_key, info.content_type, map_to_json(info.user_meta), map_to_json(info.headers),
-          double(to_micros(info.modified)), double(to_micros(info.created)), src.id, src_key);
+          double(to_micros(info.modified)), double(to_micros(info.created)), src.id, src_key, new_sums);
       auto q = QuotaEngine::charge(w, dst.owner, info.size - rel.bytes, 1 - rel.objects);
       if (!q) throw TxError(q.error());
       if (opts.in_tx) opts.in_tx(w);

@@ -123,6 +123,9 @@ struct CopyOptions {
   std::optional<std::string> source_etag; // when set, the copy fails precondition_failed if the
                                           // source changed in between
   TxHook in_tx;                           // runs in the copy's transaction
+  // The copy's checksums instead of the source's (x-amz-checksum-algorithm: computed by the
+  // caller from the source's bytes, whose ETag source_etag then pins).
+  std::optional<std::map<std::string, std::string>> checksums;
 };
 
 struct DeleteResult {

@@ -140,7 +140,7 @@ fi
 if run_group js; then
   JS="$WORK/js"; mkdir -p "$JS"; cp "$HERE/js_suite.mjs" "$JS/"
   if (cd "$JS" && npm init -y >/dev/null 2>&1 && timeout 300 npm install --no-audit --no-fund --silent \
-        @aws-sdk/client-s3 @aws-sdk/lib-storage >"$JS/npm.log" 2>&1); then
+        @aws-sdk/client-s3 @aws-sdk/lib-storage @aws-sdk/s3-request-presigner >"$JS/npm.log" 2>&1); then
     (cd "$JS" && timeout 300 node js_suite.mjs "js-$RUN_ID") || FAILED=$((FAILED + 1))
   else
     echo "FAIL js-sdk-install: $(tail -n 2 "$JS/npm.log" | tr '\n' ' ')"; FAILED=$((FAILED + 1))

@@ -4,7 +4,9 @@
 #include "protocols/s3/object_headers.hpp"
 #include "protocols/s3/tagging.hpp"
 #include "protocols/s3/xml.hpp"
+#include "src/crypto/checksum.hpp"
 #include "src/http/semantics.hpp"
+#include "storage/multipart_store.hpp"
 #include "storage/s3_config_store.hpp"
 
 namespace depot::s3 {
@@ -108,8 +110,40 @@ asio::awaitable<void> handle_copy_object(Ctx& c) {
   }
   opts.dest_conditions = std::get<storage::PutOptions>(po).conditions;
   if (opts.directive == storage::MetadataDirective::replace) opts.replacement = std::get<storage::PutOptions>(po);
+  // x-amz-checksum-algorithm: the copy gets a full-object checksum of that algorithm (AWS's way
+  // to add one to an object: copy it onto itself), from the source's when it has one, else
+  // computed from the source's bytes.
+  if (auto alg_name = c.header("x-amz-checksum-algorithm"); !alg_name.empty()) {
+    auto alg = crypto::parse_algorithm(alg_name);
+    if (!alg || *alg == crypto::Algorithm::md5)
+      co_return co_await respond_error(c, s3_error(400, "InvalidRequest", "Checksum algorithm provided is unsupported."));
+    std::string name = crypto::algorithm_name(*alg);
+    const auto& have = src->object.checksums;
+    auto it = have.find(name);
+    auto type = have.find("type");
+    if (it != have.end() && (type == have.end() || type->second == "FULL_OBJECT")) {
+      opts.checksums = std::map<std::string, std::string>{{name, it->second}, {"type", "FULL_OBJECT"}};
+    } else {
+      Result<std::unique_ptr<storage::BlobReader>> reader = make_error(Errc::internal, "unopened");
+      const auto size = static_cast<std::uint64_t>(src->object.size);
+      if (src->object.parts > 0) reader = co_await storage::open_multipart_object(c.app.db, c.app.blobs, src->object, 0, size);
+      else reader = co_await c.app.engine.open_object(src->object, 0, size);
+      if (!reader) co_return co_await respond_error(c, from_engine(reader.error(), Subject::object));
+      auto hasher = crypto::make_hasher(*alg);
+      std::vector<char> buf(256 * 1024);
+      std::uint64_t got = 0;
+      for (;;) {
+        std::size_t k = co_await (*reader)->read(buf.data(), buf.size());
+        if (k == 0) break;
+        got += k;
+        hasher->update(buf.data(), k);
+      }
+      if (got != size) co_return co_await respond_error(c, from_engine(make_error(Errc::internal, "short copy source")));
+      opts.checksums = std::map<std::string, std::string>{{name, crypto::base64_encode(hasher->finish())}, {"type", "FULL_OBJECT"}};
+    }
+  }
   bool self = src->bucket.id == dst->id && src->object.key == c.op.key;
-  if (self && opts.directive == storage::MetadataDirective::copy)
+  if (self && opts.directive == storage::MetadataDirective::copy && !opts.checksums)
     co_return co_await respond_error(
         c, s3_error(400, "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to itself without changing "
@@ -126,6 +160,10 @@ asio::awaitable<void> handle_copy_object(Ctx& c) {
   XmlDoc doc("CopyObjectResult");
   doc.root().add("LastModified", http::format_iso8601(r->modified));
   doc.root().add("ETag", quote_etag(r->etag));
+  for (auto& [alg, v] : r->checksums) {
+    if (alg == "type") doc.root().add("ChecksumType", v);
+    else if (alg != "MD5") doc.root().add("Checksum" + alg, v);
+  }
   co_await respond_xml(c, doc.str());
 }
 

@@ -435,7 +435,10 @@ asio::awaitable<void> list_parts(Ctx& c, const storage::Bucket& b) {
   if (!parts->empty()) r.add("NextPartNumberMarker", parts->back().number);
   r.add("MaxParts", max_parts);
   r.add_bool("IsTruncated", truncated);
-  if (!u->checksum_algorithm.empty()) r.add("ChecksumAlgorithm", u->checksum_algorithm);
+  if (!u->checksum_algorithm.empty()) {
+    r.add("ChecksumAlgorithm", u->checksum_algorithm);
+    r.add("ChecksumType", u->checksum_type);
+  }
   for (auto& p : *parts) {
     auto x = r.add("Part");
     x.add("PartNumber", p.number);
@@ -528,6 +531,10 @@ asio::awaitable<void> list_uploads(Ctx& c, const storage::Bucket& b) {
     add_owner(x, "Initiator", c);
     add_owner(x, "Owner", c);
     x.add("StorageClass", "STANDARD");
+    if (!u.checksum_algorithm.empty()) {
+      x.add("ChecksumAlgorithm", u.checksum_algorithm);
+      x.add("ChecksumType", u.checksum_type);
+    }
     x.add("Initiated", http::format_iso8601(u.created));
   }
   for (auto& p : prefixes) r.add("CommonPrefixes").add("Prefix", enc(p));

@@ -52,7 +52,10 @@ asio::awaitable<void> handle_put_object(Ctx& c) {
   HeaderList h;
   h.emplace_back("ETag", quote_etag(info->etag));
   for (auto& [alg, v] : info->checksums) {
-    if (alg == "type") continue;
+    if (alg == "type") {
+      h.emplace_back("x-amz-checksum-type", v);  // FULL_OBJECT: one body, one checksum
+      continue;
+    }
     std::string name = "x-amz-checksum-";
     for (char ch : alg) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     h.emplace_back(name, v);

@@ -136,10 +136,15 @@ class S3Handler final : public http::Handler {
     if (a.presigned) hoist_query_headers(c);
   }
   // A presigner may move x-amz-* headers (x-amz-meta-*, x-amz-tagging, ...) into the signed
-  // query, where S3 reads them as the headers they stand for. A header sent too wins.
+  // query, where S3 reads them as the headers they stand for. A header sent too wins. Checksums
+  // are left out, as S3 ignores them there: the JS SDK's default presigned PUT carries the CRC of
+  // an empty body (x-amz-checksum-crc32=AAAAAA==), which would refuse every upload through it.
   static void hoist_query_headers(Ctx& c) {
     for (const auto& [name, value] : c.op.query) {
       if (name.size() <= 6 || !boost::beast::iequals(std::string_view(name).substr(0, 6), "x-amz-")) continue;
+      std::string_view rest = std::string_view(name).substr(6);
+      if (rest.size() >= 9 && boost::beast::iequals(rest.substr(0, 9), "checksum-")) continue;
+      if (boost::beast::iequals(rest, "sdk-checksum-algorithm") || boost::beast::iequals(rest, "content-sha256")) continue;
       static constexpr std::string_view kAuthParams[] = {"algorithm", "credential", "date", "expires",
                                                          "signedheaders", "signature", "security-token"};
       bool auth_param = false;
