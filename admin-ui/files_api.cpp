@@ -707,13 +707,16 @@ asio::awaitable<void> upload_complete(ApiContext& c) {
       if (!page) co_return co_await c.fail(store_error(page.error()));
       bool more = page->size() > 1000;
       if (more) page->resize(1000);
-      for (auto& p : *page) parts.push_back({p.number, p.etag});
+      for (auto& p : *page) parts.push_back({p.number, p.etag, p.checksum});
       if (!more || page->empty()) break;
       marker = page->back().number;
     }
     if (parts.empty()) co_return co_await c.fail(status::bad_request, "invalid_argument", "no part was uploaded");
   }
-  auto done = co_await mp.complete(*b, *u, std::move(parts), storage::WriteConditions{});
+  // Named arguments, never braced temporaries, inside co_await (GCC 12 mis-destroys those).
+  storage::WriteConditions unconditional;
+  storage::CompleteChecks unchecked;
+  auto done = co_await mp.complete(*b, *u, std::move(parts), unconditional, unchecked);
   if (!done) {
     if (done.code() == Errc::quota_exceeded) co_return co_await quota_refusal(c, 0);
     co_return co_await c.fail(store_error(done.error()));

@@ -227,8 +227,8 @@ class Engine {
   // when not empty, holds one entry per key: the ETag (or "*") that key's object must have, as
   // check_conditions does for one delete; a key whose condition fails is kept and gets its error.
   boost::asio::awaitable<Result<std::vector<Result<DeleteResult>>>> delete_objects(
-      const Bucket& b, std::vector<std::string> keys, KeysHook in_tx = {},
-      std::vector<std::optional<std::string>> if_match = {});
+      const Bucket& b, std::vector<std::string> keys, KeysHook in_tx,
+      std::vector<std::optional<std::string>> if_match);
   // Deletes every key starting with prefix in one transaction. Returns how many.
   boost::asio::awaitable<Result<std::int64_t>> delete_prefix(const Bucket& b, std::string prefix, TxHook in_tx = {});
 

@@ -103,7 +103,7 @@ class MultipartStore {
   // invalid_argument with the S3 code as message prefix "Code: ..."), writes one object row
   // whose blob is a manifest of the parts, frees parts left out, drops the upload.
   boost::asio::awaitable<Result<ObjectInfo>> complete(const Bucket& b, const UploadInfo& u, std::vector<CompletePart> parts,
-                                                      WriteConditions cond, CompleteChecks checks = {});
+                                                      WriteConditions cond, CompleteChecks checks);
   // Aborts: drops the upload and its parts, frees their usage.
   boost::asio::awaitable<Result<void>> abort(const Bucket& b, const UploadInfo& u);
   // Aborts every upload older than max_age (the sweeper's task). Returns how many.
