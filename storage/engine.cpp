@@ -1243,11 +1243,9 @@ asio::awaitable<Result<PutTicket>> Engine::begin_put(UserId user, const Bucket& 
     if (refuses(*u, *opts.declared_size)) {
       // An upload replacing an object frees that object's bytes (the commit charges the
       // difference): a user at the limit can still save a file no larger than before.
-      auto fresh = co_await quota_.usage(user);
-      if (!fresh) co_return fresh.error();
       auto current = co_await db_.read([&](pqxx::transaction_base& w) { return fetch_object(w, b.id, key, false); });
       std::int64_t frees = current ? current->size : 0;
-      if (fresh->bytes_used + fresh->bytes_reserved + std::int64_t(*opts.declared_size) - frees > fresh->bytes_limit)
+      if (u->bytes_used + u->bytes_reserved + std::int64_t(*opts.declared_size) - frees > u->bytes_limit)
         co_return make_error(Errc::quota_exceeded, "this upload would exceed your storage quota");
     }
     t.checked_bytes = std::int64_t(*opts.declared_size);
